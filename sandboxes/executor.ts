@@ -1,0 +1,117 @@
+/**
+ * The one interface every sandbox backend implements (isolate, container).
+ * The broker owns policy, validation, redaction and audit; a backend only runs
+ * code under budgets and relays the tool's requests to the host (`ToolHost`).
+ *
+ * Contract for every backend (test/contract/ checks it):
+ * - `execute` never rejects: every failure is an `ExecuteOutcome` with a code.
+ * - Deadline: `limits.timeoutMs` of wall clock from the start of `execute`,
+ *   including time the tool spends awaiting host calls → `E_TIMEOUT`.
+ * - Memory past `limits.memoryMb` → `E_MEMORY`; output whose UTF-8 JSON is
+ *   larger than `limits.outputBytes` → `E_OUTPUT_TOO_LARGE`.
+ * - `signal` aborted → the sandbox is stopped at once and the outcome is
+ *   `E_CANCELLED` (or the code of `signal.reason` when it is a WardenError).
+ * - A tool that throws → `E_TOOL_FAILED` with the tool's message; a sandbox
+ *   that dies → `E_SANDBOX_CRASHED`; a backend that cannot run at all →
+ *   `E_SANDBOX_UNAVAILABLE`. The backend stays usable for the next call.
+ * - Nothing the tool does after the outcome has any effect (host calls made
+ *   after it are refused).
+ */
+import type { ErrorPayload } from "../src/errors.js";
+import type { Limits } from "../src/manifest/schema.js";
+
+/** Host functions exposed to tools never reject; they answer with this. */
+export type HostResult<T> = { ok: true; value: T } | { ok: false; error: ErrorPayload };
+
+export type ToolLogLevel = "debug" | "info" | "warning" | "error";
+
+export interface FetchRequest {
+  url: string;
+  method?: string;
+  headers?: Record<string, string>;
+  /** Request body: UTF-8 text, or bytes. */
+  body?: string | Uint8Array;
+}
+
+export interface FetchResponse {
+  status: number;
+  statusText: string;
+  /** Final URL after redirects. */
+  url: string;
+  headers: Record<string, string>;
+  body: Uint8Array;
+}
+
+export type FsOperation =
+  | { op: "readFile"; path: string; encoding?: "utf8" }
+  | { op: "writeFile"; path: string; data: string | Uint8Array }
+  | { op: "readdir"; path: string }
+  | { op: "stat"; path: string }
+  | { op: "mkdir"; path: string; recursive?: boolean }
+  | { op: "rm"; path: string; recursive?: boolean };
+
+/** Result values of fs operations, by op. */
+export interface FsStat {
+  type: "file" | "directory" | "symlink" | "other";
+  size: number;
+  mode: number;
+  mtimeMs: number;
+}
+
+/** What a sandbox may ask the broker for, on the tool's behalf, during one call. */
+export interface ToolHost {
+  log(level: ToolLogLevel, message: string): void;
+  progress(done: number, total?: number): void;
+  fetch(request: FetchRequest): Promise<HostResult<FetchResponse>>;
+  fs(operation: FsOperation): Promise<HostResult<string | Uint8Array | string[] | FsStat | null>>;
+}
+
+export interface VolumeMount {
+  volume: string;
+  access: "read" | "read-write";
+  /** Host directory (operator config). Only container backends bind-mount it. */
+  hostPath: string;
+}
+
+/** What a backend needs to know about a tool. */
+export interface SandboxTool {
+  name: string;
+  version: string;
+  digest: string;
+  runtime: "isolate" | "container";
+  /** Absolute path of the tool folder. */
+  dir: string;
+  /** Isolate: entry module path relative to `dir`. */
+  entry?: string;
+  /** Container: image reference and optional command. */
+  image?: string;
+  command?: string[];
+  owner?: string;
+  limits: Limits;
+  /** Effective network access: container backends attach the egress proxy only when true. */
+  network: boolean;
+  volumes: VolumeMount[];
+}
+
+export interface ExecuteRequest {
+  callId: string;
+  tool: SandboxTool;
+  input: unknown;
+  /** Granted secrets only (name → value). */
+  env: Record<string, string>;
+  host: ToolHost;
+  signal: AbortSignal;
+}
+
+export type ExecuteOutcome =
+  | { ok: true; output: unknown; outputBytes: number }
+  | { ok: false; error: ErrorPayload };
+
+export interface Executor {
+  readonly runtime: "isolate" | "container";
+  /** Makes the next calls of this tool cheap (pre-warm). Idempotent; never throws. */
+  prepare(tool: SandboxTool): Promise<void>;
+  execute(request: ExecuteRequest): Promise<ExecuteOutcome>;
+  /** Stops every sandbox; pending calls end with E_CANCELLED. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,40 @@
+import type { VolumeMount } from "../../sandboxes/executor.js";
+
+/** One network grant after manifest ∩ operator grant. */
+export interface NetworkGrant {
+  /** `[scheme://]host[:port]` as in SPEC §2. */
+  pattern: string;
+  /** Operator allowed this host to resolve to private/loopback addresses. Never implied. */
+  allowPrivate: boolean;
+}
+
+export interface VolumeGrant extends VolumeMount {
+  /** Quota for the whole volume directory, from config; undefined = no quota. */
+  maxBytes?: number;
+}
+
+/** What one tool may actually use: manifest ∩ grant, computed once at load. */
+export interface EffectiveCapabilities {
+  network: NetworkGrant[];
+  filesystem: VolumeGrant[];
+  /** Names of secrets the tool receives. */
+  env: string[];
+}
+
+/** One egress attempt, for the audit record (`egress`), refused ones too. */
+export interface EgressRecord {
+  host: string;
+  port: number;
+  method: string;
+  status: number | null;
+  bytes: number;
+  denied?: string;
+}
+
+/** One filesystem operation, for the audit record (`files`). */
+export interface FileRecord {
+  volume: string;
+  path: string;
+  op: string;
+  denied?: string;
+}
