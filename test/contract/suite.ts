@@ -1,0 +1,220 @@
+/**
+ * The executor contract (sandboxes/executor.ts), written once and run against
+ * every sandbox backend: each backend's spec file injects its own tools and its
+ * own way to crash a sandbox. A backend passes only if a user of the broker
+ * cannot tell from the outcomes which backend ran the tool.
+ */
+import { after, before, describe, test, type TestContext } from "node:test";
+import assert from "node:assert/strict";
+import type { ExecuteOutcome, ExecuteRequest, Executor, SandboxTool, ToolHost } from "../../sandboxes/executor.js";
+import { WardenError, type ErrorCode } from "../../src/errors.js";
+
+export type ContractToolKind =
+  | "echo"
+  | "busy-loop"
+  | "host-wait"
+  | "memory-bomb"
+  | "output-flood"
+  | "throws"
+  | "state-write-read"
+  | "slow";
+
+export interface ContractBackend {
+  name: string;
+  /** true, or the reason the backend cannot run here (the suite then skips loudly, but FAILS when process.env.CI === "true"). */
+  available(): Promise<true | string>;
+  createExecutor(): Promise<Executor>;
+  /** A tool of this kind for this backend (limits small, e.g. timeoutMs 1000-2000, memoryMb 32-64, outputBytes 4096). */
+  toolFor(kind: ContractToolKind): SandboxTool;
+  /** Kill the sandbox(es) running right now, as a crash would. */
+  crashSandbox(executor: Executor): Promise<void>;
+}
+
+/** Slack on top of a tool's own timeout: sandbox start-up on a loaded 2-core CI box, not a speed claim. */
+const DEADLINE_SLACK_MS = 5_000;
+/** How long a slow call is left running before it is crashed or cancelled. */
+const LET_IT_START_MS = 300;
+
+/** A broker stand-in: records log/progress, denies fs, and never answers fetch (so "awaiting the host" lasts forever). */
+export function createFakeHost(): ToolHost & { logs: Array<[string, string]> } {
+  const logs: Array<[string, string]> = [];
+  return {
+    logs,
+    log: (level, message) => void logs.push([level, message]),
+    progress: () => undefined,
+    fetch: () => new Promise(() => undefined),
+    fs: async () => ({ ok: false, error: { code: "E_CAPABILITY_DENIED", message: "filesystem: no volume granted" } }),
+  };
+}
+
+let callSeq = 0;
+
+function requestFor(tool: SandboxTool, input: unknown, signal = new AbortController().signal): ExecuteRequest {
+  return { callId: `contract-${++callSeq}`, tool, input, env: {}, host: createFakeHost(), signal };
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function assertFailure(outcome: ExecuteOutcome, code: ErrorCode): string {
+  assert.equal(outcome.ok, false, `expected ${code}, got success: ${JSON.stringify(outcome)}`);
+  if (outcome.ok) throw new Error("unreachable");
+  assert.equal(outcome.error.code, code, `expected ${code}, got ${outcome.error.code}: ${outcome.error.message}`);
+  assert.equal(typeof outcome.error.message, "string");
+  assert.ok(outcome.error.message.length > 0, "a failure carries a message for a person");
+  return outcome.error.message;
+}
+
+export function runExecutorContract(backend: ContractBackend): void {
+  describe(`executor contract: ${backend.name}`, () => {
+    let executor: Executor | undefined;
+    const noState = { ok: true, output: { previous: null }, outputBytes: '{"previous":null}'.length };
+    let skipReason = "backend not initialised";
+
+    before(async () => {
+      const availability = await backend.available();
+      if (availability !== true) {
+        if (process.env.CI === "true") throw new Error(`${backend.name} backend unavailable in CI: ${availability}`);
+        skipReason = `${backend.name} backend unavailable here: ${availability}`;
+        console.error(`\n*** SKIPPING executor contract for ${backend.name}: ${availability} ***\n`);
+        return;
+      }
+      executor = await backend.createExecutor();
+    });
+
+    after(async () => {
+      await executor?.close();
+    });
+
+    /** Runs `body` with the executor, or skips loudly when the backend is unavailable. */
+    const contractTest = (name: string, body: (executor: Executor) => Promise<void>) =>
+      test(name, async (t: TestContext) => {
+        if (!executor) return t.skip(skipReason);
+        await body(executor);
+      });
+
+    const run = (ex: Executor, kind: ContractToolKind, input: unknown, signal?: AbortSignal) =>
+      ex.execute(requestFor(backend.toolFor(kind), input, signal));
+
+    async function assertStillServesEcho(ex: Executor): Promise<void> {
+      const outcome = await run(ex, "echo", { after: "failure" });
+      const output = { echo: { after: "failure" } };
+      assert.deepEqual(outcome, { ok: true, output, outputBytes: JSON.stringify(output).length });
+    }
+
+    /** Crashes the sandbox until the slow call ends (a backend may still be starting it when the first crash lands). */
+    async function crashUntilSettled(ex: Executor, pending: Promise<ExecuteOutcome>): Promise<ExecuteOutcome> {
+      let settled = false;
+      const outcome = pending.finally(() => (settled = true));
+      await sleep(LET_IT_START_MS);
+      for (let i = 0; i < 50 && !settled; i++) {
+        await backend.crashSandbox(ex);
+        await Promise.race([outcome, sleep(200)]);
+      }
+      return outcome;
+    }
+
+    contractTest("echo returns the tool's JSON output and its UTF-8 size", async (ex) => {
+      const input = { text: "grüße", n: 3, list: [true, null] };
+      const outcome = await run(ex, "echo", input);
+      assert.equal(outcome.ok, true, JSON.stringify(outcome));
+      if (!outcome.ok) return;
+      assert.deepEqual(outcome.output, { echo: input });
+      assert.equal(outcome.outputBytes, Buffer.byteLength(JSON.stringify({ echo: input }), "utf8"));
+    });
+
+    contractTest("a busy loop ends with E_TIMEOUT after the tool's timeout", async (ex) => {
+      const tool = backend.toolFor("busy-loop");
+      const started = Date.now();
+      const outcome = await ex.execute(requestFor(tool, {}));
+      assertFailure(outcome, "E_TIMEOUT");
+      assert.ok(Date.now() - started < tool.limits.timeoutMs + DEADLINE_SLACK_MS, "the deadline was enforced");
+      await assertStillServesEcho(ex);
+    });
+
+    contractTest("time spent awaiting the host counts against the timeout (E_TIMEOUT)", async (ex) => {
+      const tool = backend.toolFor("host-wait");
+      const started = Date.now();
+      const outcome = await ex.execute(requestFor(tool, {}));
+      assertFailure(outcome, "E_TIMEOUT");
+      assert.ok(Date.now() - started < tool.limits.timeoutMs + DEADLINE_SLACK_MS, "the deadline was enforced");
+      await assertStillServesEcho(ex);
+    });
+
+    contractTest("allocating without bound ends with E_MEMORY", async (ex) => {
+      assertFailure(await run(ex, "memory-bomb", {}), "E_MEMORY");
+      await assertStillServesEcho(ex);
+    });
+
+    contractTest("output larger than outputBytes ends with E_OUTPUT_TOO_LARGE", async (ex) => {
+      assertFailure(await run(ex, "output-flood", {}), "E_OUTPUT_TOO_LARGE");
+      await assertStillServesEcho(ex);
+    });
+
+    contractTest("a tool that throws ends with E_TOOL_FAILED carrying its message", async (ex) => {
+      const message = assertFailure(await run(ex, "throws", { msg: "disk on fire" }), "E_TOOL_FAILED");
+      assert.match(message, /boom: disk on fire/);
+      await assertStillServesEcho(ex);
+    });
+
+    contractTest("a sandbox killed during a call ends it with E_SANDBOX_CRASHED, and the next call works", async (ex) => {
+      const outcome = await crashUntilSettled(ex, run(ex, "slow", {}));
+      assertFailure(outcome, "E_SANDBOX_CRASHED");
+      await assertStillServesEcho(ex);
+    });
+
+    contractTest("aborting the signal during a call ends it with E_CANCELLED within 2 s", async (ex) => {
+      const controller = new AbortController();
+      const pending = run(ex, "slow", {}, controller.signal);
+      await sleep(LET_IT_START_MS);
+      const abortedAt = Date.now();
+      controller.abort();
+      assertFailure(await pending, "E_CANCELLED");
+      assert.ok(Date.now() - abortedAt < 2_000, "cancellation took effect at once");
+      await assertStillServesEcho(ex);
+    });
+
+    contractTest("a signal aborted with a WardenError ends the call with that error's code", async (ex) => {
+      const controller = new AbortController();
+      const pending = run(ex, "slow", {}, controller.signal);
+      await sleep(LET_IT_START_MS);
+      controller.abort(new WardenError("E_DISABLED", "kill switch: tool disabled by the operator"));
+      assertFailure(await pending, "E_DISABLED");
+      await assertStillServesEcho(ex);
+    });
+
+    contractTest("a signal already aborted before the call runs nothing and ends with E_CANCELLED", async (ex) => {
+      const controller = new AbortController();
+      controller.abort();
+      assertFailure(await run(ex, "echo", { x: 1 }, controller.signal), "E_CANCELLED");
+    });
+
+    contractTest("a second call of the same tool sees no state from the first", async (ex) => {
+      const first = await run(ex, "state-write-read", { value: "first" });
+      const second = await run(ex, "state-write-read", { value: "second" });
+      assert.deepEqual(first, noState);
+      assert.deepEqual(second, noState);
+    });
+
+    contractTest("two different tools share no state", async (ex) => {
+      const toolA = backend.toolFor("state-write-read");
+      const toolB: SandboxTool = { ...toolA, name: `${toolA.name}_twin`, digest: `${toolA.digest}-twin` };
+      const fromA = await ex.execute(requestFor(toolA, { value: "from-a" }));
+      const fromB = await ex.execute(requestFor(toolB, { value: "from-b" }));
+      assert.deepEqual(fromA, noState);
+      assert.deepEqual(fromB, noState);
+    });
+
+    contractTest("20 concurrent echo calls all succeed with their own output", async (ex) => {
+      const outcomes = await Promise.all(Array.from({ length: 20 }, (_, i) => run(ex, "echo", { i })));
+      outcomes.forEach((outcome, i) => assert.deepEqual(outcome, { ok: true, output: { echo: { i } }, outputBytes: JSON.stringify({ echo: { i } }).length }));
+    });
+
+    contractTest("close() ends pending calls with E_CANCELLED", async () => {
+      const own = await backend.createExecutor();
+      const pending = run(own, "slow", {});
+      await sleep(LET_IT_START_MS);
+      await own.close();
+      assertFailure(await pending, "E_CANCELLED");
+    });
+  });
+}
