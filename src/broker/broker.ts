@@ -1,0 +1,189 @@
+import { createHash, randomUUID } from "node:crypto";
+import type { Logger } from "pino";
+import { WardenError, toWardenError, type ErrorPayload } from "../errors.js";
+import type { Config } from "../config/schema.js";
+import type { AuditEntry, AuditLog } from "../audit/index.js";
+import { redactKeys, redactSecretValues } from "../capabilities/redaction.js";
+import type { Effect } from "../manifest/schema.js";
+import type { Executor, ExecuteOutcome, ToolLogLevel } from "../../sandboxes/executor.js";
+import { Admission } from "./admission.js";
+import type { Registry, RegisteredTool } from "./registry.js";
+import { createToolHost } from "./tool-host.js";
+import { isAllowedFor, isDisabled } from "./scope.js";
+
+export interface ConfirmationRequest {
+  callId: string;
+  tool: string;
+  effect: Effect;
+  /** Arguments as the human sees them: redacted like the audit record. */
+  input: unknown;
+}
+export interface ConfirmationAnswer {
+  accepted: boolean;
+  by: string | null;
+}
+
+/** Who is calling and how to talk back to them, for one call. */
+export interface CallContext {
+  /** HTTP token name or "stdio" (SPEC §13). */
+  actor: string;
+  /** Tool names / effect classes this identity may use; undefined = everything enabled and approved. */
+  allow?: readonly string[] | undefined;
+  signal: AbortSignal;
+  log?(level: ToolLogLevel, message: string): void;
+  progress?(done: number, total?: number): void;
+  /** Asks a human (MCP elicitation). Absent ⇒ the client cannot confirm ⇒ E_NOT_CONFIRMED. */
+  confirm?(request: ConfirmationRequest): Promise<ConfirmationAnswer>;
+}
+
+export type CallResult =
+  | { ok: true; callId: string; output: unknown }
+  | { ok: false; callId: string; error: ErrorPayload };
+
+export interface BrokerOptions {
+  config: Config;
+  registry: Registry;
+  executors: Partial<Record<"isolate" | "container", Executor>>;
+  audit: AuditLog;
+  logger: Logger;
+}
+
+/**
+ * The pipeline every call goes through, in this order:
+ * find → kill switch → scope → validate input → confirm → admit → execute →
+ * redact + check output → audit (fsync) → answer.
+ * Every attempt, refused ones included, leaves exactly one audit record.
+ */
+export class Broker {
+  private config: Config;
+  private registry: Registry;
+  private readonly admission: Admission;
+  private auditFailure: WardenError | null = null;
+
+  constructor(private readonly options: BrokerOptions) {
+    this.config = options.config;
+    this.registry = options.registry;
+    this.admission = new Admission(options.config.concurrency.maxInFlight, options.config.concurrency.maxQueue);
+  }
+
+  /** Tools this identity may see: enabled and within its scope. */
+  listTools(allow?: readonly string[]): RegisteredTool[] {
+    return [...this.registry.tools.values()].filter((t) => !isDisabled(t, this.config.disabled) && isAllowedFor(t, allow));
+  }
+
+  getTool(name: string): RegisteredTool | undefined {
+    return this.registry.tools.get(name);
+  }
+
+  /** Pre-warms every sandbox so the first call does not pay for it. */
+  async prepare(): Promise<void> {
+    await Promise.all(
+      [...this.registry.tools.values()].map((t) => this.options.executors[t.sandbox.runtime]?.prepare(t.sandbox)),
+    );
+  }
+
+  async call(name: string, input: unknown, ctx: CallContext): Promise<CallResult> {
+    const callId = randomUUID();
+    // Fail closed: once the audit log cannot be written, nothing runs unaudited.
+    if (this.auditFailure) return { ok: false, callId, error: this.auditFailure.toPayload() };
+    const started = performance.now();
+    const tool = this.registry.tools.get(name);
+    const entry: AuditEntry = {
+      ts: new Date().toISOString(),
+      callId,
+      actor: ctx.actor,
+      tool: name,
+      version: tool?.sandbox.version ?? null,
+      digest: tool?.sandbox.digest ?? null,
+      effect: tool?.effect ?? null,
+      input: this.redactInput(input),
+      outcome: "error",
+      errorCode: null,
+      durationMs: 0,
+      outputSha256: null,
+      outputBytes: 0,
+      egress: [],
+      files: [],
+      confirmedBy: null,
+    };
+    let result: CallResult;
+    try {
+      if (!tool) throw new WardenError("E_UNKNOWN_TOOL", `unknown tool "${String(name).slice(0, 100)}"`);
+      result = { ok: true, callId, output: await this.run(tool, input, ctx, entry) };
+    } catch (err) {
+      const e = toWardenError(err);
+      result = { ok: false, callId, error: e.toPayload() };
+    }
+    entry.durationMs = Math.round((performance.now() - started) * 1000) / 1000;
+    if (result.ok) entry.outcome = "ok";
+    else entry.errorCode = result.error.code;
+    // The answer waits for the durable audit record: no call is answered unaudited.
+    try {
+      await this.options.audit.append(entry);
+    } catch (err) {
+      this.auditFailure = new WardenError("E_AUDIT", `the audit log cannot be written (${toWardenError(err).message}); warden refuses calls rather than run unaudited — fix the audit file and restart`);
+      this.options.logger.fatal({ err: toWardenError(err).message }, "audit log write failed; refusing all calls");
+      return { ok: false, callId, error: this.auditFailure.toPayload() };
+    }
+    return result;
+  }
+
+  private async run(tool: RegisteredTool, input: unknown, ctx: CallContext, entry: AuditEntry): Promise<unknown> {
+    if (isDisabled(tool, this.config.disabled))
+      throw new WardenError("E_DISABLED", `${tool.name} is disabled by the operator (kill switch); run: warden enable ${tool.name}`);
+    if (!isAllowedFor(tool, ctx.allow))
+      throw new WardenError("E_FORBIDDEN", `${ctx.actor} may not use ${tool.name} (${tool.effect}); the operator can add "${tool.name}" or "${tool.effect}" to that identity's allow list`);
+    const inputCheck = tool.checkInput(input);
+    if (!inputCheck.ok)
+      throw new WardenError("E_INPUT_INVALID", `input does not match the inputSchema of ${tool.name}: ${inputCheck.problems.join("; ")}`);
+    if (this.config.confirm.includes(tool.effect)) {
+      const answer = ctx.confirm
+        ? await ctx.confirm({ callId: entry.callId, tool: tool.name, effect: tool.effect, input: entry.input }).catch(() => ({ accepted: false, by: null }))
+        : null;
+      if (!answer?.accepted)
+        throw new WardenError(
+          "E_NOT_CONFIRMED",
+          answer ? `${tool.name} (${tool.effect}) was not confirmed by a human; the tool did not run` : `${tool.name} (${tool.effect}) needs a human's confirmation and this client cannot ask for it (no elicitation support); the tool did not run`,
+        );
+      entry.confirmedBy = answer.by ?? ctx.actor;
+    }
+    const executor = this.options.executors[tool.sandbox.runtime];
+    if (!executor)
+      throw new WardenError("E_SANDBOX_UNAVAILABLE", `no ${tool.sandbox.runtime} sandbox is available on this server; ${tool.name} cannot run`);
+    const release = await this.admission.acquire(ctx.signal);
+    let outcome: ExecuteOutcome;
+    const { host, egress, files } = createToolHost(tool, ctx.signal, ctx, this.registry.allSecretValues);
+    entry.egress = egress;
+    entry.files = files;
+    try {
+      outcome = await executor.execute({ callId: entry.callId, tool: tool.sandbox, input, env: tool.secrets, host, signal: ctx.signal });
+    } finally {
+      release();
+    }
+    if (!outcome.ok) throw new WardenError(outcome.error.code, outcome.error.message);
+    return this.checkOutput(tool, outcome.output, entry);
+  }
+
+  /** Secret values never leave in a result; the output must match the declared outputSchema. */
+  private checkOutput(tool: RegisteredTool, raw: unknown, entry: AuditEntry): unknown {
+    const { value: output, redacted } = redactSecretValues(raw, this.registry.allSecretValues);
+    if (redacted) entry.outputRedacted = true;
+    if (tool.checkOutput) {
+      const check = tool.checkOutput(output);
+      if (!check.ok)
+        throw new WardenError("E_OUTPUT_INVALID", `the output of ${tool.name} does not match its outputSchema: ${check.problems.join("; ")}`);
+    }
+    const text = JSON.stringify(output) ?? "null";
+    entry.outputBytes = Buffer.byteLength(text);
+    entry.outputSha256 = createHash("sha256").update(text).digest("hex");
+    return output;
+  }
+
+  private redactInput(input: unknown): unknown {
+    return redactSecretValues(redactKeys(input, this.config.audit.redact), this.registry.allSecretValues).value;
+  }
+
+  get inFlight(): number {
+    return this.admission.inFlight;
+  }
+}

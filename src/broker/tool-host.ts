@@ -1,0 +1,70 @@
+import type { FsOperation, ToolHost, ToolLogLevel } from "../../sandboxes/executor.js";
+import { createEgressFetch } from "../capabilities/network/index.js";
+import { createVolumeFs } from "../capabilities/filesystem/index.js";
+import { redactText } from "../capabilities/redaction.js";
+import type { EgressRecord, FileRecord } from "../capabilities/types.js";
+import type { RegisteredTool } from "./registry.js";
+
+export interface CallSinks {
+  log?(level: ToolLogLevel, message: string): void;
+  progress?(done: number, total?: number): void;
+}
+
+const DENIED = (what: string, tool: string, how: string) => ({
+  ok: false as const,
+  error: { code: "E_CAPABILITY_DENIED" as const, message: `${what}: ${tool} has no ${what} capability; ${how}` },
+});
+
+/**
+ * The host side of one call: ctx.fetch and ctx.fs go through the capability
+ * checks of capabilities/, every attempt is recorded for the audit record, and
+ * log lines are scrubbed of secret values before they leave.
+ */
+export function createToolHost(tool: RegisteredTool, signal: AbortSignal, sinks: CallSinks, secretValues: readonly string[]) {
+  const egress: EgressRecord[] = [];
+  const files: FileRecord[] = [];
+  const caps = tool.capabilities;
+  const fetchImpl =
+    caps.network.length > 0
+      ? createEgressFetch({
+          tool: tool.name,
+          grants: caps.network,
+          maxResponseBytes: Math.max(tool.limits.outputBytes * 4, 8 * 1024 * 1024),
+          onEgress: (r) => egress.push(r),
+        })
+      : null;
+  const fsImpl =
+    caps.filesystem.length > 0 ? createVolumeFs({ tool: tool.name, volumes: caps.filesystem, onFileOp: (r) => files.push(r) }) : null;
+
+  const host: ToolHost = {
+    log(level, message) {
+      sinks.log?.(level, redactText(message, secretValues));
+    },
+    progress(done, total) {
+      sinks.progress?.(done, total);
+    },
+    async fetch(request) {
+      if (!fetchImpl) {
+        egress.push({ host: safeHost(request.url), port: 0, method: request.method ?? "GET", status: null, bytes: 0, denied: "no network capability" });
+        return DENIED("network", tool.name, "declare capabilities.network.allow in its manifest and have the operator grant and approve it");
+      }
+      return fetchImpl(request, signal);
+    },
+    async fs(operation: FsOperation) {
+      if (!fsImpl) {
+        files.push({ volume: "", path: String(operation.path).slice(0, 256), op: operation.op, denied: "no filesystem capability" });
+        return DENIED("filesystem", tool.name, "declare capabilities.filesystem in its manifest and have the operator map and grant the volume");
+      }
+      return fsImpl(operation, signal);
+    },
+  };
+  return { host, egress, files };
+}
+
+function safeHost(url: string): string {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return "(invalid url)";
+  }
+}

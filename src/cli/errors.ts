@@ -1,0 +1,12 @@
+import { WardenError } from "../errors.js";
+import { EXIT_FAILED, EXIT_USAGE, type CliIo } from "./types.js";
+
+/** Config and manifest problems are usage/config errors (exit 2); anything else failed (exit 1). */
+export function reportCliError(err: unknown, io: CliIo): number {
+  if (err instanceof WardenError) {
+    io.stderr(`warden: ${err.code}: ${err.message}\n`);
+    return err.code === "E_CONFIG" || err.code === "E_MANIFEST" || err.code === "E_USAGE" ? EXIT_USAGE : EXIT_FAILED;
+  }
+  io.stderr(`warden: ${(err as Error)?.message ?? String(err)}\n`);
+  return EXIT_FAILED;
+}

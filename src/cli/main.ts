@@ -1,0 +1,69 @@
+import { resolve } from "node:path";
+import { EXIT_USAGE, type CliCommand, type CliIo } from "./types.js";
+
+/** `warden <command> …` (SPEC §11). Loaded lazily so `warden validate` does not start sandboxes. */
+const COMMANDS: Record<string, () => Promise<CliCommand>> = {
+  serve: async () => (await import("./serve.js")).serveCommand,
+  list: async () => (await import("./list.js")).listCommand,
+  call: async () => (await import("./call.js")).callCommand,
+  validate: async () => (await import("./validate.js")).validateCommand,
+  init: async () => (await import("./init.js")).initCommand,
+  audit: async () => (await import("./audit-verify.js")).auditCommand,
+};
+
+const USAGE = `usage: warden <command> [--config F]
+  serve [--http]                 run the MCP server (stdio by default)
+  list                           tools, effect, runtime, capabilities
+  call <tool> '<json>'           run one call locally through the broker
+  validate <dir>                 check a tool folder
+  init <name> --runtime isolate|container   scaffold a tool folder
+  audit verify [file]            verify the audit hash chain
+exit codes: 0 ok, 1 the thing checked failed, 2 usage or config error`;
+
+export function parseCli(argv: string[]): { command: string | undefined; positionals: string[]; flags: Record<string, string | boolean> } {
+  const positionals: string[] = [];
+  const flags: Record<string, string | boolean> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--") {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (arg.startsWith("--")) {
+      const eq = arg.indexOf("=");
+      if (eq > 0) flags[arg.slice(2, eq)] = arg.slice(eq + 1);
+      else if (["config", "runtime", "dir", "file"].includes(arg.slice(2)) && i + 1 < argv.length) flags[arg.slice(2)] = argv[++i]!;
+      else flags[arg.slice(2)] = true;
+    } else positionals.push(arg);
+  }
+  return { command: positionals.shift(), positionals, flags };
+}
+
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const { command, positionals, flags } = parseCli(argv);
+  if (!command || flags.help || command === "help") {
+    io.stderr(USAGE + "\n");
+    return command || flags.help ? 0 : EXIT_USAGE;
+  }
+  const load = COMMANDS[command];
+  if (!load) {
+    io.stderr(`warden: unknown command "${command}"\n${USAGE}\n`);
+    return EXIT_USAGE;
+  }
+  const configPath = resolve(typeof flags.config === "string" ? flags.config : "warden.config.json");
+  const run = await load();
+  return run({ positionals, flags, configPath }, io);
+}
+
+const io: CliIo = { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) };
+if (process.argv[1] && import.meta.url === new URL(`file://${resolve(process.argv[1])}`).href) {
+  runCli(process.argv.slice(2), io).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err) => {
+      io.stderr(`warden: ${(err as Error).message}\n`);
+      process.exitCode = 2;
+    },
+  );
+}

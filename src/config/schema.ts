@@ -1,0 +1,77 @@
+import { z } from "zod";
+import { EffectSchema, FilesystemGrantSchema, NetworkPatternSchema } from "../manifest/schema.js";
+
+const NameSchema = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, "tool names match ^[a-z][a-z0-9_]{0,63}$");
+const HostPortSchema = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, "listen is host:port, e.g. 127.0.0.1:8787");
+
+export const NetworkGrantEntrySchema = z.union([
+  NetworkPatternSchema,
+  z.strictObject({ host: NetworkPatternSchema, allowPrivate: z.boolean().optional() }),
+]);
+
+export const ToolGrantSchema = z.strictObject({
+  network: z.array(NetworkGrantEntrySchema).optional(),
+  filesystem: z.array(FilesystemGrantSchema).optional(),
+  env: z.array(z.string()).optional(),
+  /** The operator may raise a tool's effect class, never lower it. */
+  effect: EffectSchema.optional(),
+});
+
+export const TokenSchema = z.strictObject({
+  name: z.string().min(1).max(64),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, "sha256 is the lower-case hex sha256 of the token (echo -n TOKEN | sha256sum)"),
+  allow: z.array(z.string()).optional(),
+});
+
+export const ConfigSchema = z.strictObject({
+  $schema: z.string().optional(),
+  tools: z.array(z.string().min(1)).min(1),
+  volumes: z.record(z.string(), z.strictObject({ path: z.string().min(1), maxBytes: z.number().int().positive().optional() })).default({}),
+  secrets: z.record(z.string().regex(/^[A-Z][A-Z0-9_]{0,127}$/), z.strictObject({ env: z.string().min(1) })).default({}),
+  grants: z.record(NameSchema, ToolGrantSchema).default({}),
+  ceiling: z
+    .strictObject({
+      timeoutMs: z.number().int().positive().optional(),
+      memoryMb: z.number().int().positive().optional(),
+      outputBytes: z.number().int().positive().optional(),
+      cpus: z.number().positive().optional(),
+      pids: z.number().int().positive().optional(),
+    })
+    .default({}),
+  confirm: z.array(EffectSchema).default(["destructive"]),
+  disabled: z.array(z.string()).default([]),
+  concurrency: z
+    .strictObject({ maxInFlight: z.number().int().min(1).max(1024).default(16), maxQueue: z.number().int().min(0).max(100_000).default(64) })
+    .default({ maxInFlight: 16, maxQueue: 64 }),
+  isolate: z.strictObject({ workers: z.number().int().min(1).max(64).optional() }).default({}),
+  container: z.strictObject({ poolSize: z.number().int().min(0).max(16).optional() }).default({}),
+  http: z
+    .strictObject({
+      listen: HostPortSchema.default("127.0.0.1:8787"),
+      tokens: z.array(TokenSchema).default([]),
+      allowedOrigins: z.array(z.string()).default([]),
+      allowedHosts: z.array(z.string()).optional(),
+      maxBodyBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+      maxSessions: z.number().int().min(1).max(100_000).default(1000),
+    })
+    .default({ listen: "127.0.0.1:8787", tokens: [], allowedOrigins: [], maxBodyBytes: 1024 * 1024, maxSessions: 1000 }),
+  stdio: z.strictObject({ allow: z.array(z.string()).optional() }).default({}),
+  audit: z
+    .strictObject({
+      file: z.string().min(1).default("./warden-audit.jsonl"),
+      redact: z.array(z.string()).default(["password", "token", "authorization"]),
+      retainDays: z.number().positive().optional(),
+      maxBytes: z.number().int().positive().optional(),
+    })
+    .default({ file: "./warden-audit.jsonl", redact: ["password", "token", "authorization"] }),
+  journal: z.strictObject({ dir: z.string().optional(), retainDays: z.number().positive().optional(), maxBytes: z.number().int().positive().optional() }).optional(),
+  alerts: z.strictObject({ webhook: z.string().optional(), command: z.array(z.string()).optional() }).optional(),
+  quarantine: z
+    .strictObject({ denials: z.number().int().positive().optional(), crashes: z.number().int().positive().optional(), windowSec: z.number().positive().optional() })
+    .optional(),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+export type ToolGrant = z.infer<typeof ToolGrantSchema>;

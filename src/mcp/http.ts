@@ -1,0 +1,156 @@
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
+import type { Logger } from "pino";
+import type { Broker } from "../broker/index.js";
+import type { Config } from "../config/schema.js";
+import { allowedHostHeaders, authenticate, hostAllowed, originAllowed } from "./http-guard.js";
+import { createMcpSession } from "./session.js";
+
+export interface HttpListener {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+  sessionCount(): number;
+}
+
+interface Session {
+  transport: StreamableHTTPServerTransport;
+  actor: string;
+  inFlight: Map<string | number, AbortController>;
+}
+
+/** Streamable HTTP on `/mcp` (SPEC §8): token, Host, Origin and body-size checks before the SDK sees anything. */
+export async function startHttp(broker: Broker, http: Config["http"], logger: Logger, version: string): Promise<HttpListener> {
+  const [listenHost, portText] = splitListen(http.listen);
+  const sessions = new Map<string, Session>();
+  let allowed = allowedHostHeaders(listenHost, Number(portText), http.allowedHosts);
+
+  const server: HttpServer = createServer((req, res) => {
+    handle(req, res).catch((err) => {
+      logger.error({ err: (err as Error).message }, "http request failed");
+      if (!res.headersSent) sendJson(res, 500, { error: "internal error" });
+      else res.end();
+    });
+  });
+  server.requestTimeout = 0; // SSE streams of long calls stay open; headers still have a timeout
+  server.headersTimeout = 10_000;
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://x");
+    if (!hostAllowed(req, allowed)) return sendJson(res, 403, { error: "forbidden host header" });
+    if (!originAllowed(req, http.allowedOrigins)) return sendJson(res, 403, { error: "forbidden origin" });
+    if (url.pathname === "/healthz" && req.method === "GET") return sendJson(res, 200, { status: "ok" });
+    if (url.pathname !== "/mcp") return sendJson(res, 404, { error: "not found" });
+    const identity = authenticate(req, http.tokens);
+    if (!identity) {
+      res.setHeader("WWW-Authenticate", 'Bearer realm="mcp-warden"');
+      return sendJson(res, 401, { error: "a valid bearer token is required" });
+    }
+    let body: unknown;
+    if (req.method === "POST") {
+      const read = await readBody(req, http.maxBodyBytes);
+      if (read === "too-large") return sendJson(res, 413, rpcError(`request body exceeds ${http.maxBodyBytes} bytes`));
+      try {
+        body = JSON.parse(read);
+      } catch {
+        return sendJson(res, 400, rpcError("request body is not valid JSON", -32700));
+      }
+    }
+    const sessionId = req.headers["mcp-session-id"];
+    let session = typeof sessionId === "string" ? sessions.get(sessionId) : undefined;
+    if (session && session.actor !== identity.actor) return sendJson(res, 403, rpcError("this session belongs to another identity"));
+    if (!session) {
+      if (typeof sessionId === "string") return sendJson(res, 404, rpcError("unknown or expired session"));
+      if (req.method !== "POST" || !isInitializeRequest(body)) return sendJson(res, 400, rpcError("no session: send initialize first"));
+      if (sessions.size >= http.maxSessions) return sendJson(res, 503, rpcError("too many sessions"));
+      session = openSession(identity);
+    }
+    watchDisconnect(req, res, body, session);
+    await session.transport.handleRequest(req, res, body);
+  }
+
+  function openSession(identity: { actor: string; allow?: readonly string[] | undefined }): Session {
+    const inFlight = new Map<string | number, AbortController>();
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      onsessioninitialized: (id) => {
+        sessions.set(id, session);
+      },
+    });
+    const session: Session = { transport, actor: identity.actor, inFlight };
+    transport.onclose = () => {
+      if (transport.sessionId) sessions.delete(transport.sessionId);
+      for (const c of inFlight.values()) c.abort();
+    };
+    const mcp = createMcpSession({ broker, identity, logger, version, inFlight });
+    void mcp.connect(transport);
+    return session;
+  }
+
+  /** SPEC §8: a client that disconnects stops its sandboxes at once. */
+  function watchDisconnect(req: IncomingMessage, res: ServerResponse, body: unknown, session: Session): void {
+    const ids = requestIds(body);
+    if (ids.length === 0) return;
+    res.on("close", () => {
+      if (res.writableFinished) return;
+      for (const id of ids) session.inFlight.get(id)?.abort();
+    });
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(Number(portText), listenHost.replace(/^\[|\]$/g, ""), () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  if (Number(portText) === 0) allowed = allowedHostHeaders(listenHost, port, http.allowedHosts);
+  return {
+    url: `http://${listenHost}:${port}/mcp`,
+    port,
+    sessionCount: () => sessions.size,
+    async close() {
+      for (const s of sessions.values()) await s.transport.close().catch(() => {});
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+    },
+  };
+}
+
+function splitListen(listen: string): [string, string] {
+  const i = listen.lastIndexOf(":");
+  return [listen.slice(0, i), listen.slice(i + 1)];
+}
+
+function requestIds(body: unknown): Array<string | number> {
+  const msgs = Array.isArray(body) ? body : [body];
+  return msgs.flatMap((m) => (m && typeof m === "object" && "method" in m && "id" in m ? [(m as { id: string | number }).id] : []));
+}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<string | "too-large"> {
+  const declared = Number(req.headers["content-length"] ?? 0);
+  if (declared > limit) {
+    req.resume();
+    return "too-large";
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) {
+      req.destroy();
+      return "too-large";
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function rpcError(message: string, code = -32600) {
+  return { jsonrpc: "2.0", error: { code, message }, id: null };
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+}
