@@ -1,0 +1,83 @@
+import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+import { Ajv2020 } from "ajv/dist/2020.js";
+import formatsModule from "ajv-formats";
+
+/**
+ * JSON Schema checks for tool input and output (SPEC §2: draft 2020-12 subset
+ * the MCP SDK accepts). The broker compiles each tool's schemas once at load
+ * and validates every call with the returned function.
+ *
+ * Safety choices:
+ * - No remote `$ref`: no `loadSchema` is configured, so a reference that is
+ *   not inside the schema fails compilation (the host never fetches a URL a
+ *   tool author chose).
+ * - `allErrors` so a model gets every problem in one round trip, but at most
+ *   MAX_PROBLEMS are reported (a huge array of bad items must not produce a
+ *   huge error message).
+ * - `strict: false`: unknown keywords (e.g. "examples" in odd places) are
+ *   ignored as the SDK does; `logger: false` because stdout is the stdio
+ *   transport.
+ * - Known gap: `pattern` regexes run on V8's backtracking engine; a
+ *   catastrophic pattern in a tool's inputSchema can burn broker CPU.
+ */
+export const MAX_PROBLEMS = 20;
+
+export type SchemaCheck = (value: unknown) => { ok: true } | { ok: false; problems: string[] };
+
+// ajv-formats is CommonJS: under NodeNext its default import is module.exports, the plugin itself.
+const addFormats = ((formatsModule as unknown as { default?: unknown }).default ?? formatsModule) as unknown as (ajv: Ajv | Ajv2020) => void;
+
+const OPTIONS = { strict: false, allErrors: true, validateFormats: true, logger: false as const };
+
+/** Compiles a JSON Schema (draft 2020-12). Throws the Ajv compile error when the schema is invalid. */
+export function compileJsonSchema(schema: object): SchemaCheck {
+  // A fresh instance per schema: Ajv caches by $id, and two tools with the same $id must not collide.
+  const ajv = new Ajv2020(OPTIONS);
+  addFormats(ajv);
+  const validate = ajv.compile(schema);
+  return (value) => (validate(value) ? { ok: true } : { ok: false, problems: describeErrors(validate) });
+}
+
+function describeErrors(validate: ValidateFunction): string[] {
+  const errors = validate.errors ?? [];
+  const shown = errors.slice(0, MAX_PROBLEMS).map(describeError);
+  if (errors.length > MAX_PROBLEMS) shown.push(`… and ${errors.length - MAX_PROBLEMS} more`);
+  return shown;
+}
+
+function describeError(e: ErrorObject): string {
+  const where = e.instancePath ? e.instancePath : "(root)";
+  if (e.keyword === "additionalProperties")
+    return `${where}: unknown property "${String((e.params as { additionalProperty?: unknown }).additionalProperty)}"`;
+  if (e.keyword === "required") return `${where}: missing required property "${String((e.params as { missingProperty?: unknown }).missingProperty)}"`;
+  return `${where}: ${e.message ?? e.keyword}`;
+}
+
+/**
+ * Problems that stop a tool's schema from being served: it must compile as
+ * draft 2020-12 (what the broker validates with) and with the MCP SDK's own
+ * default validator (draft-07 Ajv + formats), which clients use on our output.
+ */
+export function jsonSchemaProblems(schema: object): string[] {
+  const problems: string[] = [];
+  try {
+    compileJsonSchema(schema);
+  } catch (err) {
+    problems.push(`is not a valid JSON Schema (draft 2020-12): ${compileMessage(err)}`);
+    return problems;
+  }
+  try {
+    const sdk = new Ajv({ ...OPTIONS, validateSchema: false });
+    addFormats(sdk);
+    const { $schema: _dialect, ...rest } = schema as Record<string, unknown>;
+    sdk.compile(rest);
+  } catch (err) {
+    problems.push(`is not accepted by the MCP SDK's validator: ${compileMessage(err)}`);
+  }
+  return problems;
+}
+
+function compileMessage(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message.length > 300 ? `${message.slice(0, 300)}…` : message;
+}
