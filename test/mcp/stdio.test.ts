@@ -1,0 +1,168 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { CallToolResultSchema, ElicitRequestSchema, LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
+import { verifyAuditChain } from "../../src/audit/index.js";
+import { readAudit } from "../helpers/audit-read.js";
+import { connectStdio } from "../helpers/server.js";
+import { makeWorkspace } from "../helpers/workspace.js";
+import { LEAK_CONFIG, LEAK_ENV, LEAK_SECRET, TEST_TOOLS } from "./tools.js";
+
+type Connected = Awaited<ReturnType<typeof connectStdio>>;
+
+/** tools/call through the raw request: the SDK client would itself reject error results of tools with an outputSchema. */
+async function rawCall(c: Connected, name: string, args: Record<string, unknown>) {
+  return c.client.request({ method: "tools/call", params: { name, arguments: args } }, CallToolResultSchema);
+}
+
+function errorCode(result: { structuredContent?: unknown; isError?: boolean }): string | undefined {
+  return (result.structuredContent as { error?: { code?: string } } | undefined)?.error?.code;
+}
+
+describe("MCP over stdio (real SDK client, warden serve child process)", () => {
+  const ws = makeWorkspace({ tools: TEST_TOOLS, config: { ...LEAK_CONFIG, disabled: ["writer"] } });
+  let c: Connected;
+  before(async () => {
+    c = await connectStdio(ws.configPath, { env: LEAK_ENV });
+  });
+  after(async () => {
+    await c?.close();
+  });
+
+  test("tools/list shows enabled tools with schemas, title and annotations from the effect", async () => {
+    const { tools } = await c.client.listTools();
+    const names = tools.map((t) => t.name).sort();
+    assert.ok(!names.includes("writer"), "a disabled tool is not listed");
+    const adder = tools.find((t) => t.name === "adder")!;
+    assert.equal(adder.title, "Adder");
+    assert.deepEqual(adder.outputSchema?.required, ["sum"]);
+    assert.equal(adder.annotations?.readOnlyHint, true);
+    assert.equal(adder.annotations?.destructiveHint, false);
+    const eraser = tools.find((t) => t.name === "eraser")!;
+    assert.equal(eraser.annotations?.destructiveHint, true);
+    assert.equal(eraser.annotations?.readOnlyHint, false);
+  });
+
+  test("a call returns structuredContent = the validated output plus a text rendering", async () => {
+    const r = await c.client.callTool({ name: "adder", arguments: { a: 2, b: 40 } });
+    assert.equal(r.isError, undefined);
+    assert.deepEqual(r.structuredContent, { sum: 42 });
+    assert.match((r.content as Array<{ text: string }>)[0]!.text, /42/);
+  });
+
+  test("an unknown tool is a JSON-RPC error, not a result", async () => {
+    await assert.rejects(c.client.callTool({ name: "nope", arguments: {} }), /unknown tool/);
+  });
+
+  test("input that does not match inputSchema is refused before the sandbox runs", async () => {
+    const r = await rawCall(c, "adder", { a: 1 });
+    assert.equal(r.isError, true);
+    assert.equal(errorCode(r), "E_INPUT_INVALID");
+  });
+
+  test("output that does not match outputSchema is refused", async () => {
+    const r = await rawCall(c, "liar", {});
+    assert.equal(errorCode(r), "E_OUTPUT_INVALID");
+  });
+
+  test("a throwing tool gives E_TOOL_FAILED with its message", async () => {
+    const r = await rawCall(c, "thrower", {});
+    assert.equal(errorCode(r), "E_TOOL_FAILED");
+    assert.match(JSON.stringify(r.structuredContent), /kaput/);
+  });
+
+  test("a disabled tool answers E_DISABLED", async () => {
+    const r = await rawCall(c, "writer", {});
+    assert.equal(errorCode(r), "E_DISABLED");
+  });
+
+  test("a destructive call from a client without elicitation is not confirmed and never runs", async () => {
+    const r = await rawCall(c, "eraser", { target: "everything" });
+    assert.equal(errorCode(r), "E_NOT_CONFIRMED");
+  });
+
+  test("progress and log notifications from the tool are forwarded", async () => {
+    const progress: number[] = [];
+    const logs: string[] = [];
+    c.client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+      logs.push(String(n.params.data));
+    });
+    const r = await c.client.callTool({ name: "chatty", arguments: { n: 3 } }, undefined, {
+      onprogress: (p) => progress.push(p.progress),
+    });
+    assert.deepEqual(r.structuredContent, { done: 3 });
+    assert.deepEqual(progress, [1, 2, 3]);
+    await new Promise((res) => setTimeout(res, 50));
+    assert.ok(logs.includes("step 3"), `logs: ${logs.join(",")}`);
+  });
+
+  test("a secret echoed by a tool is redacted from the result, the logs and the audit record", async () => {
+    const logs: string[] = [];
+    c.client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+      logs.push(String(n.params.data));
+    });
+    const r = await c.client.callTool({ name: "leaker", arguments: { mine: LEAK_SECRET } });
+    const text = JSON.stringify(r);
+    assert.ok(!text.includes(LEAK_SECRET), "secret in result");
+    assert.deepEqual(r.structuredContent, { key: "[REDACTED]", note: "k=[REDACTED]" });
+    await new Promise((res) => setTimeout(res, 50));
+    assert.ok(logs.some((l) => l === "key is [REDACTED]"), `logs: ${logs.join(",")}`);
+    const audit = readAudit(ws.auditFile);
+    const rec = audit.find((a) => a.tool === "leaker")!;
+    assert.equal(rec.outputRedacted, true);
+    assert.ok(!JSON.stringify(audit).includes(LEAK_SECRET), "secret in audit");
+  });
+
+  test("cancellation stops the sandbox and the call is audited as E_CANCELLED", async () => {
+    const controller = new AbortController();
+    const started = Date.now();
+    const p = c.client.callTool({ name: "sleeper", arguments: {} }, undefined, { signal: controller.signal });
+    setTimeout(() => controller.abort("user cancelled"), 300);
+    await assert.rejects(p);
+    // The server records the outcome once the sandbox is stopped.
+    let rec;
+    for (let i = 0; i < 100 && !rec; i++) {
+      await new Promise((res) => setTimeout(res, 50));
+      rec = readAudit(ws.auditFile).find((a) => a.tool === "sleeper");
+    }
+    assert.equal(rec?.errorCode, "E_CANCELLED");
+    assert.ok(Date.now() - started < 5000, "cancelled well before the tool's 15 s of work");
+  });
+
+  test("every attempt, refused ones included, has one audit record and the chain verifies", async () => {
+    const audit = readAudit(ws.auditFile);
+    const codes = audit.map((a) => a.errorCode);
+    for (const code of ["E_UNKNOWN_TOOL", "E_INPUT_INVALID", "E_OUTPUT_INVALID", "E_TOOL_FAILED", "E_DISABLED", "E_NOT_CONFIRMED"]) assert.ok(codes.includes(code), `missing ${code}`);
+    assert.ok(audit.every((a) => a.actor === "stdio"));
+    const report = await verifyAuditChain(ws.auditFile);
+    assert.equal(report.ok, true, report.reason ?? "");
+  });
+});
+
+describe("confirmation by elicitation (stdio)", () => {
+  const ws = makeWorkspace({ tools: { eraser: TEST_TOOLS.eraser! } });
+
+  test("accept runs the call once and the audit says who confirmed; decline refuses", async () => {
+    const c = await connectStdio(ws.configPath, { capabilities: { elicitation: {} } });
+    try {
+      const answers = ["accept", "decline"];
+      const seen: string[] = [];
+      c.client.setRequestHandler(ElicitRequestSchema, async (req) => {
+        seen.push(String(req.params.message));
+        const action = answers.shift()!;
+        return action === "accept" ? { action: "accept", content: { confirm: true } } : { action: "decline" };
+      });
+      const ok = await c.client.callTool({ name: "eraser", arguments: { target: "old-logs" } });
+      assert.deepEqual(ok.structuredContent, { erased: "old-logs" });
+      assert.match(seen[0]!, /eraser/);
+      assert.match(seen[0]!, /old-logs/, "the human sees the exact arguments");
+      assert.match(seen[0]!, /destructive/);
+      const no = await rawCall(c, "eraser", { target: "prod" });
+      assert.equal(errorCode(no), "E_NOT_CONFIRMED");
+      const audit = readAudit(ws.auditFile);
+      assert.equal(audit[0]!.confirmedBy, "stdio");
+      assert.equal(audit[1]!.confirmedBy, null);
+    } finally {
+      await c.close();
+    }
+  });
+});
