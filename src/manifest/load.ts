@@ -99,7 +99,7 @@ function parseManifestJson(content: Buffer): { value: unknown } | { problem: Man
 /** Field errors, cross-field rules, JSON Schema compilation and network pattern syntax, all at once. */
 function manifestProblems(raw: unknown): ManifestProblem[] {
   const problems: ManifestProblem[] = [];
-  const result = ManifestSchema.safeParse(raw);
+  const result = ManifestSchema.safeParse(raw, { reportInput: true });
   if (!result.success) problems.push(...formatZodProblems(result.error, ManifestSchema));
   // zod skips refinements once a field fails; run the cross-field rules anyway so every problem shows at once.
   for (const issue of manifestRuleIssues(raw)) {

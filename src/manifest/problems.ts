@@ -25,7 +25,8 @@ export function formatJsonPath(path: readonly PropertyKey[]): string {
 /**
  * Turns zod issues into problems a person can act on: where, what, and the fix.
  * Pass the schema that produced the error to get "did you mean" hints for
- * unknown keys (the config loader reuses this with its own schema).
+ * unknown keys (the config loader reuses this with its own schema). Parse
+ * with `{ reportInput: true }` to get "did you mean" hints for enum values.
  */
 export function formatZodProblems(error: z.ZodError, schema?: z.ZodType): ManifestProblem[] {
   const problems: ManifestProblem[] = [];
@@ -52,8 +53,12 @@ function describeIssue(issue: z.core.$ZodIssue): string {
       if (received === "undefined") return `required ${issue.expected} is missing; fix: add it`;
       return `expected ${article(issue.expected)}, got ${received ?? "something else"}; fix: change it to ${article(issue.expected)}`;
     }
-    case "invalid_value":
-      return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}; fix: use one of them`;
+    case "invalid_value": {
+      const options = issue.values.map((v) => JSON.stringify(v)).join(", ");
+      if (!("input" in issue) || issue.input === undefined) return `required value is missing; fix: add it with one of ${options}`;
+      const guess = typeof issue.input === "string" ? closest(issue.input, issue.values.map(String)) : undefined;
+      return `${JSON.stringify(issue.input)} is not one of ${options}; fix: ${guess ? `did you mean "${guess}"?` : "use one of them"}`;
+    }
     case "too_small":
       return `${issue.message.replace(/^Too small: /, "too small: ")}; fix: ${fixForBound("at least", issue.origin, issue.minimum)}`;
     case "too_big":
