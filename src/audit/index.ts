@@ -1,0 +1,6 @@
+export type { AuditEntry, AuditRecord, AuditLog, AuditLogOptions, VerifyReport } from "./types.js";
+export { openAuditLog } from "./open-audit-log.js";
+export { verifyAuditChain } from "./verify.js";
+export { formatVerifyReport } from "./format-report.js";
+export { canonicalJson } from "./canonical-json.js";
+export { GENESIS_HASH } from "./chain.js";
