@@ -1,0 +1,77 @@
+import { existsSync, readFileSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import { dirname, join, relative, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+import { formatProblemLines, validateToolDir } from "../manifest/index.js";
+import { MANIFEST_SCHEMA_ID, MANIFEST_SCHEMA_PATH } from "../manifest/json-schema-export.js";
+import { scaffoldFiles, TOOL_NAME, type ScaffoldRuntime } from "../manifest/scaffold.js";
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type CliCommand } from "./types.js";
+
+const USAGE = "usage: warden init <name> --runtime isolate|container [--dir <parent folder>]\n";
+
+/**
+ * `warden init <name> --runtime isolate|container [--dir <parent>]` (SPEC §11):
+ * scaffolds a tool folder that `warden validate` accepts as is. Never
+ * overwrites: an existing folder of that name is refused (exit 1).
+ */
+export const initCommand: CliCommand = async ({ positionals, flags }, io) => {
+  const [name, ...extra] = positionals;
+  const runtime = flags.runtime;
+  if (!name || extra.length > 0 || (runtime !== "isolate" && runtime !== "container") || (flags.dir !== undefined && typeof flags.dir !== "string")) {
+    io.stderr(USAGE);
+    return EXIT_USAGE;
+  }
+  if (!TOOL_NAME.test(name)) {
+    io.stderr(`warden init: "${name}" is not a valid tool name; fix: use ^[a-z][a-z0-9_]{0,63}$, e.g. "fetch_weather"\n`);
+    return EXIT_USAGE;
+  }
+  const parent = resolve(typeof flags.dir === "string" ? flags.dir : ".");
+  const dir = join(parent, name);
+  await mkdir(parent, { recursive: true });
+  try {
+    // Non-recursive mkdir is the existence check: no window between "check" and "create".
+    await mkdir(dir);
+  } catch (err) {
+    const exists = (err as NodeJS.ErrnoException).code === "EEXIST";
+    io.stderr(`warden init: ${dir} ${exists ? "already exists; refusing to overwrite it" : `cannot be created (${(err as NodeJS.ErrnoException).code})`}\n`);
+    return EXIT_FAILED;
+  }
+  const files = scaffoldFiles(name, runtime as ScaffoldRuntime, schemaRefFor(dir));
+  for (const [file, content] of Object.entries(files)) await writeFile(join(dir, file), content, { flag: "wx" });
+  return reportScaffold(dir, Object.keys(files), runtime, io);
+};
+
+async function reportScaffold(dir: string, files: string[], runtime: string, io: Parameters<CliCommand>[1]): Promise<number> {
+  const { tool, problems } = await validateToolDir(dir);
+  if (!tool) {
+    io.stderr(`warden init: the scaffold does not validate (a bug in warden):\n${formatProblemLines(problems).join("\n")}\n`);
+    return EXIT_FAILED;
+  }
+  io.stdout(`created ${dir}: ${files.sort().join(", ")}\n`);
+  io.stdout(`ok: ${tool.manifest.name}@${tool.manifest.version} (${runtime}) digest ${tool.digest}\n`);
+  io.stdout(`next: edit manifest.json and the code, then \`warden validate ${dir}\`${runtime === "container" ? " and `warden images build`" : ""}\n`);
+  return EXIT_OK;
+}
+
+/**
+ * "$schema" of a new manifest: the relative path from the tool folder to the
+ * schema shipped in this package (works offline, in the repo and from
+ * node_modules/mcp-warden), else the published URL.
+ */
+function schemaRefFor(dir: string): string {
+  const root = packageRoot();
+  if (!root || !existsSync(join(root, MANIFEST_SCHEMA_PATH))) return MANIFEST_SCHEMA_ID;
+  const rel = relative(dir, join(root, MANIFEST_SCHEMA_PATH)).split(sep).join("/");
+  return rel.startsWith(".") ? rel : `./${rel}`;
+}
+
+function packageRoot(): string | undefined {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkg = join(dir, "package.json");
+    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, "utf8")) as { name?: string }).name === "mcp-warden") return dir;
+    const up = dirname(dir);
+    if (up === dir) return undefined;
+    dir = up;
+  }
+}
