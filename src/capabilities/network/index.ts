@@ -1,0 +1,9 @@
+/**
+ * Network capability (SPEC §2, §5): the allowlist pattern language, the
+ * address policy, and the host side of ctx.fetch. The container egress proxy
+ * calls `authorizeEgress` so both sandboxes share one set of rules.
+ */
+export { parseNetworkPattern, DEFAULT_PORTS, type NetworkPattern } from "./pattern.js";
+export { refusedAddressReason } from "./address-policy.js";
+export { type EgressTarget } from "./allowlist.js";
+export { authorizeEgress, type EgressDecision } from "./authorize.js";
