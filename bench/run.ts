@@ -1,0 +1,54 @@
+/**
+ * `npm run bench`: every number in one run on this machine, baselines included.
+ * Prints a table and writes bench/results.json.
+ */
+import { mkdtempSync, writeFileSync, cpSync, mkdirSync } from "node:fs";
+import { cpus, tmpdir, totalmem } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { benchMcpServer, type McpBenchResult } from "./mcp-bench.js";
+import { measureRawFreshContexts } from "../sandboxes/isolate/raw-rate.js";
+import { round } from "./stats.js";
+import { benchCapabilities } from "./capabilities-bench.js";
+
+const buildRoot = join(dirname(fileURLToPath(import.meta.url)), "..");
+const repo = join(buildRoot, "..");
+const quick = process.env.BENCH_QUICK === "1";
+const serialCalls = quick ? 500 : 3000;
+const loadSeconds = quick ? 2 : 5;
+
+const work = mkdtempSync(join(tmpdir(), "warden-bench-"));
+mkdirSync(join(work, "tools"));
+cpSync(join(repo, "examples", "tools", "word_stats"), join(work, "tools", "word_stats"), { recursive: true });
+const config = join(work, "warden.config.json");
+writeFileSync(config, JSON.stringify({ tools: ["./tools/*"], audit: { file: "./audit.jsonl" }, concurrency: { maxInFlight: 16, maxQueue: 256 } }));
+const input = { text: "the quick brown fox jumps over the lazy dog the end" };
+
+const results: Record<string, unknown> = { machine: { cpus: cpus().length, memGiB: round(totalmem() / 2 ** 30, 1), node: process.version }, date: new Date().toISOString() };
+
+const baseline = await benchMcpServer("baseline (plain SDK server, in-process function)", process.execPath, [join(buildRoot, "bench", "baseline-server.js"), join(work, "tools", "word_stats")], {}, "word_stats", input, { serialCalls, loadSeconds });
+const warden = await benchMcpServer("warden (isolate tool, audited)", process.execPath, ["--no-node-snapshot", join(buildRoot, "src", "cli", "main.js"), "serve", "--config", config], { WARDEN_LOG_LEVEL: "warn" }, "word_stats", input, { serialCalls, loadSeconds });
+const raw = await measureRawFreshContexts(loadSeconds * 1000);
+
+const mcpRows: McpBenchResult[] = [baseline, warden];
+results.mcp = mcpRows;
+results.raw = { freshContextsPerSecond: Math.round(raw.perSecond) };
+results.targets = {
+  addedP50Ms: round(warden.p50Ms - baseline.p50Ms),
+  addedP50TargetMs: 0.2,
+  c16VsRaw: round(warden.callsPerSecC16 / raw.perSecond, 3),
+  c16VsRawTarget: 0.7,
+  firstListMs: warden.startupToFirstListMs,
+  firstListTargetMs: 1000,
+};
+results.capabilities = await benchCapabilities(quick);
+
+console.log("\nMCP over stdio (word_stats)");
+console.table(mcpRows.map((r) => ({ server: r.name, "spawn→list ms": r.startupToFirstListMs, "p50 ms (c=1)": r.p50Ms, "p99 ms (c=1)": r.p99Ms, "calls/s (c=16)": r.callsPerSecC16, "RSS idle MiB": r.rssIdleMb, "RSS load MiB": r.rssLoadMb, errors: r.errors })));
+console.log(`raw fresh contexts/s (no MCP, 2 threads): ${Math.round(raw.perSecond)}`);
+console.log("\nTargets");
+console.table(results.targets);
+console.log("\nCapabilities");
+console.table(results.capabilities);
+writeFileSync(join(repo, "bench", "results.json"), JSON.stringify(results, null, 2) + "\n");
+console.log(`\nwrote bench/results.json`);
