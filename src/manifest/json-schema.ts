@@ -29,12 +29,39 @@ const addFormats = ((formatsModule as unknown as { default?: unknown }).default 
 
 const OPTIONS = { strict: false, allErrors: true, validateFormats: true, logger: false as const };
 
-/** Compiles a JSON Schema (draft 2020-12). Throws the Ajv compile error when the schema is invalid. */
-export function compileJsonSchema(schema: object): SchemaCheck {
-  // A fresh instance per schema: Ajv caches by $id, and two tools with the same $id must not collide.
+// One shared instance: creating an Ajv with formats costs ~25 ms (measured), compiling a schema on it well under 1 ms.
+let shared: Ajv2020 | undefined;
+let sharedSdk: Ajv | undefined;
+
+function newAjv2020(): Ajv2020 {
   const ajv = new Ajv2020(OPTIONS);
   addFormats(ajv);
-  const validate = ajv.compile(schema);
+  return ajv;
+}
+
+/**
+ * A schema that names resources ($id, $anchor) would be registered under that
+ * name in a shared instance: a second tool using the same $id would fail to
+ * load, or resolve a $ref to the first tool's schema. Those get an instance of
+ * their own.
+ */
+function namesResources(schema: object): boolean {
+  return /"\$(?:id|anchor|dynamicAnchor)"\s*:/.test(JSON.stringify(schema));
+}
+
+function compileOn<T extends Ajv | Ajv2020>(ajv: T, schema: object): ValidateFunction {
+  try {
+    return ajv.compile(schema);
+  } finally {
+    // The compiled function stays usable; dropping the cache entry keeps reloads from growing memory.
+    ajv.removeSchema(schema);
+  }
+}
+
+/** Compiles a JSON Schema (draft 2020-12). Throws the Ajv compile error when the schema is invalid. */
+export function compileJsonSchema(schema: object): SchemaCheck {
+  const ajv = namesResources(schema) ? newAjv2020() : (shared ??= newAjv2020());
+  const validate = compileOn(ajv, schema);
   return (value) => (validate(value) ? { ok: true } : { ok: false, problems: describeErrors(validate) });
 }
 
@@ -67,14 +94,19 @@ export function jsonSchemaProblems(schema: object): string[] {
     return problems;
   }
   try {
-    const sdk = new Ajv({ ...OPTIONS, validateSchema: false });
-    addFormats(sdk);
     const { $schema: _dialect, ...rest } = schema as Record<string, unknown>;
-    sdk.compile(rest);
+    compileOn(namesResources(rest) ? newSdkAjv() : (sharedSdk ??= newSdkAjv()), rest);
   } catch (err) {
     problems.push(`is not accepted by the MCP SDK's validator: ${compileMessage(err)}`);
   }
   return problems;
+}
+
+/** The MCP SDK's default validator settings (draft-07 Ajv, formats, no meta-schema validation). */
+function newSdkAjv(): Ajv {
+  const ajv = new Ajv({ ...OPTIONS, validateSchema: false });
+  addFormats(ajv);
+  return ajv;
 }
 
 function compileMessage(err: unknown): string {
