@@ -1,0 +1,210 @@
+/**
+ * The container backend (SPEC §4): every call runs in a single-use,
+ * least-privilege container — taken warm from the pool when one is ready,
+ * created cold otherwise — and the container is removed after the call.
+ */
+import type Dockerode from "dockerode";
+import { randomBytes } from "node:crypto";
+import type { Logger } from "pino";
+import type { EgressRecord, NetworkGrant } from "../../src/capabilities/types.js";
+import { toWardenError, WardenError } from "../../src/errors.js";
+import { LIMIT_DEFAULTS } from "../../src/manifest/schema.js";
+import type { ExecuteOutcome, ExecuteRequest, Executor, SandboxTool } from "../executor.js";
+import { containerSpec, type EgressAttachment } from "./container-spec.js";
+import type { AuthorizeEgress } from "./egress-proxy.js";
+import { EgressGateway } from "./egress-gateway.js";
+import { defaultDocker } from "./engine.js";
+import { SandboxPool } from "./pool.js";
+import { reapLeftovers } from "./reaper.js";
+import { runCall } from "./run-call.js";
+import { removeContainer, startSandbox, type StartedSandbox } from "./sandbox.js";
+
+export interface ContainerExecutorOptions {
+  docker?: Dockerode;
+  /** Warm containers kept per tool; 0 disables the pool. Default 1. */
+  poolSize?: number;
+  /** Warm containers kept across all tools. Default 8. */
+  maxIdle?: number;
+  logger?: Logger;
+  /** Labels every object this server creates; the reaper spares live servers' objects. Default: random. */
+  serverId?: string;
+  /**
+   * The tool's effective network grants (manifest ∩ operator). `ExecuteRequest` carries no grants, so the
+   * broker supplies them here; the egress proxy checks every request against them. Default: none.
+   */
+  networkGrantsFor?(tool: SandboxTool): NetworkGrant[];
+  /** Every egress attempt through the proxy, refused ones too, for the call's audit record. */
+  onEgress?(callId: string, record: EgressRecord): void;
+  /** Granted secrets of a tool, so `prepare` can warm containers that match its calls. Default: none. */
+  envFor?(tool: SandboxTool): Record<string, string>;
+  proxy?: {
+    /** The egress rule; default: `authorizeEgress` from src/capabilities/network (the one ctx.fetch uses). */
+    authorize?: AuthorizeEgress;
+    /** Host firewall for the egress bridge. Default true; false only in tests that need no host isolation. */
+    firewall?: boolean;
+  };
+  /** Reaper period; 0 disables the periodic pass (the startup pass always runs). Default 60 s. */
+  reapIntervalMs?: number;
+}
+
+export function createContainerExecutor(options: ContainerExecutorOptions = {}): Executor {
+  return new ContainerExecutor(options);
+}
+
+class ContainerExecutor implements Executor {
+  readonly runtime = "container" as const;
+  private readonly docker: Dockerode;
+  private readonly serverId: string;
+  private readonly pool: SandboxPool;
+  private readonly egress: EgressGateway;
+  private readonly active = new Map<string, AbortController>();
+  private readonly cleanups = new Set<Promise<unknown>>();
+  private readonly reapTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(private readonly options: ContainerExecutorOptions) {
+    this.docker = options.docker ?? defaultDocker();
+    this.serverId = options.serverId ?? randomBytes(6).toString("hex");
+    this.egress = new EgressGateway({
+      docker: this.docker,
+      serverId: this.serverId,
+      authorize: options.proxy?.authorize ?? defaultAuthorize,
+      logger: options.logger,
+      firewall: options.proxy?.firewall,
+    });
+    this.pool = new SandboxPool({
+      perTool: options.poolSize ?? 1,
+      maxIdle: options.maxIdle ?? 8,
+      start: (tool, env) => this.startFor(tool, env, "pool"),
+      onError: (tool, err) => options.logger?.warn({ tool: tool.name, err: toWardenError(err).message }, "warm container failed to start"),
+    });
+    this.track(this.reap());
+    const every = options.reapIntervalMs ?? 60_000;
+    if (every > 0) this.reapTimer = setInterval(() => this.track(this.reap()), every).unref();
+  }
+
+  async prepare(tool: SandboxTool): Promise<void> {
+    if (this.closed || tool.runtime !== "container") return;
+    try {
+      await this.pool.fill(tool, this.options.envFor?.(tool) ?? {});
+    } catch (err) {
+      this.options.logger?.warn({ tool: tool.name, err: toWardenError(err).message }, "prepare failed");
+    }
+  }
+
+  async execute(request: ExecuteRequest): Promise<ExecuteOutcome> {
+    if (this.closed) return failure("E_SANDBOX_UNAVAILABLE", "the container backend is closed");
+    const { tool } = request;
+    if (tool.runtime !== "container" || !tool.image)
+      return failure("E_SANDBOX_UNAVAILABLE", `tool ${tool.name} is not a container tool (no image)`);
+    // Already cancelled: run nothing (and do not waste a warm container).
+    if (request.signal.aborted) return stopOutcome(request.signal, tool);
+    const deadlineAt = Date.now() + (tool.limits.timeoutMs ?? LIMIT_DEFAULTS.timeoutMs);
+    const abort = new AbortController();
+    const onOuterAbort = (): void => abort.abort(request.signal.reason);
+    if (request.signal.aborted) onOuterAbort();
+    else request.signal.addEventListener("abort", onOuterAbort, { once: true });
+    this.active.set(request.callId, abort);
+    let sandbox: StartedSandbox | undefined;
+    try {
+      sandbox = await this.acquire(request, abort.signal, deadlineAt);
+      if (!sandbox) return stopOutcome(abort.signal, tool);
+      return await this.runBound(sandbox, { ...request, signal: abort.signal }, deadlineAt);
+    } catch (err) {
+      return { ok: false, error: toWardenError(err, "E_SANDBOX_UNAVAILABLE").toPayload() };
+    } finally {
+      request.signal.removeEventListener("abort", onOuterAbort);
+      this.active.delete(request.callId);
+      if (sandbox) this.track(removeContainer(sandbox.container));
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.reapTimer) clearInterval(this.reapTimer);
+    for (const abort of this.active.values())
+      abort.abort(new WardenError("E_CANCELLED", "the container backend is shutting down"));
+    await this.pool.close();
+    while (this.cleanups.size > 0) await Promise.allSettled([...this.cleanups]);
+    await this.egress.close();
+  }
+
+  /** A warm container if one matches, else a cold start bounded by the deadline and cancellation. */
+  private async acquire(request: ExecuteRequest, signal: AbortSignal, deadlineAt: number): Promise<StartedSandbox | undefined> {
+    const warm = this.pool.take(request.tool, request.env);
+    if (warm) return warm;
+    const starting = this.startFor(request.tool, request.env, request.callId);
+    const stopped = new Promise<"stopped">((resolve) => {
+      const timer = setTimeout(() => resolve("stopped"), Math.max(0, deadlineAt - Date.now()));
+      signal.addEventListener("abort", () => resolve("stopped"), { once: true });
+      void starting.finally(() => clearTimeout(timer)).catch(() => {});
+    });
+    const winner = await Promise.race([starting, stopped]);
+    if (winner !== "stopped") return winner;
+    // Too late: whatever the engine still creates is removed as soon as it exists.
+    this.track(starting.then((s) => removeContainer(s.container), () => {}));
+    return undefined;
+  }
+
+  private async runBound(sandbox: StartedSandbox, request: ExecuteRequest, deadlineAt: number): Promise<ExecuteOutcome> {
+    const ip = sandbox.ip;
+    if (request.tool.network && !ip) return failure("E_SANDBOX_UNAVAILABLE", `container of ${request.tool.name} has no egress address`);
+    if (ip)
+      this.egress.bind(ip, {
+        callId: request.callId,
+        tool: request.tool.name,
+        grants: this.options.networkGrantsFor?.(request.tool) ?? [],
+        onEgress: (record) => this.options.onEgress?.(request.callId, record),
+      });
+    try {
+      return await runCall(sandbox, request, deadlineAt);
+    } finally {
+      if (ip) this.egress.unbind(ip);
+    }
+  }
+
+  private async startFor(tool: SandboxTool, env: Record<string, string>, callId: string): Promise<StartedSandbox> {
+    const egress: EgressAttachment | undefined = tool.network ? await this.egress.ready() : undefined;
+    const spec = containerSpec({ tool, env, serverId: this.serverId, egress, callId });
+    return startSandbox(this.docker, spec, egress?.networkName);
+  }
+
+  private async reap(): Promise<void> {
+    try {
+      const report = await reapLeftovers(this.docker, { serverId: this.serverId });
+      if (report.containers.length + report.networks.length + report.firewallRules > 0)
+        this.options.logger?.info({ ...report }, "reaped leftovers of a dead warden server");
+    } catch (err) {
+      this.options.logger?.debug({ err: toWardenError(err).message }, "reaper pass skipped");
+    }
+  }
+
+  private track(p: Promise<unknown>): void {
+    this.cleanups.add(p);
+    void p.finally(() => this.cleanups.delete(p)).catch(() => {});
+  }
+}
+
+function failure(code: "E_SANDBOX_UNAVAILABLE" | "E_CANCELLED" | "E_TIMEOUT", message: string): ExecuteOutcome {
+  return { ok: false, error: { code, message } };
+}
+
+function stopOutcome(signal: AbortSignal, tool: SandboxTool): ExecuteOutcome {
+  if (signal.aborted) {
+    const reason: unknown = signal.reason;
+    if (reason instanceof WardenError) return { ok: false, error: reason.toPayload() };
+    return failure("E_CANCELLED", "the call was cancelled");
+  }
+  return failure("E_TIMEOUT", `tool ${tool.name} exceeded its ${tool.limits.timeoutMs ?? LIMIT_DEFAULTS.timeoutMs} ms time limit while its container was starting`);
+}
+
+/** Loaded lazily so an isolate-only server never pays for it, and so a missing module fails closed per call. */
+const defaultAuthorize: AuthorizeEgress = async (tool, grants, target) => {
+  try {
+    const network = (await import("../../src/capabilities/network/index.js")) as { authorizeEgress: AuthorizeEgress };
+    return await network.authorizeEgress(tool, grants, target);
+  } catch (err) {
+    return { ok: false, error: { code: "E_CAPABILITY_DENIED", message: `egress check unavailable: ${toWardenError(err).message}` } };
+  }
+};

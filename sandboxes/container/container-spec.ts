@@ -1,0 +1,132 @@
+/**
+ * The create options of every tool container (SPEC §4). Each setting names the
+ * attack it stops; removing one must make a test in
+ * test/sandboxes/container/hardening.test.ts fail.
+ */
+import type Dockerode from "dockerode";
+import { createHash } from "node:crypto";
+import { WardenError } from "../../src/errors.js";
+import { LIMIT_DEFAULTS } from "../../src/manifest/schema.js";
+import type { SandboxTool, VolumeMount } from "../executor.js";
+import { LABEL, serverLabels } from "./labels.js";
+
+/** Where a networked container finds the egress proxy. */
+export interface EgressAttachment {
+  networkName: string;
+  proxyUrl: string;
+}
+
+export interface ContainerSpecInput {
+  tool: SandboxTool;
+  env: Record<string, string>;
+  serverId: string;
+  /** Set only when `tool.network` is true. */
+  egress?: EgressAttachment;
+  /** `pool` for pre-started containers (their call id is not known yet). */
+  callId: string | "pool";
+}
+
+const TMPFS_OPTIONS = "rw,noexec,nosuid,nodev,size=16m";
+const VOLUME_NAME = /^[a-z][a-z0-9_-]{0,63}$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const PROXY_VARS = ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"];
+
+export function containerSpec(input: ContainerSpecInput): Dockerode.ContainerCreateOptions {
+  const { tool } = input;
+  if (!tool.image) throw new WardenError("E_SANDBOX_UNAVAILABLE", `tool ${tool.name} has no image`);
+  const limits = { ...LIMIT_DEFAULTS, ...tool.limits };
+  const memoryBytes = limits.memoryMb * 1024 * 1024;
+  return {
+    Image: tool.image,
+    ...(tool.command ? { Cmd: tool.command } : {}),
+    // Runs as nobody: a kernel or runtime bug reached from the tool starts without root.
+    User: "65534:65534",
+    WorkingDir: "/tmp",
+    Hostname: "sandbox",
+    Env: containerEnv(input),
+    Labels: {
+      ...serverLabels(input.serverId),
+      [LABEL.tool]: tool.name,
+      [LABEL.call]: input.callId,
+      [LABEL.owner]: tool.owner ?? "",
+      ...(input.callId === "pool" ? { [LABEL.role]: "pool" } : {}),
+    },
+    // One JSON line on stdin, then EOF: the container blocks reading it until its call arrives (pool).
+    OpenStdin: true,
+    StdinOnce: true,
+    AttachStdin: true,
+    AttachStdout: true,
+    AttachStderr: true,
+    Tty: false,
+    NetworkDisabled: false,
+    HostConfig: {
+      // A tool that writes into its image could persist a backdoor for the next call of the same image.
+      ReadonlyRootfs: true,
+      // noexec: no dropping and running a downloaded binary; size: no filling host RAM.
+      Tmpfs: { "/tmp": TMPFS_OPTIONS },
+      // No CAP_NET_RAW (spoofing), CAP_SYS_ADMIN (mount), CAP_SETUID (…): nothing at all.
+      CapDrop: ["ALL"],
+      // setuid binaries in the image cannot raise privileges; default seccomp stays on (not unconfined).
+      SecurityOpt: ["no-new-privileges:true"],
+      // memory = memory+swap: an allocation bomb hits the OOM killer instead of swapping the host to death.
+      Memory: memoryBytes,
+      MemorySwap: memoryBytes,
+      NanoCpus: Math.round(limits.cpus * 1e9),
+      // A fork bomb stops at the pids limit instead of exhausting the host's process table.
+      PidsLimit: limits.pids,
+      Ulimits: [{ Name: "nofile", Soft: 256, Hard: 256 }],
+      // No host namespaces: host network, IPC and process table stay invisible.
+      NetworkMode: input.egress ? input.egress.networkName : "none",
+      IpcMode: "private",
+      PidMode: "",
+      Privileged: false,
+      Devices: [],
+      // Only the granted volumes; never the docker socket (root on the host).
+      Mounts: volumeMounts(tool.volumes),
+      // Output floods must not fill the host's disk through the json-file log driver; we read stdio by attach.
+      LogConfig: { Type: "none", Config: {} },
+      // The embedded DNS of an internal network would forward to the host's resolvers: point it at nothing,
+      // so no name resolves from inside; the proxy resolves (and checks) names instead.
+      ...(input.egress ? { Dns: ["127.0.0.1"], DnsSearch: [], DnsOptions: ["timeout:1", "attempts:1"] } : {}),
+      AutoRemove: false,
+      RestartPolicy: { Name: "no", MaximumRetryCount: 0 },
+    },
+  };
+}
+
+function containerEnv(input: ContainerSpecInput): string[] {
+  const env: string[] = [];
+  for (const [name, value] of Object.entries(input.env)) {
+    // A name with "=" would smuggle a second variable (e.g. "A=x\nHTTP_PROXY").
+    if (!ENV_NAME.test(name) || PROXY_VARS.includes(name))
+      throw new WardenError("E_SANDBOX_UNAVAILABLE", `secret name ${JSON.stringify(name)} cannot be passed as an environment variable`);
+    env.push(`${name}=${value}`);
+  }
+  if (input.egress) for (const name of PROXY_VARS) env.push(`${name}=${input.egress.proxyUrl}`);
+  return env;
+}
+
+function volumeMounts(volumes: VolumeMount[]): Dockerode.MountSettings[] {
+  return volumes.map((v) => {
+    // The name becomes a path under /mnt: "../" here would mount over the image.
+    if (!VOLUME_NAME.test(v.volume)) throw new WardenError("E_SANDBOX_UNAVAILABLE", `volume name ${JSON.stringify(v.volume)} is not valid`);
+    return {
+      Type: "bind" as const,
+      Source: v.hostPath,
+      Target: `/mnt/${v.volume}`,
+      ReadOnly: v.access !== "read-write",
+      BindOptions: { Propagation: "rprivate" as const },
+    };
+  });
+}
+
+/**
+ * Two calls may share a pooled container only if it was created identically:
+ * same image, command, limits, volumes, network, and the same granted env.
+ */
+export function poolKey(tool: SandboxTool, env: Record<string, string>): string {
+  const h = createHash("sha256");
+  h.update(JSON.stringify([tool.name, tool.digest, tool.image, tool.command, tool.limits, tool.network, tool.volumes, tool.owner]));
+  h.update(JSON.stringify(Object.entries(env).sort(([a], [b]) => (a < b ? -1 : 1))));
+  return h.digest("hex");
+}

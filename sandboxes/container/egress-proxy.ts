@@ -1,0 +1,250 @@
+/**
+ * The only way out of a networked tool container: an HTTP CONNECT +
+ * absolute-URI forward proxy listening on the egress network's gateway.
+ *
+ * Every request is checked with the SAME rule as `ctx.fetch`
+ * (`authorizeEgress`: allowlist, port, and every resolved address public
+ * unless the operator allowed private targets), and the proxy connects to the
+ * address that was checked — never re-resolving, so there is no DNS
+ * rebinding window. A request is attributed to a call by the container's
+ * source address on the internal network; a container with no call in flight
+ * (an idle pooled one, or one whose call already ended) gets nothing.
+ */
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { connect, isIP, type Socket } from "node:net";
+import type { Duplex } from "node:stream";
+import type { EgressRecord, NetworkGrant } from "../../src/capabilities/types.js";
+import type { ErrorPayload } from "../../src/errors.js";
+
+export type EgressTarget = { scheme: "https" | "http"; host: string; port: number };
+export type AuthorizeEgress = (
+  tool: string,
+  grants: NetworkGrant[],
+  target: EgressTarget,
+) => Promise<{ ok: true; grant: NetworkGrant; addresses: string[] } | { ok: false; error: ErrorPayload }>;
+
+export interface CallBinding {
+  callId: string;
+  tool: string;
+  grants: NetworkGrant[];
+  onEgress(record: EgressRecord): void;
+}
+
+export interface EgressProxyOptions {
+  authorize: AuthorizeEgress;
+  /** Bytes per connection in either direction; beyond, the connection is cut ("body sizes are bounded"). */
+  maxBytes?: number;
+  connectTimeoutMs?: number;
+}
+
+const HOP_BY_HOP = ["connection", "proxy-connection", "keep-alive", "proxy-authorization", "proxy-authenticate", "te", "trailer", "transfer-encoding", "upgrade"];
+
+export class EgressProxy {
+  private readonly bindings = new Map<string, CallBinding & { sockets: Set<Duplex> }>();
+  private server: Server | undefined;
+  private readonly maxBytes: number;
+  private readonly connectTimeoutMs: number;
+
+  constructor(private readonly options: EgressProxyOptions) {
+    this.maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+  }
+
+  /** Listens on `host` only (the gateway), never on 0.0.0.0. Returns the port. */
+  async listen(host: string, port = 0): Promise<number> {
+    const server = createServer((req, res) => void this.forward(req, res));
+    server.on("connect", (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.tunnel(req, socket, head));
+    server.on("clientError", (_err, socket) => socket.destroy());
+    server.on("connection", (socket: Socket) => {
+      const binding = this.bindings.get(clientAddress(socket));
+      if (!binding) {
+        // Not a container with a call in flight: close before parsing anything it sends.
+        socket.destroy();
+        return;
+      }
+      binding.sockets.add(socket);
+      socket.on("close", () => binding.sockets.delete(socket));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen({ host, port, exclusive: true }, () => resolve());
+    });
+    this.server = server;
+    return (server.address() as { port: number }).port;
+  }
+
+  bind(containerIp: string, binding: CallBinding): void {
+    this.bindings.set(containerIp, { ...binding, sockets: new Set() });
+  }
+
+  /** The call ended: its container's open tunnels are cut, later connections refused. */
+  unbind(containerIp: string): void {
+    const binding = this.bindings.get(containerIp);
+    this.bindings.delete(containerIp);
+    for (const socket of binding?.sockets ?? []) socket.destroy();
+  }
+
+  async close(): Promise<void> {
+    for (const ip of [...this.bindings.keys()]) this.unbind(ip);
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private bindingFor(socket: Duplex): (CallBinding & { sockets: Set<Duplex> }) | undefined {
+    return this.bindings.get(clientAddress(socket as Socket));
+  }
+
+  /** CONNECT host:port — a TLS tunnel, so the target is checked as https. */
+  private async tunnel(req: IncomingMessage, client: Duplex, head: Buffer): Promise<void> {
+    client.on("error", () => {});
+    const binding = this.bindingFor(client);
+    if (!binding) return void client.destroy();
+    const target = parseAuthority(req.url ?? "");
+    if (!target) return refuseRaw(client, 400, "CONNECT needs host:port");
+    const record: EgressRecord = { host: target.host, port: target.port, method: "CONNECT", status: null, bytes: 0 };
+    const auth = await this.options.authorize(binding.tool, binding.grants, { scheme: "https", ...target });
+    if (!this.bindings.has(clientAddress(client as Socket))) return void client.destroy();
+    if (!auth.ok) {
+      binding.onEgress({ ...record, denied: auth.error.message });
+      return refuseRaw(client, 403, auth.error.message);
+    }
+    const upstream = await this.connectChecked(auth.addresses, target.port);
+    if (!upstream) {
+      binding.onEgress({ ...record, status: 502 });
+      return refuseRaw(client, 502, `could not connect to ${target.host}:${target.port}`);
+    }
+    binding.sockets.add(upstream);
+    let bytes = 0;
+    upstream.on("data", (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (bytes > this.maxBytes) upstream.destroy();
+    });
+    let reported = false;
+    const done = (): void => {
+      if (reported) return;
+      reported = true;
+      client.destroy();
+      upstream.destroy();
+      binding.onEgress({ ...record, status: 200, bytes });
+    };
+    upstream.on("close", done);
+    client.on("close", done);
+    upstream.on("error", done);
+    client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+    if (head.length > 0) upstream.write(head);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  }
+
+  /** GET http://host/path — plain HTTP through the proxy, checked as http. */
+  private async forward(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const binding = this.bindingFor(req.socket);
+    if (!binding) return void req.socket.destroy();
+    let url: URL;
+    try {
+      url = new URL(req.url ?? "");
+    } catch {
+      return refuse(res, 400, "the proxy only forwards absolute http:// URLs");
+    }
+    if (url.protocol !== "http:") return refuse(res, 400, "use CONNECT for https; the proxy forwards only absolute http:// URLs");
+    const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
+    const port = url.port ? Number(url.port) : 80;
+    const record: EgressRecord = { host, port, method: req.method ?? "GET", status: null, bytes: 0 };
+    const auth = await this.options.authorize(binding.tool, binding.grants, { scheme: "http", host, port });
+    if (!auth.ok) {
+      binding.onEgress({ ...record, denied: auth.error.message });
+      return refuse(res, 403, auth.error.message);
+    }
+    const upstreamSocket = await this.connectChecked(auth.addresses, port);
+    if (!upstreamSocket) {
+      binding.onEgress({ ...record, status: 502 });
+      return refuse(res, 502, `could not connect to ${host}:${port}`);
+    }
+    binding.sockets.add(upstreamSocket);
+    const headers = { ...req.headers };
+    for (const h of HOP_BY_HOP) delete headers[h];
+    headers.host = url.host;
+    headers.connection = "close";
+    const upstream = httpRequest({
+      method: req.method,
+      path: `${url.pathname}${url.search}`,
+      headers,
+      // The socket is already connected to the checked address: no second DNS lookup.
+      createConnection: () => upstreamSocket,
+      agent: false,
+    });
+    upstream.on("error", () => {
+      binding.onEgress({ ...record, status: 502 });
+      refuse(res, 502, `upstream ${host}:${port} failed`);
+    });
+    upstream.on("response", (up) => {
+      let bytes = 0;
+      const outHeaders = { ...up.headers };
+      for (const h of HOP_BY_HOP) delete outHeaders[h];
+      res.writeHead(up.statusCode ?? 502, up.statusMessage, outHeaders);
+      up.on("data", (chunk: Buffer) => {
+        bytes += chunk.length;
+        if (bytes > this.maxBytes) up.destroy();
+        else res.write(chunk);
+      });
+      up.on("end", () => res.end());
+      up.on("close", () => {
+        binding.onEgress({ ...record, status: up.statusCode ?? null, bytes });
+        if (!res.writableEnded) res.destroy();
+      });
+    });
+    req.pipe(upstream);
+  }
+
+  /** Tries the checked addresses in order; these, and only these, were authorized. */
+  private async connectChecked(addresses: string[], port: number): Promise<Socket | undefined> {
+    for (const address of addresses) {
+      const socket = await new Promise<Socket | undefined>((resolve) => {
+        const s = connect({ host: address, port, timeout: this.connectTimeoutMs });
+        s.once("connect", () => {
+          s.setTimeout(0);
+          resolve(s);
+        });
+        s.once("timeout", () => {
+          s.destroy();
+          resolve(undefined);
+        });
+        s.once("error", () => resolve(undefined));
+      });
+      if (socket) return socket;
+    }
+    return undefined;
+  }
+}
+
+function clientAddress(socket: Socket): string {
+  return (socket.remoteAddress ?? "").replace(/^::ffff:/, "");
+}
+
+/** "host:port" or "[v6]:port" of a CONNECT request. */
+function parseAuthority(authority: string): { host: string; port: number } | undefined {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\[\]/\s]+)):(\d{1,5})$/.exec(authority);
+  if (!m) return undefined;
+  const host = m[1] ?? m[2]!;
+  const port = Number(m[3]);
+  if (port < 1 || port > 65535) return undefined;
+  if (m[1] && isIP(host) !== 6) return undefined;
+  return { host: host.toLowerCase(), port };
+}
+
+function refuseRaw(socket: Duplex, status: number, message: string): void {
+  const body = `warden egress proxy: ${message}\n`;
+  socket.end(
+    `HTTP/1.1 ${status} ${status === 403 ? "Forbidden" : status === 502 ? "Bad Gateway" : "Bad Request"}\r\n` +
+      `Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+function refuse(res: ServerResponse, status: number, message: string): void {
+  if (res.headersSent) return void res.destroy();
+  res.writeHead(status, { "content-type": "text/plain; charset=utf-8", connection: "close" });
+  res.end(`warden egress proxy: ${message}\n`);
+}

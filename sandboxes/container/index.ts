@@ -1,0 +1,7 @@
+/** The container sandbox backend: dockerode, warm pool, egress proxy, reaper, image builds. */
+export { createContainerExecutor, type ContainerExecutorOptions } from "./container-executor.js";
+export { reapLeftovers, leaseIsAlive, type ReapOptions, type ReapReport } from "./reaper.js";
+export { buildImages, type BuildImagesOptions } from "./images.js";
+export { pingEngine } from "./engine.js";
+export { LABEL } from "./labels.js";
+export type { AuthorizeEgress, EgressTarget } from "./egress-proxy.js";

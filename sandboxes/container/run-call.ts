@@ -1,0 +1,109 @@
+/**
+ * Drives one call on a started sandbox: writes the input line, enforces the
+ * deadline, output budget and cancellation, and turns the container's end
+ * into an outcome. OOM is read from `State.OOMKilled` before the container is
+ * removed (which is why containers are never AutoRemove).
+ */
+import { WardenError, type ErrorPayload } from "../../src/errors.js";
+import { LIMIT_DEFAULTS } from "../../src/manifest/schema.js";
+import type { ExecuteOutcome, ExecuteRequest } from "../executor.js";
+import { engineCall } from "./engine.js";
+import { parseToolResult } from "./tool-result.js";
+import { killContainer, type StartedSandbox } from "./sandbox.js";
+
+type Stop = { code: ErrorPayload["code"]; message: string };
+
+/** Slack over `outputBytes` while streaming: the envelope and the tool's JSON spacing are not output. */
+export function streamingOutputCap(outputBytes: number): number {
+  return outputBytes * 2 + 4096;
+}
+
+export async function runCall(sandbox: StartedSandbox, request: ExecuteRequest, deadlineAt: number): Promise<ExecuteOutcome> {
+  const { tool, signal } = request;
+  const limits = { ...LIMIT_DEFAULTS, ...tool.limits };
+  let stop: Stop | undefined;
+  let wake: () => void = () => {};
+  const stopped = new Promise<void>((resolve) => (wake = resolve));
+  const halt = (s: Stop): void => {
+    if (stop) return;
+    stop = s;
+    wake();
+  };
+
+  sandbox.collector.setLineSink((line) => request.host.log("info", line));
+  sandbox.collector.stdoutLimit = streamingOutputCap(limits.outputBytes);
+  sandbox.collector.onOverflow = () =>
+    halt({ code: "E_OUTPUT_TOO_LARGE", message: `tool ${tool.name} wrote more than its output limit (${limits.outputBytes} bytes)` });
+  const timer = setTimeout(
+    () => halt({ code: "E_TIMEOUT", message: `tool ${tool.name} exceeded its ${limits.timeoutMs} ms time limit` }),
+    Math.max(0, deadlineAt - Date.now()),
+  );
+  const onAbort = (): void => halt(cancellation(signal.reason));
+  if (signal.aborted) onAbort();
+  else signal.addEventListener("abort", onAbort, { once: true });
+
+  try {
+    if (!stop) writeInput(sandbox, request);
+    await Promise.race([sandbox.ended, stopped]);
+    if (stop) {
+      await killContainer(sandbox.container);
+      return { ok: false, error: stop };
+    }
+    return await settle(sandbox, request, limits.outputBytes, stopped, () => stop);
+  } finally {
+    clearTimeout(timer);
+    signal.removeEventListener("abort", onAbort);
+  }
+}
+
+function writeInput(sandbox: StartedSandbox, request: ExecuteRequest): void {
+  const line = JSON.stringify({ tool: request.tool.name, callId: request.callId, input: request.input ?? null }) + "\n";
+  // end() closes the container's stdin (StdinOnce): a tool reading to EOF gets exactly one line.
+  sandbox.stdio.on("error", () => {});
+  sandbox.stdio.end(line);
+}
+
+function cancellation(reason: unknown): Stop {
+  if (reason instanceof WardenError) return { code: reason.code, message: reason.message };
+  return { code: "E_CANCELLED", message: "the call was cancelled" };
+}
+
+/** The container ended on its own: exit status, OOM flag, then the result it wrote. */
+async function settle(
+  sandbox: StartedSandbox,
+  request: ExecuteRequest,
+  outputBytes: number,
+  stopped: Promise<void>,
+  currentStop: () => Stop | undefined,
+): Promise<ExecuteOutcome> {
+  const name = request.tool.name;
+  const exit = await Promise.race([
+    engineCall("wait", sandbox.container.wait() as Promise<{ StatusCode: number }>).then((r) => r.StatusCode),
+    stopped.then(() => null),
+  ]);
+  const late = currentStop();
+  if (exit === null && late) {
+    await killContainer(sandbox.container);
+    return { ok: false, error: late };
+  }
+  const result = parseToolResult(sandbox.collector.stdoutText());
+  if (exit === 0 && result.kind === "output") {
+    const bytes = Buffer.byteLength(JSON.stringify(result.output) ?? "null", "utf8");
+    if (bytes > outputBytes)
+      return { ok: false, error: { code: "E_OUTPUT_TOO_LARGE", message: `tool ${name} returned ${bytes} bytes; its limit is ${outputBytes}` } };
+    return { ok: true, output: result.output, outputBytes: bytes };
+  }
+  const state = (await engineCall("inspect", sandbox.container.inspect())).State;
+  if (state.OOMKilled)
+    return { ok: false, error: { code: "E_MEMORY", message: `tool ${name} exceeded its ${request.tool.limits.memoryMb} MB memory limit` } };
+  if (result.kind === "error") return { ok: false, error: { code: "E_TOOL_FAILED", message: result.message } };
+  const code = exit ?? state.ExitCode;
+  if (code >= 128)
+    return { ok: false, error: { code: "E_SANDBOX_CRASHED", message: `container of ${name} was killed by signal ${code - 128}` } };
+  if (code !== 0) {
+    // A script that dies on an exception prints it last on stderr: the most useful message for its author.
+    const last = sandbox.collector.lastStderrLine;
+    return { ok: false, error: { code: "E_TOOL_FAILED", message: last ? `tool ${name} failed: ${last}` : `tool ${name} exited with status ${code} without a result` } };
+  }
+  return { ok: false, error: { code: "E_TOOL_FAILED", message: `tool ${name} ${result.kind === "invalid" ? result.reason : "exited without a result"}` } };
+}

@@ -1,0 +1,123 @@
+/**
+ * Reads Docker's multiplexed attach stream (8-byte frame header: stream id,
+ * 3 zero bytes, big-endian payload length) and keeps the container's stdout
+ * for the result and its stderr as log lines — both bounded, because the
+ * tool controls how much it writes.
+ */
+import { StringDecoder } from "node:string_decoder";
+
+const STDOUT = 1;
+const STDERR = 2;
+/** A log line longer than this is cut: stderr is for humans, not bulk data. */
+export const STDERR_LINE_MAX = 2000;
+/** Lines relayed per call; the rest are dropped (with one notice) so a chatty tool cannot flood the client. */
+export const STDERR_LINES_MAX = 200;
+
+export class StdioCollector {
+  private header = Buffer.alloc(0);
+  private frameType = 0;
+  private frameLeft = 0;
+  private readonly stdoutChunks: Buffer[] = [];
+  private stdoutLength = 0;
+  private readonly stderrDecoder = new StringDecoder("utf8");
+  private stderrPartial = "";
+  private stderrLines = 0;
+  private pendingLines: string[] = [];
+  private lineSink: ((line: string) => void) | undefined;
+  private overflowed = false;
+  private lastLine = "";
+
+  /** stdout bytes beyond which the container is killed; `onOverflow` fires once. */
+  stdoutLimit = Number.POSITIVE_INFINITY;
+  onOverflow: (() => void) | undefined;
+
+  get stdoutBytes(): number {
+    return this.stdoutLength;
+  }
+
+  /** The last non-empty stderr line: for a crashing script, usually the exception ("ValueError: …"). */
+  get lastStderrLine(): string {
+    return this.lastLine;
+  }
+
+  stdoutText(): string {
+    return Buffer.concat(this.stdoutChunks).toString("utf8");
+  }
+
+  /** Routes stderr lines to the call's log; lines written before the call (pooled container) are flushed first. */
+  setLineSink(sink: (line: string) => void): void {
+    this.lineSink = sink;
+    for (const line of this.pendingLines) sink(line);
+    this.pendingLines = [];
+  }
+
+  push(chunk: Buffer): void {
+    let offset = 0;
+    while (offset < chunk.length) {
+      if (this.frameLeft === 0) {
+        const need = 8 - this.header.length;
+        this.header = Buffer.concat([this.header, chunk.subarray(offset, offset + need)]);
+        offset += Math.min(need, chunk.length - offset);
+        if (this.header.length < 8) return;
+        this.frameType = this.header[0]!;
+        this.frameLeft = this.header.readUInt32BE(4);
+        this.header = Buffer.alloc(0);
+        continue;
+      }
+      const take = Math.min(this.frameLeft, chunk.length - offset);
+      this.payload(chunk.subarray(offset, offset + take));
+      this.frameLeft -= take;
+      offset += take;
+    }
+  }
+
+  /** Flushes a last stderr line without a newline. */
+  end(): void {
+    const rest = this.stderrPartial + this.stderrDecoder.end();
+    this.stderrPartial = "";
+    if (rest.length > 0) this.emitLine(rest);
+  }
+
+  private payload(bytes: Buffer): void {
+    if (this.frameType === STDOUT) this.stdout(bytes);
+    else if (this.frameType === STDERR) this.stderr(bytes);
+  }
+
+  private stdout(bytes: Buffer): void {
+    if (this.overflowed) return;
+    this.stdoutLength += bytes.length;
+    if (this.stdoutLength > this.stdoutLimit) {
+      // Stop buffering at once: the flood must not grow our heap while the kill is in flight.
+      this.overflowed = true;
+      this.stdoutChunks.length = 0;
+      this.onOverflow?.();
+      return;
+    }
+    this.stdoutChunks.push(Buffer.from(bytes));
+  }
+
+  private stderr(bytes: Buffer): void {
+    const text = this.stderrPartial + this.stderrDecoder.write(bytes);
+    const lines = text.split("\n");
+    this.stderrPartial = lines.pop() ?? "";
+    if (this.stderrPartial.length > STDERR_LINE_MAX) {
+      this.emitLine(this.stderrPartial);
+      this.stderrPartial = "";
+    }
+    for (const line of lines) this.emitLine(line);
+  }
+
+  private emitLine(raw: string): void {
+    if (raw.trim().length > 0) this.lastLine = raw.trim().slice(0, 500);
+    if (this.stderrLines > STDERR_LINES_MAX) return;
+    this.stderrLines += 1;
+    const line =
+      this.stderrLines > STDERR_LINES_MAX
+        ? `[warden: more than ${STDERR_LINES_MAX} stderr lines; the rest is dropped]`
+        : raw.length > STDERR_LINE_MAX
+          ? `${raw.slice(0, STDERR_LINE_MAX)}… [cut]`
+          : raw.replace(/\r$/, "");
+    if (this.lineSink) this.lineSink(line);
+    else if (this.pendingLines.length < STDERR_LINES_MAX) this.pendingLines.push(line);
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * Shared set-up of the container tests: a real Docker engine, the fixture
+ * image (built from test/fixtures/container-tools/contract on warden/base:1),
+ * and SandboxTool values for it. Without an engine the tests skip loudly —
+ * except under CI=true, where they fail.
+ */
+import Dockerode from "dockerode";
+import { join } from "node:path";
+import type { TestContext } from "node:test";
+import type { SandboxTool } from "../../../sandboxes/executor.js";
+import { buildImages, pingEngine } from "../../../sandboxes/container/index.js";
+import { buildToolImage } from "../../../sandboxes/container/images.js";
+import { LIMIT_DEFAULTS } from "../../../src/manifest/schema.js";
+import { repoRoot } from "../../helpers/paths.js";
+
+export const FIXTURE_IMAGE = "warden-test/contract:1";
+
+export const docker = new Dockerode();
+
+let ready: Promise<true | string> | undefined;
+
+/** true when the engine answers and the fixture image is built; otherwise the reason. */
+export function containerBackendAvailable(): Promise<true | string> {
+  ready ??= (async () => {
+    const ping = await pingEngine(docker);
+    if (ping !== true) return ping;
+    const quiet = (): void => {};
+    await buildImages({ root: repoRoot(), onProgress: quiet, only: [], docker });
+    await buildToolImage(docker, join(repoRoot(), "test", "fixtures", "container-tools", "contract"), FIXTURE_IMAGE, quiet);
+    return true;
+  })().catch((err: unknown) => `fixture image build failed: ${(err as Error).message}`);
+  return ready;
+}
+
+/** For tests outside the contract suite: skip loudly without Docker, fail under CI. */
+export async function requireDocker(t: TestContext): Promise<boolean> {
+  const available = await containerBackendAvailable();
+  if (available === true) return true;
+  if (process.env.CI === "true") throw new Error(`Docker is required in CI: ${available}`);
+  console.error(`\n*** SKIPPING container test "${t.name}": ${available} ***\n`);
+  t.skip(`Docker unavailable: ${available}`);
+  return false;
+}
+
+export function fixtureTool(kind: string, overrides: Partial<SandboxTool> = {}): SandboxTool {
+  return {
+    name: `fixture_${kind.replace(/-/g, "_")}`,
+    version: "1.0.0",
+    digest: `sha256:fixture-${kind}`,
+    runtime: "container",
+    dir: join(repoRoot(), "test", "fixtures", "container-tools", "contract"),
+    image: FIXTURE_IMAGE,
+    command: ["python3", "/app/contract.py", kind],
+    owner: "tests@example.invalid",
+    limits: { ...LIMIT_DEFAULTS, timeoutMs: 5000, memoryMb: 64, outputBytes: 4096 },
+    network: false,
+    volumes: [],
+    ...overrides,
+  };
+}
