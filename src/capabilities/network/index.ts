@@ -7,3 +7,4 @@ export { parseNetworkPattern, DEFAULT_PORTS, type NetworkPattern } from "./patte
 export { refusedAddressReason } from "./address-policy.js";
 export { type EgressTarget } from "./allowlist.js";
 export { authorizeEgress, type EgressDecision } from "./authorize.js";
+export { createEgressFetch, type EgressFetchOptions } from "./egress-fetch.js";

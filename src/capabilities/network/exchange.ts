@@ -1,0 +1,91 @@
+import { request as httpRequest, type IncomingMessage } from "node:http";
+import type { Socket } from "node:net";
+import { WardenError } from "../../errors.js";
+import { Aborted } from "./abort.js";
+import type { PreparedRequest } from "./request-policy.js";
+
+export interface ExchangeResult {
+  status: number;
+  statusText: string;
+  headers: Record<string, string>;
+  /** null when the body was not read (a redirect we follow). */
+  body: Buffer | null;
+  bytes: number;
+}
+
+export interface ExchangeOptions {
+  path: string;
+  /** Host header value (WHATWG `url.host`). */
+  hostHeader: string;
+  maxResponseBytes: number;
+  /** Status codes whose body is skipped (redirects we are about to follow). */
+  skipBody(status: number, headers: Record<string, string>): boolean;
+}
+
+/**
+ * One HTTP/1.1 exchange over an already checked connection. No agent: the
+ * socket is ours (never pooled across tools or grants) and no proxy
+ * environment variable can reroute it. The response body is counted as it
+ * arrives and the socket destroyed the moment it passes the bound, so a
+ * hostile server cannot make the host buffer more than that.
+ */
+export function exchange(socket: Socket, request: PreparedRequest, options: ExchangeOptions, signal: AbortSignal, onBytes: (n: number) => void): Promise<ExchangeResult> {
+  return new Promise<ExchangeResult>((resolve, reject) => {
+    const headers: Record<string, string> = { "user-agent": "mcp-warden", ...request.headers, host: options.hostHeader, connection: "close" };
+    if (request.body) headers["content-length"] = String(request.body.length);
+    const req = httpRequest({ method: request.method, path: options.path, headers, setHost: false, createConnection: () => socket, joinDuplicateHeaders: true });
+    let settled = false;
+    const finish = (err: unknown, result?: ExchangeResult) => {
+      if (settled) return;
+      settled = true;
+      signal.removeEventListener("abort", onAbort);
+      req.destroy();
+      socket.destroy();
+      if (err) reject(err);
+      else resolve(result!);
+    };
+    const onAbort = () => finish(new Aborted());
+    if (signal.aborted) return finish(new Aborted());
+    signal.addEventListener("abort", onAbort, { once: true });
+
+    req.once("error", (err) => finish(new WardenError("E_TOOL_FAILED", `network: request to ${options.hostHeader} failed (${(err as NodeJS.ErrnoException).code ?? err.message})`)));
+    req.once("response", (res) => readResponse(res, options, onBytes, finish));
+    req.end(request.body ?? undefined);
+  });
+}
+
+function readResponse(res: IncomingMessage, options: ExchangeOptions, onBytes: (n: number) => void, finish: (err: unknown, result?: ExchangeResult) => void): void {
+  const status = res.statusCode ?? 0;
+  const headers = flattenHeaders(res);
+  const result = (body: Buffer | null, bytes: number): ExchangeResult => ({ status, statusText: res.statusMessage ?? "", headers, body, bytes });
+  if (options.skipBody(status, headers)) return finish(null, result(null, 0));
+  const tooLarge = () =>
+    new WardenError("E_CAPABILITY_DENIED", `network: the response from ${options.hostHeader} is larger than the limit of ${options.maxResponseBytes} bytes; the download was stopped`, {
+      denied: `response over ${options.maxResponseBytes} bytes`,
+    });
+  // A declared length over the bound is refused before reading anything.
+  const declared = Number(headers["content-length"]);
+  if (Number.isFinite(declared) && declared > options.maxResponseBytes) return finish(tooLarge());
+
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  res.on("data", (chunk: Buffer) => {
+    bytes += chunk.length;
+    onBytes(bytes);
+    if (bytes > options.maxResponseBytes) return finish(tooLarge());
+    chunks.push(chunk);
+  });
+  res.once("end", () => finish(null, result(Buffer.concat(chunks, bytes), bytes)));
+  res.once("error", (err) => finish(new WardenError("E_TOOL_FAILED", `network: reading the response from ${options.hostHeader} failed (${(err as NodeJS.ErrnoException).code ?? err.message})`)));
+  res.once("close", () => {
+    if (!res.complete) finish(new WardenError("E_TOOL_FAILED", `network: the connection to ${options.hostHeader} closed before the response was complete`));
+  });
+}
+
+function flattenHeaders(res: IncomingMessage): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(res.headers)) {
+    if (value !== undefined) out[name] = Array.isArray(value) ? value.join(", ") : value;
+  }
+  return out;
+}
