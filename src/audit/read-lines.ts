@@ -4,6 +4,8 @@ export interface FileLine {
   text: string;
   /** Byte offset where the line starts. */
   start: number;
+  /** Byte offset just past the line and its "\n" (exact even when the bytes are not valid UTF-8). */
+  end: number;
   /** false for trailing bytes with no "\n": a write cut short by a crash. */
   terminated: boolean;
 }
@@ -30,14 +32,14 @@ export async function* readLines(file: string): AsyncGenerator<FileLine> {
       let data = carry.length > 0 ? Buffer.concat([carry, chunk.subarray(0, bytesRead)]) : chunk.subarray(0, bytesRead);
       let lineStart = 0;
       for (let nl = data.indexOf(0x0a); nl !== -1; nl = data.indexOf(0x0a, lineStart)) {
-        yield { text: data.toString("utf8", lineStart, nl), start: carryStart + lineStart, terminated: true };
+        yield { text: data.toString("utf8", lineStart, nl), start: carryStart + lineStart, end: carryStart + nl + 1, terminated: true };
         lineStart = nl + 1;
       }
       carryStart += lineStart;
       data = data.subarray(lineStart);
       carry = Buffer.from(data);
     }
-    if (carry.length > 0) yield { text: carry.toString("utf8"), start: carryStart, terminated: false };
+    if (carry.length > 0) yield { text: carry.toString("utf8"), start: carryStart, end: carryStart + carry.length, terminated: false };
   } finally {
     await handle.close();
   }

@@ -44,14 +44,14 @@ export async function recoverChain(file: string, logger: Logger): Promise<ChainT
   let last: AuditRecord | null = null;
   for await (const line of readLines(file)) {
     if (!line.terminated) {
-      await truncateTornTail(file, line.start);
       logger.warn(
-        { event: "audit.torn_tail", file, bytes: Buffer.byteLength(line.text), afterSeq: last?.seq ?? null },
-        "audit: the last line was cut short by a crash during a write; removed it (its call was never confirmed as logged)",
+        { event: "audit.torn_tail", file, bytes: line.end - line.start, afterSeq: last?.seq ?? null },
+        "audit: the last line was cut short by a crash during a write; removing it (its call was never confirmed as logged)",
       );
+      await truncateTornTail(file, line.start);
       break;
     }
-    tail.fileBytes = line.start + Buffer.byteLength(line.text) + 1;
+    tail.fileBytes = line.end;
     let record: AuditRecord | null;
     if (chainBroken) {
       record = parseRecordLine(line.text);

@@ -78,6 +78,15 @@ describe("audit log: rotation", () => {
     assert.equal(report.firstBrokenSeq, rotated[1]!.firstSeq);
   });
 
+  test("after a reopen, files still rotate before passing maxBytes", async () => {
+    const { file } = await rotatedLog(7);
+    const log = await openAuditLog(file, { logger: captureLogger().logger, maxBytes: MAX_BYTES });
+    for (let i = 8; i <= 20; i++) await log.append(sampleEntry(i));
+    await log.close();
+    for (const r of await listRotatedFiles(file)) assert.ok((await stat(r.path)).size <= MAX_BYTES, r.path);
+    assert.equal((await verifyAuditChain(file)).records, 20);
+  });
+
   test("reopening after a crash between the rename and the first write resumes from the rotated file", async () => {
     const { file } = await rotatedLog(20);
     const current = await readRecords(file);
