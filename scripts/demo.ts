@@ -10,12 +10,22 @@ import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { CallToolResultSchema } from "@modelcontextprotocol/sdk/types.js";
+import { readdirSync } from "node:fs";
 import { formatVerifyReport, verifyAuditChain } from "../src/audit/index.js";
+import { runCli } from "../src/cli/main.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const configPath = join(root, "examples", "warden.config.json");
 const main = join(root, "dist", "src", "cli", "main.js");
 const SECRET = "demo-status-key-1234";
+
+// The operator reviews and approves each tool (binds the approval to its digest).
+console.log("== warden approve <tool> --yes (the operator's review; see `warden approve` without --yes)");
+for (const name of readdirSync(join(root, "examples", "tools")).sort()) {
+  let out = "";
+  await runCli(["approve", name, "--yes", "--config", configPath], { stdout: (t) => (out += t), stderr: (t) => (out += t) });
+  console.log("  " + (out.trim().split("\n").pop() ?? ""));
+}
 
 const api = createServer((req, res) => {
   const authorized = req.headers.authorization === `Bearer ${SECRET}`;

@@ -12,16 +12,16 @@ export function createLogger(options: { level?: string; redactValues?: () => rea
       base: { svc: "mcp-warden" },
       redact: { paths: ["*.authorization", "*.token", "*.password", "headers.authorization"], censor: "[REDACTED]" },
       formatters: { level: (label) => ({ level: label }) },
-      hooks: options.redactValues
-        ? {
+      ...(options.redactValues
+        ? { hooks: {
             logMethod(args, method) {
               const secrets = options.redactValues!();
               if (secrets.length === 0) return method.apply(this, args);
               const scrub = (v: unknown): unknown => (typeof v === "string" ? redactString(v, secrets) : v);
               return method.apply(this, args.map(scrub) as Parameters<typeof method>);
             },
-          }
-        : undefined,
+          } }
+        : {}),
     },
     pino.destination({ fd: 2, sync: false }),
   );

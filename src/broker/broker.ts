@@ -10,6 +10,7 @@ import { Admission } from "./admission.js";
 import type { Registry, RegisteredTool } from "./registry.js";
 import { createToolHost } from "./tool-host.js";
 import { isAllowedFor, isDisabled } from "./scope.js";
+import { isApproved, type Lock } from "../policy/lock.js";
 
 export interface ConfirmationRequest {
   callId: string;
@@ -43,6 +44,7 @@ export type CallResult =
 export interface BrokerOptions {
   config: Config;
   registry: Registry;
+  lock: Lock;
   executors: Partial<Record<"isolate" | "container", Executor>>;
   audit: AuditLog;
   logger: Logger;
@@ -57,18 +59,69 @@ export interface BrokerOptions {
 export class Broker {
   private config: Config;
   private registry: Registry;
+  private lock: Lock;
   private readonly admission: Admission;
   private auditFailure: WardenError | null = null;
+  private readonly running = new Map<string, { tool: string; controller: AbortController }>();
+  private readonly listeners = new Set<() => void>();
 
   constructor(private readonly options: BrokerOptions) {
     this.config = options.config;
     this.registry = options.registry;
+    this.lock = options.lock;
     this.admission = new Admission(options.config.concurrency.maxInFlight, options.config.concurrency.maxQueue);
   }
 
-  /** Tools this identity may see: enabled and within its scope. */
+  /** Tools this identity may see: approved, enabled and within its scope. */
   listTools(allow?: readonly string[]): RegisteredTool[] {
-    return [...this.registry.tools.values()].filter((t) => !isDisabled(t, this.config.disabled) && isAllowedFor(t, allow));
+    return [...this.registry.tools.values()].filter((t) => this.isCallable(t) && isAllowedFor(t, allow));
+  }
+
+  /** Every tool with its state, for `warden list` and operators. */
+  toolStates(): Array<{ tool: RegisteredTool; approved: boolean; disabled: boolean }> {
+    return [...this.registry.tools.values()].map((tool) => ({
+      tool,
+      approved: isApproved(this.lock, tool.name, tool.sandbox.digest),
+      disabled: isDisabled(tool, this.config.disabled),
+    }));
+  }
+
+  private isCallable(t: RegisteredTool): boolean {
+    return !isDisabled(t, this.config.disabled) && isApproved(this.lock, t.name, t.sandbox.digest);
+  }
+
+  /** Subscribes to changes of the callable tool set (sessions send tools/list_changed). */
+  onToolsChanged(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Live update (kill switch, approvals, tool folder changes): swaps the state,
+   * cancels in-flight calls of tools that are no longer callable, and tells
+   * every session when the list changed.
+   */
+  update(next: { config?: Config; registry?: Registry; lock?: Lock }): void {
+    const before = this.callableSignature();
+    if (next.config) this.config = next.config;
+    if (next.registry) this.registry = next.registry;
+    if (next.lock) this.lock = next.lock;
+    for (const [callId, call] of this.running) {
+      const tool = this.registry.tools.get(call.tool);
+      if (!tool || !this.isCallable(tool)) {
+        this.options.logger.warn({ callId, tool: call.tool }, "cancelling an in-flight call: its tool was disabled or lost its approval");
+        call.controller.abort(new WardenError("E_CANCELLED", `${call.tool} was disabled by the operator while the call ran; the call was cancelled`));
+      }
+    }
+    if (this.callableSignature() !== before) for (const l of this.listeners) l();
+  }
+
+  private callableSignature(): string {
+    return [...this.registry.tools.values()]
+      .filter((t) => this.isCallable(t))
+      .map((t) => `${t.name}@${t.sandbox.digest}:${t.effect}`)
+      .sort()
+      .join(",");
   }
 
   getTool(name: string): RegisteredTool | undefined {
@@ -131,6 +184,13 @@ export class Broker {
   private async run(tool: RegisteredTool, input: unknown, ctx: CallContext, entry: AuditEntry): Promise<unknown> {
     if (isDisabled(tool, this.config.disabled))
       throw new WardenError("E_DISABLED", `${tool.name} is disabled by the operator (kill switch); run: warden enable ${tool.name}`);
+    if (!isApproved(this.lock, tool.name, tool.sandbox.digest))
+      throw new WardenError(
+        "E_NOT_APPROVED",
+        this.lock.tools[tool.name]
+          ? `${tool.name} changed since it was approved (digest ${tool.sandbox.digest}); review and run: warden approve ${tool.name}`
+          : `${tool.name} is not approved; review it and run: warden approve ${tool.name}`,
+      );
     if (!isAllowedFor(tool, ctx.allow))
       throw new WardenError("E_FORBIDDEN", `${ctx.actor} may not use ${tool.name} (${tool.effect}); the operator can add "${tool.name}" or "${tool.effect}" to that identity's allow list`);
     const inputCheck = tool.checkInput(input);
@@ -150,15 +210,26 @@ export class Broker {
     const executor = this.options.executors[tool.sandbox.runtime];
     if (!executor)
       throw new WardenError("E_SANDBOX_UNAVAILABLE", `no ${tool.sandbox.runtime} sandbox is available on this server; ${tool.name} cannot run`);
-    const release = await this.admission.acquire(ctx.signal);
+    // One controller per call: the client's cancel, its disconnect and the kill switch all stop it.
+    const controller = new AbortController();
+    const relay = () => controller.abort(ctx.signal.reason);
+    if (ctx.signal.aborted) relay();
+    else ctx.signal.addEventListener("abort", relay, { once: true });
+    this.running.set(entry.callId, { tool: tool.name, controller });
     let outcome: ExecuteOutcome;
-    const { host, egress, files } = createToolHost(tool, ctx.signal, ctx, this.registry.allSecretValues);
-    entry.egress = egress;
-    entry.files = files;
     try {
-      outcome = await executor.execute({ callId: entry.callId, tool: tool.sandbox, input, env: tool.secrets, host, signal: ctx.signal });
+      const release = await this.admission.acquire(controller.signal);
+      const { host, egress, files } = createToolHost(tool, controller.signal, ctx, this.registry.allSecretValues);
+      entry.egress = egress;
+      entry.files = files;
+      try {
+        outcome = await executor.execute({ callId: entry.callId, tool: tool.sandbox, input, env: tool.secrets, host, signal: controller.signal });
+      } finally {
+        release();
+      }
     } finally {
-      release();
+      this.running.delete(entry.callId);
+      ctx.signal.removeEventListener("abort", relay);
     }
     if (!outcome.ok) throw new WardenError(outcome.error.code, outcome.error.message);
     return this.checkOutput(tool, outcome.output, entry);

@@ -1,6 +1,7 @@
 import { loadRegistry } from "../broker/index.js";
 import { isDisabled } from "../broker/scope.js";
 import { loadConfigFile } from "../config/load.js";
+import { lockPathFor, readLock } from "../policy/lock.js";
 import { reportCliError } from "./errors.js";
 import { EXIT_OK, type CliCommand } from "./types.js";
 
@@ -9,12 +10,19 @@ export const listCommand: CliCommand = async ({ configPath, flags }, io) => {
   try {
     const loaded = await loadConfigFile(configPath);
     const registry = await loadRegistry(loaded);
+    const lock = await readLock(lockPathFor(loaded.file));
     const rows = [...registry.tools.values()].map((t) => ({
       name: t.name,
       version: t.sandbox.version,
       runtime: t.sandbox.runtime,
       effect: t.effect,
       state: isDisabled(t, loaded.config.disabled) ? "disabled" : "enabled",
+      approval:
+        lock.tools[t.name]?.digest === t.sandbox.digest
+          ? "approved"
+          : lock.tools[t.name]
+            ? `changed since approval of ${lock.tools[t.name]!.version} (run: warden approve ${t.name})`
+            : `not approved (run: warden approve ${t.name})`,
       network: t.capabilities.network.map((n) => n.pattern + (n.allowPrivate ? " (private allowed)" : "")),
       filesystem: t.capabilities.filesystem.map((f) => `${f.volume}:${f.access}${f.access === "read-write" && t.sandbox.runtime === "container" ? " (no rollback)" : ""}`),
       env: t.capabilities.env,
@@ -26,7 +34,7 @@ export const listCommand: CliCommand = async ({ configPath, flags }, io) => {
       return EXIT_OK;
     }
     for (const r of rows) {
-      io.stdout(`${r.name}@${r.version}  ${r.runtime}  effect=${r.effect}  ${r.state}\n`);
+      io.stdout(`${r.name}@${r.version}  ${r.runtime}  effect=${r.effect}  ${r.state}  ${r.approval}\n`);
       io.stdout(`  network:    ${r.network.join(", ") || "none"}\n`);
       io.stdout(`  filesystem: ${r.filesystem.join(", ") || "none"}\n`);
       io.stdout(`  secrets:    ${r.env.join(", ") || "none"}\n`);

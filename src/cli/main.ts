@@ -9,6 +9,9 @@ const COMMANDS: Record<string, () => Promise<CliCommand>> = {
   validate: async () => (await import("./validate.js")).validateCommand,
   init: async () => (await import("./init.js")).initCommand,
   audit: async () => (await import("./audit-verify.js")).auditCommand,
+  approve: async () => (await import("./approve.js")).approveCommand,
+  disable: async () => (await import("./disable.js")).disableCommand,
+  enable: async () => (await import("./disable.js")).enableCommand,
 };
 
 const USAGE = `usage: warden <command> [--config F]
@@ -17,6 +20,8 @@ const USAGE = `usage: warden <command> [--config F]
   call <tool> '<json>'           run one call locally through the broker
   validate <dir>                 check a tool folder
   init <name> --runtime isolate|container   scaffold a tool folder
+  approve <tool> [--yes]         review and approve a tool (binds to its digest)
+  disable|enable <tool|class>    kill switch, applied live
   audit verify [file]            verify the audit hash chain
 exit codes: 0 ok, 1 the thing checked failed, 2 usage or config error`;
 

@@ -17,6 +17,7 @@ export const serveCommand: CliCommand = async ({ flags, configPath }, io) => {
   }
   const { broker, loaded } = runtime;
   await broker.prepare();
+  runtime.watch();
   const stop = async () => {
     await runtime.close();
     logger.flush();

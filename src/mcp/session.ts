@@ -84,6 +84,11 @@ export function createMcpSession(options: SessionOptions): Server {
     }
   });
 
+  // Kill switch, approvals and tool changes reach every connected client.
+  const unsubscribe = broker.onToolsChanged(() => {
+    void server.sendToolListChanged().catch(() => {});
+  });
+  server.onclose = () => unsubscribe();
   server.onerror = (err) => logger.warn({ err: err.message }, "mcp session error");
   return server;
 }

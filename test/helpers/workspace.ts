@@ -61,3 +61,16 @@ export function makeWorkspace(options: { examples?: string[]; tools?: Record<str
   writeFileSync(configPath, JSON.stringify(config, null, 2));
   return { dir, configPath, auditFile: join(dir, "audit.jsonl"), toolDir: (name) => join(dir, "tools", name) };
 }
+
+/** Approves every tool of the workspace as `warden approve --yes` would (writes warden.lock.json). */
+export async function approveAll(ws: Workspace): Promise<void> {
+  const { readdirSync } = await import("node:fs");
+  const { loadTool } = await import("../../src/manifest/index.js");
+  const { approvalFor, lockPathFor, writeLock } = await import("../../src/policy/lock.js");
+  const lock = { lockfileVersion: 1 as const, tools: {} as Record<string, ReturnType<typeof approvalFor>> };
+  for (const name of readdirSync(join(ws.dir, "tools"))) {
+    const tool = await loadTool(join(ws.dir, "tools", name));
+    lock.tools[tool.manifest.name] = approvalFor(tool.manifest, tool.digest, tool.limits);
+  }
+  await writeLock(lockPathFor(ws.configPath), lock);
+}

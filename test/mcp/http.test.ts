@@ -5,7 +5,7 @@ import { CallToolResultSchema } from "@modelcontextprotocol/sdk/types.js";
 import { verifyAuditChain } from "../../src/audit/index.js";
 import { readAudit } from "../helpers/audit-read.js";
 import { connectHttp, startHttpServer, type HttpServerHandle } from "../helpers/server.js";
-import { makeWorkspace, TEST_TOKEN, TEST_TOKEN_SHA } from "../helpers/workspace.js";
+import { approveAll, makeWorkspace, TEST_TOKEN, TEST_TOKEN_SHA } from "../helpers/workspace.js";
 import { createHash } from "node:crypto";
 import { TEST_TOOLS } from "./tools.js";
 
@@ -44,6 +44,7 @@ describe("MCP over Streamable HTTP", () => {
   });
   let srv: HttpServerHandle;
   before(async () => {
+    await approveAll(ws);
     srv = await startHttpServer(ws.configPath);
   });
   after(async () => {

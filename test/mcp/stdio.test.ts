@@ -4,7 +4,7 @@ import { CallToolResultSchema, ElicitRequestSchema, LoggingMessageNotificationSc
 import { verifyAuditChain } from "../../src/audit/index.js";
 import { readAudit } from "../helpers/audit-read.js";
 import { connectStdio } from "../helpers/server.js";
-import { makeWorkspace } from "../helpers/workspace.js";
+import { approveAll, makeWorkspace } from "../helpers/workspace.js";
 import { LEAK_CONFIG, LEAK_ENV, LEAK_SECRET, TEST_TOOLS } from "./tools.js";
 
 type Connected = Awaited<ReturnType<typeof connectStdio>>;
@@ -22,6 +22,7 @@ describe("MCP over stdio (real SDK client, warden serve child process)", () => {
   const ws = makeWorkspace({ tools: TEST_TOOLS, config: { ...LEAK_CONFIG, disabled: ["writer"] } });
   let c: Connected;
   before(async () => {
+    await approveAll(ws);
     c = await connectStdio(ws.configPath, { env: LEAK_ENV });
   });
   after(async () => {
@@ -142,6 +143,7 @@ describe("confirmation by elicitation (stdio)", () => {
   const ws = makeWorkspace({ tools: { eraser: TEST_TOOLS.eraser! } });
 
   test("accept runs the call once and the audit says who confirmed; decline refuses", async () => {
+    await approveAll(ws);
     const c = await connectStdio(ws.configPath, { capabilities: { elicitation: {} } });
     try {
       const answers = ["accept", "decline"];

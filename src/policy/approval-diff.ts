@@ -1,0 +1,32 @@
+import type { Approval } from "./lock.js";
+
+const RANK = { read: 0, write: 1, destructive: 2 } as const;
+
+/**
+ * What an update asks for beyond the approved version (SPEC §7): the operator
+ * must see every widening, not re-read the whole manifest and hope to spot it.
+ */
+export function approvalDiff(previous: Approval, next: Approval): string[] {
+  const out: string[] = [];
+  if (previous.version !== next.version) out.push(`version ${previous.version} → ${next.version}`);
+  if (previous.digest !== next.digest) out.push(`code changed (digest ${short(previous.digest)} → ${short(next.digest)})`);
+  if (previous.runtime !== next.runtime) out.push(`NEW runtime: ${previous.runtime} → ${next.runtime}`);
+  if (RANK[next.effect] > RANK[previous.effect]) out.push(`NEW effect raised: ${previous.effect} → ${next.effect}`);
+  for (const host of next.capabilities.network) if (!previous.capabilities.network.includes(host)) out.push(`NEW network host: ${host}`);
+  for (const f of next.capabilities.filesystem) {
+    const before = previous.capabilities.filesystem.find((p) => p.volume === f.volume);
+    if (!before) out.push(`NEW volume: ${f.volume} (${f.access})`);
+    else if (before.access === "read" && f.access === "read-write") out.push(`NEW wider access: ${f.volume} read → read-write`);
+  }
+  for (const s of next.capabilities.env) if (!previous.capabilities.env.includes(s)) out.push(`NEW secret: ${s}`);
+  for (const [k, v] of Object.entries(next.limits)) {
+    const was = previous.limits[k];
+    if (was !== undefined && v > was) out.push(`NEW raised limit: ${k} ${was} → ${v}`);
+  }
+  for (const host of previous.capabilities.network) if (!next.capabilities.network.includes(host)) out.push(`removed network host: ${host}`);
+  return out;
+}
+
+function short(digest: string): string {
+  return digest.replace(/^sha256:/, "").slice(0, 12);
+}
