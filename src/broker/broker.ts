@@ -254,6 +254,10 @@ export class Broker {
     return redactSecretValues(redactKeys(input, this.config.audit.redact), this.registry.allSecretValues).value;
   }
 
+  get confirmTimeoutMs(): number {
+    return this.config.confirmTimeoutMs;
+  }
+
   get inFlight(): number {
     return this.admission.inFlight;
   }

@@ -41,6 +41,8 @@ export const ConfigSchema = z.strictObject({
     })
     .default({}),
   confirm: z.array(EffectSchema).default(["destructive"]),
+  /** How long a human has to answer a confirmation before the call is refused (E_NOT_CONFIRMED). */
+  confirmTimeoutMs: z.number().int().min(100).max(3_600_000).default(120_000),
   disabled: z.array(z.string()).default([]),
   concurrency: z
     .strictObject({ maxInFlight: z.number().int().min(1).max(1024).default(16), maxQueue: z.number().int().min(0).max(100_000).default(64) })

@@ -24,8 +24,6 @@ export interface SessionOptions {
   identity: Identity;
   logger: Logger;
   version: string;
-  /** How long a human has to answer a confirmation. */
-  confirmTimeoutMs?: number;
   /** Calls in flight of this session, by JSON-RPC request id, so a disconnect can stop them. */
   inFlight?: Map<string | number, AbortController>;
 }
@@ -74,7 +72,7 @@ export function createMcpSession(options: SessionOptions): Server {
                   .sendNotification({ method: "notifications/progress", params: { progressToken, progress: done, ...(total !== undefined ? { total } : {}) } })
                   .catch(() => {});
               },
-        confirm: supportsElicitation(server) ? (req) => askHuman(server, req, options.confirmTimeoutMs ?? 120_000, controller.signal) : undefined,
+        confirm: supportsElicitation(server) ? (req) => askHuman(server, req, broker.confirmTimeoutMs, controller.signal) : undefined,
       });
       if (!result.ok && result.error.code === "E_UNKNOWN_TOOL") throw new McpError(ErrorCode.InvalidParams, result.error.message);
       return renderResult(result);
