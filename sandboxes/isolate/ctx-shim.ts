@@ -1,0 +1,141 @@
+/**
+ * JavaScript that runs inside every fresh context BEFORE the tool's module:
+ * it removes what a tool must not have, builds `ctx`, and returns `invoke`,
+ * the one function the worker calls. The host bridges (`__wardenHost`, a
+ * Reference; `__wardenNotify`, a Callback) are taken into this closure and
+ * deleted from the global, so tool code can reach them only through `ctx`.
+ *
+ * `invoke` always resolves to a string the worker decodes:
+ *   "O" + JSON text of the output | "F" + message (the tool threw) |
+ *   "U" + message (output is not JSON) | "L" + length (output too large).
+ * Awaiting and JSON.stringify-ing the result happen here, inside the isolate,
+ * so a then-able, a getter or a cycle only ever runs against the tool itself.
+ */
+export const CTX_SHIM_SOURCE = String.raw`(function () {
+  "use strict";
+  const g = globalThis;
+  const hostRef = g.__wardenHost;
+  const notify = g.__wardenNotify;
+  delete g.__wardenHost;
+  delete g.__wardenNotify;
+  // SharedArrayBuffer/Atomics: Atomics.wait blocks the isolate thread where no deadline reaches it.
+  // WebAssembly: wasm memory is allocated outside memoryLimit, so growth would escape the heap budget.
+  // FinalizationRegistry: its callbacks run after the call, in a later task — code that outlives the call.
+  for (const name of ["SharedArrayBuffer", "Atomics", "WebAssembly", "FinalizationRegistry"]) delete g[name];
+
+  const parse = JSON.parse, stringify = JSON.stringify, freeze = Object.freeze, keys = Object.keys;
+  const StringCtor = String, NumberCtor = Number, ErrorCtor = Error, Uint8ArrayCtor = Uint8Array, fromCharCode = String.fromCharCode;
+  const isView = ArrayBuffer.isView;
+  const copyOptions = freeze({ arguments: freeze({ copy: true }), result: freeze({ promise: true, copy: true }) });
+
+  function describe(e) {
+    try {
+      const message = e !== null && typeof e === "object" && typeof e.message === "string" ? e.message : StringCtor(e);
+      return message.length > 4000 ? message.slice(0, 4000) + "…" : message;
+    } catch {
+      return "the tool threw a value that cannot be turned into a message";
+    }
+  }
+
+  async function hostCall(request) {
+    const result = await hostRef.apply(undefined, [request], copyOptions);
+    if (result && result.ok === true) return result.value;
+    const err = new ErrorCtor(result && result.error ? StringCtor(result.error.message) : "host call failed");
+    err.code = result && result.error ? StringCtor(result.error.code) : "E_TOOL_FAILED";
+    throw err;
+  }
+
+  function toBytes(data) {
+    if (typeof data === "string") return data;
+    if (data instanceof ArrayBuffer) return new Uint8ArrayCtor(data.slice(0));
+    if (isView(data)) return new Uint8ArrayCtor(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+    return StringCtor(data);
+  }
+
+  function plainHeaders(headers) {
+    const out = {};
+    if (headers !== null && typeof headers === "object") for (const k of keys(headers)) out[StringCtor(k)] = StringCtor(headers[k]);
+    return out;
+  }
+
+  function utf8Decode(bytes) {
+    let out = "";
+    for (let i = 0; i < bytes.length; ) {
+      const b = bytes[i];
+      let cp = 0xfffd, n = 1;
+      if (b < 0x80) cp = b;
+      else if (b >= 0xc2 && b < 0xe0 && i + 1 < bytes.length && (bytes[i + 1] & 0xc0) === 0x80) { cp = ((b & 0x1f) << 6) | (bytes[i + 1] & 0x3f); n = 2; }
+      else if (b >= 0xe0 && b < 0xf0 && i + 2 < bytes.length && (bytes[i + 1] & 0xc0) === 0x80 && (bytes[i + 2] & 0xc0) === 0x80) {
+        const c = ((b & 0x0f) << 12) | ((bytes[i + 1] & 0x3f) << 6) | (bytes[i + 2] & 0x3f);
+        if (c >= 0x800 && (c < 0xd800 || c > 0xdfff)) { cp = c; n = 3; }
+      } else if (b >= 0xf0 && b < 0xf5 && i + 3 < bytes.length && (bytes[i + 1] & 0xc0) === 0x80 && (bytes[i + 2] & 0xc0) === 0x80 && (bytes[i + 3] & 0xc0) === 0x80) {
+        const c = ((b & 0x07) << 18) | ((bytes[i + 1] & 0x3f) << 12) | ((bytes[i + 2] & 0x3f) << 6) | (bytes[i + 3] & 0x3f);
+        if (c >= 0x10000 && c <= 0x10ffff) { cp = c; n = 4; }
+      }
+      out += cp > 0xffff ? fromCharCode(0xd800 + ((cp - 0x10000) >> 10), 0xdc00 + ((cp - 0x10000) & 0x3ff)) : fromCharCode(cp);
+      i += n;
+    }
+    return out;
+  }
+
+  function response(r) {
+    const body = r.body instanceof Uint8ArrayCtor ? r.body : new Uint8ArrayCtor(0);
+    return freeze({
+      status: NumberCtor(r.status),
+      statusText: StringCtor(r.statusText),
+      url: StringCtor(r.url),
+      ok: r.status >= 200 && r.status < 300,
+      headers: freeze(plainHeaders(r.headers)),
+      text: async () => utf8Decode(body),
+      json: async () => parse(utf8Decode(body)),
+      arrayBuffer: async () => body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength),
+    });
+  }
+
+  function makeCtx(env) {
+    const fs = freeze({
+      readFile: (path, encoding) => hostCall({ op: "fs", operation: { op: "readFile", path: StringCtor(path), encoding: encoding === "utf8" || encoding === "utf-8" ? "utf8" : undefined } }),
+      writeFile: (path, data) => hostCall({ op: "fs", operation: { op: "writeFile", path: StringCtor(path), data: toBytes(data) } }),
+      readdir: (path) => hostCall({ op: "fs", operation: { op: "readdir", path: StringCtor(path) } }),
+      stat: (path) => hostCall({ op: "fs", operation: { op: "stat", path: StringCtor(path) } }),
+      mkdir: (path, options) => hostCall({ op: "fs", operation: { op: "mkdir", path: StringCtor(path), recursive: !!(options && options.recursive) } }),
+      rm: (path, options) => hostCall({ op: "fs", operation: { op: "rm", path: StringCtor(path), recursive: !!(options && options.recursive) } }),
+    });
+    return freeze({
+      env: freeze(env),
+      log: (level, message) => void notify("log", StringCtor(level), StringCtor(message)),
+      progress: (done, total) => void notify("progress", NumberCtor(done), total === undefined ? undefined : NumberCtor(total)),
+      fetch: async (url, init) => {
+        const i = init !== null && typeof init === "object" ? init : {};
+        const request = { url: StringCtor(url) };
+        if (i.method !== undefined) request.method = StringCtor(i.method);
+        if (i.headers !== undefined) request.headers = plainHeaders(i.headers);
+        if (i.body !== undefined && i.body !== null) request.body = toBytes(i.body);
+        return response(await hostCall({ op: "fetch", request }));
+      },
+      fs,
+      // The call never observes aborted === true: cancellation disposes the isolate at once.
+      signal: freeze({ aborted: false, reason: undefined }),
+    });
+  }
+
+  return async function invoke(run, inputJson, envJson, outputBytes) {
+    if (typeof run !== "function") return "F" + "the entry module must export default async function run(input, ctx)";
+    let output;
+    try {
+      output = await run(parse(inputJson), makeCtx(parse(envJson)));
+    } catch (e) {
+      return "F" + describe(e);
+    }
+    let text;
+    try {
+      text = stringify(output);
+    } catch (e) {
+      return "U" + "the tool returned a value that is not JSON: " + describe(e);
+    }
+    if (typeof text !== "string") return "U" + "the tool returned " + (output === undefined ? "undefined" : typeof output) + ", which is not JSON";
+    // UTF-8 is never shorter than UTF-16 length, so this refuses early without a false positive; the broker checks bytes.
+    if (text.length > outputBytes) return "L" + text.length;
+    return "O" + text;
+  };
+})()`;

@@ -1,0 +1,236 @@
+/**
+ * One V8 isolate bound to one tool (memoryLimit is per isolate), running at
+ * most one call at a time because a timeout or cancel disposes the whole
+ * isolate. Every call gets a fresh context; the NEXT call's context (shim
+ * installed, module compiled, instantiated and evaluated) is prepared ahead,
+ * off the critical path, so a call costs one `apply` (~tens of µs) instead of
+ * a fresh context (~0.7 ms).
+ */
+import ivm from "isolated-vm";
+import { WardenError, type ErrorPayload } from "../../src/errors.js";
+import { CTX_SHIM_SOURCE } from "./ctx-shim.js";
+import { resolveToolImport } from "./module-resolver.js";
+import type { FromWorker, WireTool } from "./protocol.js";
+
+/** Measured: a released context stays on the heap (~90-170 KB each) until its isolate is disposed. */
+const RECYCLE_AFTER_CONTEXTS = 100;
+/** Room for those leftover contexts, so a tool still gets its full memoryMb for its own data. */
+const GARBAGE_HEADROOM_MB = 24;
+const RECYCLE_HEAP_BYTES = 16 * 1024 * 1024;
+/** Top-level module code runs while preparing, on the worker's main thread: bounded so one tool cannot stall the others. */
+const TOP_LEVEL_BUDGET_MS = 250;
+const MB = 1024 * 1024;
+
+/** A call's tie to its context: id 0 means "no call" — host requests and notifications are refused. */
+export interface CallBinding {
+  id: number;
+}
+
+export interface SlotHost {
+  hostRequest(binding: CallBinding, request: unknown): Promise<unknown>;
+  notify(binding: CallBinding, kind: unknown, a: unknown, b: unknown): void;
+}
+
+interface PreparedContext {
+  context?: ivm.Context;
+  binding: CallBinding;
+  invoke?: ivm.Reference;
+  run?: ivm.Reference;
+  error?: ErrorPayload;
+}
+
+export interface SlotCall {
+  id: number;
+  input: string;
+  env: string;
+}
+
+type Done = Extract<FromWorker, { t: "done" }>;
+
+export class IsolateSlot {
+  busy = false;
+  lastUsed = Date.now();
+  private isolate: ivm.Isolate | undefined;
+  private shim: ivm.Script | undefined;
+  private contextsMade = 0;
+  private ready: PreparedContext | undefined;
+  private running: { id: number; aborted: boolean } | undefined;
+
+  constructor(
+    readonly tool: WireTool,
+    private readonly host: SlotHost,
+  ) {}
+
+  hasReady(): boolean {
+    return this.ready !== undefined && this.ready.error === undefined;
+  }
+
+  /** Prepares the next call's context now (the worker calls this when the slot is idle). */
+  refill(): void {
+    if (!this.busy && !this.ready) this.ready = this.prepareContext();
+  }
+
+  abort(id: number): boolean {
+    if (this.running?.id !== id) return false;
+    this.running.aborted = true;
+    this.disposeIsolate();
+    return true;
+  }
+
+  dispose(): void {
+    this.disposeIsolate();
+  }
+
+  async run(call: SlotCall): Promise<Done> {
+    this.busy = true;
+    this.lastUsed = Date.now();
+    const prepared = this.ready ?? this.prepareContext();
+    this.ready = undefined;
+    this.running = { id: call.id, aborted: false };
+    const running = this.running;
+    try {
+      if (prepared.error) return { t: "done", id: call.id, ok: false, error: prepared.error };
+      prepared.binding.id = call.id;
+      const args = [prepared.run!.derefInto(), call.input, call.env, this.tool.limits.outputBytes];
+      const result: unknown = await prepared.invoke!.apply(undefined, args, { result: { promise: true } });
+      return this.checkHeap(call.id, decodeResult(call.id, result));
+    } catch (err) {
+      if (running.aborted) return { t: "done", id: call.id, ok: false, error: { code: "E_CANCELLED", message: "the call was stopped" } };
+      return { t: "done", id: call.id, ok: false, error: classify(err, this.tool) };
+    } finally {
+      prepared.binding.id = 0; // the call has ended: anything the tool still does is refused
+      this.releaseContext(prepared);
+      this.running = undefined;
+      this.busy = false;
+    }
+  }
+
+  /** memoryLimit is soft (external allocations, late GC): an isolate over budget after a call is replaced. */
+  private checkHeap(id: number, done: Done): Done {
+    const isolate = this.isolate;
+    if (!isolate || isolate.isDisposed) return done;
+    const stats = isolate.getHeapStatisticsSync();
+    const used = stats.used_heap_size + stats.externally_allocated_size;
+    if (used <= RECYCLE_HEAP_BYTES) return done;
+    this.disposeIsolate();
+    if (used > (this.tool.limits.memoryMb + GARBAGE_HEADROOM_MB) * MB)
+      return { t: "done", id, ok: false, error: memoryError(this.tool) };
+    return done;
+  }
+
+  private ensureIsolate(): ivm.Isolate {
+    if (this.isolate && !this.isolate.isDisposed && this.contextsMade < RECYCLE_AFTER_CONTEXTS) return this.isolate;
+    this.disposeIsolate();
+    const isolate = new ivm.Isolate({ memoryLimit: this.tool.limits.memoryMb + GARBAGE_HEADROOM_MB });
+    this.shim = isolate.compileScriptSync(CTX_SHIM_SOURCE, { filename: "warden:ctx" });
+    this.isolate = isolate;
+    this.contextsMade = 0;
+    return isolate;
+  }
+
+  private prepareContext(): PreparedContext {
+    const binding: CallBinding = { id: 0 };
+    let isolate: ivm.Isolate;
+    let context: ivm.Context;
+    try {
+      isolate = this.ensureIsolate();
+      this.contextsMade += 1;
+      context = isolate.createContextSync();
+    } catch (err) {
+      this.disposeIsolate();
+      return { binding, error: { code: "E_SANDBOX_UNAVAILABLE", message: `could not create an isolate: ${(err as Error).message}` } };
+    }
+    const prepared: PreparedContext = { context, binding };
+    try {
+      context.global.setSync("__wardenHost", new ivm.Reference((request: unknown) => this.host.hostRequest(binding, request)));
+      context.global.setSync(
+        "__wardenNotify",
+        new ivm.Callback((kind: unknown, a: unknown, b: unknown) => this.host.notify(binding, kind, a, b), { ignored: true }),
+      );
+      prepared.invoke = this.shim!.runSync(context, { reference: true }) as ivm.Reference;
+      prepared.run = this.evaluateTool(isolate, context);
+    } catch (err) {
+      prepared.error = classify(err, this.tool);
+      if (isolate.isDisposed) this.isolate = undefined;
+    }
+    return prepared;
+  }
+
+  private evaluateTool(isolate: ivm.Isolate, context: ivm.Context): ivm.Reference {
+    const { modules, entry, limits } = this.tool;
+    const compiled = new Map<string, ivm.Module>();
+    const pathOf = new Map<ivm.Module, string>();
+    let refused: WardenError | undefined;
+    const compile = (path: string): ivm.Module => {
+      let module = compiled.get(path);
+      if (!module) {
+        module = isolate.compileModuleSync(modules[path]!, { filename: `tool:///${path}` });
+        compiled.set(path, module);
+        pathOf.set(module, path);
+      }
+      return module;
+    };
+    try {
+      const root = compile(entry);
+      root.instantiateSync(context, (specifier, referrer) => {
+        const resolution = resolveToolImport(specifier, pathOf.get(referrer) ?? entry, modules);
+        if (!resolution.ok) throw (refused = new WardenError("E_TOOL_FAILED", resolution.message));
+        return compile(resolution.path);
+      });
+      root.evaluateSync({ timeout: Math.min(limits.timeoutMs, TOP_LEVEL_BUDGET_MS) });
+      return root.namespace.getSync("default", { reference: true }) as ivm.Reference;
+    } catch (err) {
+      throw refused ?? err;
+    } finally {
+      for (const module of compiled.values()) module.release();
+    }
+  }
+
+  private releaseContext(prepared: PreparedContext): void {
+    if (!this.isolate || this.isolate.isDisposed) return;
+    prepared.invoke?.release();
+    prepared.run?.release();
+    prepared.context?.release();
+  }
+
+  private disposeIsolate(): void {
+    const isolate = this.isolate;
+    this.isolate = undefined;
+    this.shim = undefined;
+    this.ready = undefined;
+    if (isolate && !isolate.isDisposed) isolate.dispose();
+  }
+}
+
+function memoryError(tool: WireTool): ErrorPayload {
+  return { code: "E_MEMORY", message: `${tool.name} used more than its memory budget of ${tool.limits.memoryMb} MB` };
+}
+
+/** Turns what an isolate threw into an outcome; never forwards a host stack. */
+function classify(err: unknown, tool: WireTool): ErrorPayload {
+  if (err instanceof WardenError) return err.toPayload();
+  const message = err instanceof Error ? err.message : String(err);
+  if (/memory limit|out of memory|allocation failed/i.test(message)) return memoryError(tool);
+  if (/timed out/i.test(message))
+    return { code: "E_TIMEOUT", message: `${tool.name}: module top-level code ran longer than ${TOP_LEVEL_BUDGET_MS} ms` };
+  if (/disposed/i.test(message)) return { code: "E_SANDBOX_CRASHED", message: `${tool.name}: the isolate was disposed during the call` };
+  return { code: "E_TOOL_FAILED", message: `${tool.name}: ${message}` };
+}
+
+function decodeResult(id: number, result: unknown): Done {
+  if (typeof result !== "string" || result.length === 0)
+    return { t: "done", id, ok: false, error: { code: "E_TOOL_FAILED", message: "the tool produced no result" } };
+  const body = result.slice(1);
+  switch (result[0]) {
+    case "O":
+      return { t: "done", id, ok: true, json: body };
+    case "L":
+      return { t: "done", id, ok: false, error: { code: "E_OUTPUT_TOO_LARGE", message: `the output is at least ${body} bytes of JSON` } };
+    case "U":
+      return { t: "done", id, ok: false, error: { code: "E_TOOL_FAILED", message: body } };
+    default:
+      // An ArrayBuffer past memoryLimit fails inside the isolate instead of disposing it; the tool did not catch it.
+      if (body === "Array buffer allocation failed") return { t: "done", id, ok: false, error: { code: "E_MEMORY", message: "the tool ran out of memory (array buffer allocation failed)" } };
+      return { t: "done", id, ok: false, error: { code: "E_TOOL_FAILED", message: body } };
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * The IPC messages between the broker process and an isolate worker process.
+ * One message per call each way on the hot path ("call" → "done"); host
+ * requests and notifications only when the tool uses ctx. Sent with
+ * `serialization: "advanced"` so Uint8Array bodies cross without base64.
+ */
+import type { ErrorPayload } from "../../src/errors.js";
+import type { FetchRequest, FsOperation, HostResult, ToolLogLevel } from "../executor.js";
+import type { Limits } from "../../src/manifest/schema.js";
+
+/** A tool as a worker sees it: the module sources the broker loaded, never a path to read. */
+export interface WireTool {
+  /** name, digest and limits: a worker keeps isolates per key (memoryLimit is per isolate). */
+  key: string;
+  name: string;
+  /** Entry module, relative to the tool folder (posix separators). */
+  entry: string;
+  /** Relative path → source of every module file in the tool folder. */
+  modules: Record<string, string>;
+  limits: Limits;
+}
+
+export type ToWorker =
+  | { t: "prepare"; tool: WireTool }
+  /** `tool` is sent only the first time this worker sees the key. */
+  | { t: "call"; id: number; key: string; tool?: WireTool; input: string; env: string }
+  | { t: "abort"; id: number }
+  | { t: "host-result"; id: number; req: number; result: HostResult<unknown> };
+
+export type HostRequest = { op: "fetch"; request: FetchRequest } | { op: "fs"; operation: FsOperation };
+
+export type FromWorker =
+  | { t: "done"; id: number; ok: true; json: string }
+  | { t: "done"; id: number; ok: false; error: ErrorPayload }
+  | { t: "host"; id: number; req: number; request: HostRequest }
+  | { t: "log"; id: number; level: ToolLogLevel; message: string }
+  | { t: "progress"; id: number; done: number; total?: number };

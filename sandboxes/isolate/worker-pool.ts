@@ -1,0 +1,122 @@
+/**
+ * The isolate worker processes. A worker that dies is reported (so its calls
+ * end E_SANDBOX_CRASHED) and replaced; a worker that keeps dying right after
+ * start is replaced with growing back-off instead of a fork storm.
+ */
+import { fork, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import type { Logger } from "../../src/logger.js";
+import type { FromWorker, ToWorker } from "./protocol.js";
+
+const WORKER_PATH = fileURLToPath(new URL("./worker.js", import.meta.url));
+/** A worker that dies sooner than this after its start counts as a failed start. */
+const QUICK_DEATH_MS = 2_000;
+const MAX_BACKOFF_MS = 5_000;
+
+export interface WorkerHandle {
+  readonly child: ChildProcess;
+  /** Ids of calls the worker still runs or is still tearing down (aborted calls stay until it answers). */
+  readonly inflight: Set<number>;
+  /** Tool keys whose modules this worker has already received. */
+  readonly knownTools: Set<string>;
+  lastPicked: number;
+  alive: boolean;
+}
+
+export interface WorkerPoolEvents {
+  message(worker: WorkerHandle, message: FromWorker): void;
+  exit(worker: WorkerHandle, inflight: number[]): void;
+}
+
+export class WorkerPool {
+  private readonly workers: Array<WorkerHandle | undefined>;
+  private quickDeaths = 0;
+  private closed = false;
+  private pickCounter = 0;
+  private waiters: Array<() => void> = [];
+
+  constructor(
+    size: number,
+    private readonly events: WorkerPoolEvents,
+    private readonly logger?: Logger,
+  ) {
+    this.workers = Array.from({ length: size }, () => undefined);
+    for (let i = 0; i < size; i++) this.spawn(i);
+  }
+
+  /** The live worker with the fewest calls; ties go to the one picked longest ago, so idle workers refill in turn. */
+  pick(): WorkerHandle | undefined {
+    let best: WorkerHandle | undefined;
+    for (const w of this.workers) {
+      if (!w?.alive) continue;
+      if (!best || w.inflight.size < best.inflight.size || (w.inflight.size === best.inflight.size && w.lastPicked < best.lastPicked)) best = w;
+    }
+    if (best) best.lastPicked = ++this.pickCounter;
+    return best;
+  }
+
+  /** Resolves when a worker is running again (all were dead: crashed, or backing off after failed starts). */
+  whenAvailable(): Promise<void> {
+    if (this.live().length > 0) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  live(): WorkerHandle[] {
+    return this.workers.filter((w): w is WorkerHandle => w?.alive === true);
+  }
+
+  send(worker: WorkerHandle, message: ToWorker): void {
+    if (!worker.alive) return;
+    try {
+      worker.child.send(message);
+    } catch {
+      // The channel closed under us; the exit handler ends this worker's calls.
+    }
+  }
+
+  kill(worker: WorkerHandle): void {
+    worker.child.kill("SIGKILL");
+  }
+
+  pids(): number[] {
+    return this.live().flatMap((w) => (w.child.pid === undefined ? [] : [w.child.pid]));
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const wake of this.waiters.splice(0)) wake();
+    for (const w of this.workers) if (w?.alive) w.child.kill("SIGKILL");
+  }
+
+  private spawn(index: number): void {
+    const startedAt = Date.now();
+    const child = fork(WORKER_PATH, [], {
+      execPath: process.execPath,
+      execArgv: ["--no-node-snapshot"],
+      serialization: "advanced",
+      // stdout stays closed: in the stdio transport the broker's stdout is the MCP channel.
+      stdio: ["ignore", "ignore", "inherit", "ipc"],
+    });
+    // Idle workers must not keep the broker alive; an in-flight call's deadline timer does while it runs.
+    child.unref();
+    child.channel?.unref();
+    const worker: WorkerHandle = { child, inflight: new Set(), knownTools: new Set(), lastPicked: 0, alive: true };
+    this.workers[index] = worker;
+    for (const wake of this.waiters.splice(0)) wake();
+    child.on("message", (message: FromWorker) => this.events.message(worker, message));
+    child.on("error", () => undefined); // "exit" follows and does the work
+    child.once("exit", (code, signal) => {
+      worker.alive = false;
+      const inflight = [...worker.inflight];
+      worker.inflight.clear();
+      this.events.exit(worker, inflight);
+      if (this.closed) return;
+      this.quickDeaths = Date.now() - startedAt < QUICK_DEATH_MS ? this.quickDeaths + 1 : 0;
+      const delay = this.quickDeaths <= 1 ? 0 : Math.min(MAX_BACKOFF_MS, 100 * 2 ** this.quickDeaths);
+      this.logger?.warn({ code, signal, inflight: inflight.length, respawnInMs: delay }, "isolate worker exited; starting a replacement");
+      // At once after a crash (a forked child buffers our messages until it is up), so the next call finds a worker.
+      if (delay === 0) this.spawn(index);
+      else setTimeout(() => !this.closed && this.spawn(index), delay).unref();
+    });
+  }
+}

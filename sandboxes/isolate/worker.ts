@@ -1,0 +1,117 @@
+/**
+ * An isolate worker process. isolated-vm can abort the whole process (even
+ * inside try), so isolates never live in the broker: the broker forks a few of
+ * these, and when one dies it ends that worker's calls with E_SANDBOX_CRASHED
+ * and starts another. A worker keeps up to SLOTS isolates, each bound to one
+ * tool and running one call at a time; calls beyond that wait here.
+ */
+import { IsolateSlot } from "./isolate-slot.js";
+import { ToolBridge } from "./tool-bridge.js";
+import type { FromWorker, ToWorker, WireTool } from "./protocol.js";
+
+/** Isolates per worker: one can run a call while the main thread prepares another's next context. */
+const SLOTS = 2;
+
+type QueuedCall = Extract<ToWorker, { t: "call" }>;
+
+const send = (message: FromWorker): void => void process.send!(message);
+const bridge = new ToolBridge(send);
+const tools = new Map<string, WireTool>();
+const slots: IsolateSlot[] = [];
+const queue: QueuedCall[] = [];
+const runningOn = new Map<number, IsolateSlot>();
+
+/** An idle slot for this tool (one with a prepared context first), or a new one in a free or evictable place. */
+function slotFor(key: string): IsolateSlot | undefined {
+  let idle: IsolateSlot | undefined;
+  for (const slot of slots) {
+    if (slot.busy || slot.tool.key !== key) continue;
+    if (slot.hasReady()) return slot;
+    idle ??= slot;
+  }
+  if (idle) return idle;
+  const tool = tools.get(key);
+  if (!tool) return undefined;
+  if (slots.length < SLOTS) {
+    const slot = new IsolateSlot(tool, bridge);
+    slots.push(slot);
+    return slot;
+  }
+  const evictable = slots.filter((s) => !s.busy).sort((a, b) => a.lastUsed - b.lastUsed)[0];
+  if (!evictable) return undefined;
+  evictable.dispose();
+  const slot = new IsolateSlot(tool, bridge);
+  slots[slots.indexOf(evictable)] = slot;
+  return slot;
+}
+
+function pump(): void {
+  for (let i = 0; i < queue.length; ) {
+    const call = queue[i]!;
+    const slot = slotFor(call.key);
+    if (!slot) {
+      i += 1;
+      continue;
+    }
+    queue.splice(i, 1);
+    start(call, slot);
+  }
+}
+
+function start(call: QueuedCall, slot: IsolateSlot): void {
+  runningOn.set(call.id, slot);
+  slot.run(call).then((done) => {
+    runningOn.delete(call.id);
+    bridge.endCall(call.id);
+    send(done);
+    pump();
+    // After the answer is on its way: prepare the next call's context off the critical path.
+    setImmediate(() => {
+      if (slots.includes(slot)) slot.refill();
+      pump();
+    });
+  });
+}
+
+function warm(tool: WireTool): void {
+  if (slots.some((s) => s.tool.key === tool.key)) return;
+  const slot = slotFor(tool.key);
+  if (slot) setImmediate(() => slot.refill());
+}
+
+function abort(id: number): void {
+  const index = queue.findIndex((c) => c.id === id);
+  if (index >= 0) {
+    queue.splice(index, 1);
+    send({ t: "done", id, ok: false, error: { code: "E_CANCELLED", message: "the call was stopped before it started" } });
+    return;
+  }
+  runningOn.get(id)?.abort(id);
+}
+
+process.on("message", (message: ToWorker) => {
+  switch (message.t) {
+    case "call":
+      if (message.tool) tools.set(message.key, message.tool);
+      if (!tools.has(message.key)) {
+        send({ t: "done", id: message.id, ok: false, error: { code: "E_SANDBOX_CRASHED", message: "the worker lost the tool's modules" } });
+        return;
+      }
+      queue.push(message);
+      pump();
+      return;
+    case "prepare":
+      tools.set(message.tool.key, message.tool);
+      warm(message.tool);
+      return;
+    case "abort":
+      abort(message.id);
+      return;
+    case "host-result":
+      bridge.hostResult(message.req, message.result);
+      return;
+  }
+});
+
+// The broker is gone (or closed us): nobody will read our answers.
+process.on("disconnect", () => process.exit(0));

@@ -1,0 +1,43 @@
+/** The executor contract, run against the isolate backend with the tools in test/fixtures/isolate-tools/. */
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { IsolateExecutor, createIsolateExecutor } from "../../sandboxes/isolate/index.js";
+import type { Executor, SandboxTool } from "../../sandboxes/executor.js";
+import { LIMIT_DEFAULTS, ManifestSchema } from "../../src/manifest/schema.js";
+import { runExecutorContract, type ContractToolKind } from "./suite.js";
+
+/** The fixtures stay in the source tree (tsc does not copy them): found by walking up from the compiled file. */
+function fixturesRoot(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
+    const candidate = join(dir, "test", "fixtures", "isolate-tools");
+    if (existsSync(join(candidate, "echo", "manifest.json"))) return candidate;
+  }
+  throw new Error("test/fixtures/isolate-tools not found above the compiled test");
+}
+
+export function isolateFixtureTool(kind: ContractToolKind): SandboxTool {
+  const dir = join(fixturesRoot(), kind);
+  const manifest = ManifestSchema.parse(JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")));
+  return {
+    name: manifest.name,
+    version: manifest.version,
+    digest: `fixture-${kind}`,
+    runtime: "isolate",
+    dir,
+    entry: manifest.entry!,
+    limits: { ...LIMIT_DEFAULTS, ...manifest.limits },
+    network: false,
+    volumes: [],
+  };
+}
+
+runExecutorContract({
+  name: "isolate",
+  available: async () => true,
+  createExecutor: async () => createIsolateExecutor(),
+  toolFor: isolateFixtureTool,
+  crashSandbox: async (executor: Executor) => {
+    for (const pid of (executor as IsolateExecutor).workerPids()) process.kill(pid, "SIGKILL");
+  },
+});
