@@ -86,4 +86,18 @@ describe("group commit", () => {
     await assert.rejects(queue.enqueue("c"), { code: "E_AUDIT" });
     assert.equal(queue.failure?.code, "E_AUDIT");
   });
+
+  test("the failed state is permanent even when the disk would accept writes again", async () => {
+    const sink = await fileCommit();
+    let calls = 0;
+    const flaky = async (items: string[]) => {
+      if (calls++ === 0) throw Object.assign(new Error("EIO: i/o error, fsync"), { code: "EIO" });
+      await sink.commit(items);
+    };
+    const queue = new GroupCommitQueue(flaky, toAuditError);
+    await assert.rejects(queue.enqueue("lost"), { code: "E_AUDIT" });
+    await assert.rejects(queue.enqueue("after"), { code: "E_AUDIT", message: /EIO/ });
+    assert.equal(calls, 1, "nothing was written after the failure");
+    assert.deepEqual(sink.batches, []);
+  });
 });
