@@ -231,7 +231,13 @@ export class Broker {
       this.running.delete(entry.callId);
       ctx.signal.removeEventListener("abort", relay);
     }
-    if (!outcome.ok) throw new WardenError(outcome.error.code, outcome.error.message);
+    if (!outcome.ok) {
+      // A tool that lets a refused fetch/fs error escape failed *because* of the
+      // refusal: report the denial (the operator's fix), not a generic failure.
+      const denial = entry.egress.find((e) => e.denied) ?? entry.files.find((f) => f.denied);
+      if (outcome.error.code === "E_TOOL_FAILED" && denial) throw new WardenError("E_CAPABILITY_DENIED", outcome.error.message);
+      throw new WardenError(outcome.error.code, outcome.error.message);
+    }
     return this.checkOutput(tool, outcome.output, entry);
   }
 
