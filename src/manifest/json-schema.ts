@@ -1,4 +1,4 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+import type { ErrorObject, ValidateFunction } from "ajv";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import formatsModule from "ajv-formats";
 
@@ -25,13 +25,12 @@ export const MAX_PROBLEMS = 20;
 export type SchemaCheck = (value: unknown) => { ok: true } | { ok: false; problems: string[] };
 
 // ajv-formats is CommonJS: under NodeNext its default import is module.exports, the plugin itself.
-const addFormats = ((formatsModule as unknown as { default?: unknown }).default ?? formatsModule) as unknown as (ajv: Ajv | Ajv2020) => void;
+const addFormats = ((formatsModule as unknown as { default?: unknown }).default ?? formatsModule) as unknown as (ajv: Ajv2020) => void;
 
 const OPTIONS = { strict: false, allErrors: true, validateFormats: true, logger: false as const };
 
 // One shared instance: creating an Ajv with formats costs ~25 ms (measured), compiling a schema on it well under 1 ms.
 let shared: Ajv2020 | undefined;
-let sharedSdk: Ajv | undefined;
 
 function newAjv2020(): Ajv2020 {
   const ajv = new Ajv2020(OPTIONS);
@@ -49,7 +48,7 @@ function namesResources(schema: object): boolean {
   return /"\$(?:id|anchor|dynamicAnchor)"\s*:/.test(JSON.stringify(schema));
 }
 
-function compileOn<T extends Ajv | Ajv2020>(ajv: T, schema: object): ValidateFunction {
+function compileOn(ajv: Ajv2020, schema: object): ValidateFunction {
   try {
     return ajv.compile(schema);
   } finally {
@@ -82,31 +81,20 @@ function describeError(e: ErrorObject): string {
 
 /**
  * Problems that stop a tool's schema from being served: it must compile as
- * draft 2020-12 (what the broker validates with) and with the MCP SDK's own
- * default validator (draft-07 Ajv + formats), which clients use on our output.
+ * draft 2020-12 with meta-schema validation (what the broker validates with).
+ * That is stricter than the MCP SDK's own validator (draft-07 Ajv,
+ * `strict: false`, `validateSchema: false`, which SDK clients run on every
+ * outputSchema after tools/list): every schema tried that compiles here also
+ * compiles there, including 2020-12 keywords and "$schema" declarations
+ * (test/manifest/json-schema.test.ts checks examples against the SDK's class).
  */
 export function jsonSchemaProblems(schema: object): string[] {
-  const problems: string[] = [];
   try {
     compileJsonSchema(schema);
+    return [];
   } catch (err) {
-    problems.push(`is not a valid JSON Schema (draft 2020-12): ${compileMessage(err)}`);
-    return problems;
+    return [`is not a valid JSON Schema (draft 2020-12): ${compileMessage(err)}`];
   }
-  try {
-    const { $schema: _dialect, ...rest } = schema as Record<string, unknown>;
-    compileOn(namesResources(rest) ? newSdkAjv() : (sharedSdk ??= newSdkAjv()), rest);
-  } catch (err) {
-    problems.push(`is not accepted by the MCP SDK's validator: ${compileMessage(err)}`);
-  }
-  return problems;
-}
-
-/** The MCP SDK's default validator settings (draft-07 Ajv, formats, no meta-schema validation). */
-function newSdkAjv(): Ajv {
-  const ajv = new Ajv({ ...OPTIONS, validateSchema: false });
-  addFormats(ajv);
-  return ajv;
 }
 
 function compileMessage(err: unknown): string {
