@@ -1,10 +1,8 @@
 import { once } from "node:events";
-import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
-import { repoRoot } from "../../helpers/paths.js";
+import { LOCALHOST_CERT_PEM, LOCALHOST_KEY_PEM, TEST_CA_PEM } from "./tls-fixtures.js";
 
 export interface SeenRequest {
   method: string;
@@ -27,8 +25,7 @@ export interface LoopbackServer {
 
 export type Handler = (req: IncomingMessage, res: ServerResponse, seen: SeenRequest) => void;
 
-const fixture = (name: string) => readFileSync(join(repoRoot(), "test/capabilities/network/fixtures", name));
-export const testCa = () => fixture("ca.pem");
+export const testCa = () => TEST_CA_PEM;
 
 export async function startLoopbackServer(handler: Handler, options: { host?: "127.0.0.1" | "::1"; tls?: boolean } = {}): Promise<LoopbackServer> {
   const host = options.host ?? "127.0.0.1";
@@ -42,7 +39,7 @@ export async function startLoopbackServer(handler: Handler, options: { host?: "1
       handler(req, res, seen);
     });
   };
-  const server: Server = options.tls ? createTlsServer({ key: fixture("localhost.key"), cert: fixture("localhost.pem") }, onRequest) : createServer(onRequest);
+  const server: Server = options.tls ? createTlsServer({ key: LOCALHOST_KEY_PEM, cert: LOCALHOST_CERT_PEM }, onRequest) : createServer(onRequest);
   server.on("connection", () => state.connections++);
   if (options.tls) server.on("secureConnection", (s: { servername?: string | false }) => state.servernames.push(String(s.servername)));
   server.listen(0, host);
