@@ -1,19 +1,12 @@
-import { mkdir, open, rename, type FileHandle } from "node:fs/promises";
+import { mkdir, open } from "node:fs/promises";
 import { dirname } from "node:path";
 import { WardenError } from "../errors.js";
-import { createLogger, type Logger } from "../logger.js";
-import { writeAndSync, syncDirectory } from "./audit-file.js";
-import { canonicalJson } from "./canonical-json.js";
-import { sealRecord } from "./chain.js";
-import { GroupCommitQueue } from "./group-commit.js";
-import { recoverChain, type ChainTail } from "./recover-chain.js";
-import { pruneRotatedFiles, rotatedFileName } from "./rotation.js";
-import type { AuditEntry, AuditLog, AuditLogOptions, AuditRecord } from "./types.js";
-
-interface PendingLine {
-  seq: number;
-  bytes: Buffer;
-}
+import { createLogger } from "../logger.js";
+import { syncDirectory } from "./audit-file.js";
+import { FileAuditLog } from "./file-audit-log.js";
+import { recoverChain } from "./recover-chain.js";
+import { pruneRotatedFiles } from "./rotation.js";
+import type { AuditLog, AuditLogOptions } from "./types.js";
 
 /**
  * Opens (or creates) the audit file and resumes its chain. Appends are group
@@ -41,124 +34,5 @@ function checkOptions(options: AuditLogOptions): void {
   }
   if (options.retainDays !== undefined && !(Number.isFinite(options.retainDays) && options.retainDays > 0)) {
     throw new WardenError("E_CONFIG", `audit.retainDays must be a positive number, got ${String(options.retainDays)}`);
-  }
-}
-
-class FileAuditLog implements AuditLog {
-  #handle: FileHandle;
-  #nextSeq: number;
-  #lastHash: string;
-  #fileBytes: number;
-  #fileFirstSeq: number | null;
-  #fileLastSeq: number | null;
-  #closed = false;
-  readonly #queue: GroupCommitQueue<PendingLine>;
-
-  constructor(
-    private readonly file: string,
-    handle: FileHandle,
-    tail: ChainTail,
-    private readonly options: AuditLogOptions,
-    private readonly logger: Logger,
-  ) {
-    this.#handle = handle;
-    this.#nextSeq = tail.nextSeq;
-    this.#lastHash = tail.lastHash;
-    this.#fileBytes = tail.fileBytes;
-    this.#fileFirstSeq = tail.fileFirstSeq;
-    this.#fileLastSeq = tail.fileLastSeq;
-    this.#queue = new GroupCommitQueue((lines) => this.#commit(lines), (err) => this.#failed(err));
-  }
-
-  get lastHash(): string {
-    return this.#lastHash;
-  }
-
-  get nextSeq(): number {
-    return this.#nextSeq;
-  }
-
-  append(entry: AuditEntry): Promise<AuditRecord> {
-    if (this.#closed) return Promise.reject(new WardenError("E_AUDIT", "the audit log is closed"));
-    if (this.#queue.failure) return Promise.reject(this.#queue.failure);
-    let record: AuditRecord;
-    let bytes: Buffer;
-    try {
-      // Serialized now, synchronously: a caller mutating `input` afterwards cannot change what is logged.
-      record = sealRecord(entry, this.#nextSeq, this.#lastHash);
-      bytes = Buffer.from(`${canonicalJson(record)}\n`, "utf8");
-    } catch (err) {
-      // A malformed entry (cycle, BigInt) is the caller's bug; the chain is untouched and stays usable.
-      return Promise.reject(err instanceof WardenError ? err : new WardenError("E_AUDIT", String(err)));
-    }
-    this.#nextSeq = record.seq + 1;
-    this.#lastHash = record.hash;
-    return this.#queue.enqueue({ seq: record.seq, bytes }).then(() => record);
-  }
-
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    await this.#queue.whenIdle();
-    await this.#handle.close();
-  }
-
-  /** One batch: rotate where the next line would overflow maxBytes, write, fdatasync. */
-  async #commit(lines: PendingLine[]): Promise<void> {
-    const maxBytes = this.options.maxBytes;
-    let segment: Buffer[] = [];
-    let segmentBytes = 0;
-    let rotated = false;
-    for (const line of lines) {
-      const bytesBefore = this.#fileBytes + segmentBytes;
-      if (maxBytes !== undefined && bytesBefore > 0 && bytesBefore + line.bytes.length > maxBytes) {
-        await this.#writeSegment(segment, segmentBytes);
-        segment = [];
-        segmentBytes = 0;
-        await this.#rotate();
-        rotated = true;
-      }
-      segment.push(line.bytes);
-      segmentBytes += line.bytes.length;
-      this.#fileFirstSeq ??= line.seq;
-      this.#fileLastSeq = line.seq;
-    }
-    await this.#writeSegment(segment, segmentBytes);
-    if (rotated && this.options.retainDays !== undefined) await this.#prune(this.options.retainDays);
-  }
-
-  async #writeSegment(segment: Buffer[], bytes: number): Promise<void> {
-    if (segment.length === 0) return;
-    await writeAndSync(this.#handle, Buffer.concat(segment, bytes));
-    this.#fileBytes += bytes;
-  }
-
-  /** The full file gets its seq range as a name; the new file's first record links to its last hash. */
-  async #rotate(): Promise<void> {
-    await this.#handle.close();
-    await rename(this.file, rotatedFileName(this.file, this.#fileFirstSeq ?? 0, this.#fileLastSeq ?? 0));
-    this.#handle = await open(this.file, "a");
-    await syncDirectory(dirname(this.file));
-    this.#fileBytes = 0;
-    this.#fileFirstSeq = null;
-    this.#fileLastSeq = null;
-  }
-
-  async #prune(retainDays: number): Promise<void> {
-    try {
-      await pruneRotatedFiles(this.file, retainDays, this.logger);
-    } catch (err) {
-      // Keeping an old file too long is a retention problem, not a lost record: appends go on.
-      this.logger.error({ event: "audit.prune_failed", err: (err as Error).message }, "audit: pruning old rotated files failed");
-    }
-  }
-
-  #failed(err: unknown): WardenError {
-    const cause = (err as Error).message ?? String(err);
-    this.logger.error(
-      { event: "audit.write_failed", file: this.file, err: cause },
-      "audit: cannot write the audit log; every further call is refused until the server is restarted",
-    );
-    return new WardenError("E_AUDIT", `the audit log cannot be written (${cause}); calls are refused rather than run unaudited`);
   }
 }
