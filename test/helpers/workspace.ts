@@ -29,7 +29,7 @@ export function isolateManifest(name: string, extra: Record<string, unknown> = {
     entry: "index.js",
     effect: "read",
     inputSchema: { type: "object" },
-    limits: { timeoutMs: 2000, memoryMb: 64, outputBytes: 65536 },
+    limits: { timeoutMs: 10000, memoryMb: 64, outputBytes: 65536 },
     ...extra,
   };
 }
