@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, linkSync, lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, linkSync, lstatSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
@@ -101,6 +101,44 @@ describe("symlinks", () => {
     assert.equal(code(await v.fs({ op: "rm", path: "/mnt/ws/sub", recursive: true })), "ok");
     assert.ok(!existsSync(join(v.ws, "sub")));
     assert.ok(v.outsideUntouched());
+  });
+});
+
+describe("a symlink swapped in after the checks", () => {
+  // beforeMutation runs after the path was resolved and checked and before the file is opened:
+  // the exact window a TOCTOU attacker aims at, made deterministic.
+  function swapInBeforeOpen(target: string): VolumeFixture {
+    const fixture = volumeFixture({}, {
+      beforeMutation: async (change) => {
+        if (!change.path.endsWith("/victim")) return;
+        renameSync(join(fixture.ws, ".link"), join(fixture.ws, "victim"));
+      },
+    });
+    writeFileSync(join(fixture.ws, "victim"), "inside");
+    symlinkSync(target, join(fixture.ws, ".link"));
+    return fixture;
+  }
+
+  test("a dangling link to a new outside file makes the write fail, not create that file", async () => {
+    const fixture = swapInBeforeOpen("../ws-evil/planted.txt");
+    try {
+      const res = await fixture.fs({ op: "writeFile", path: "/mnt/ws/victim", data: "pwned" });
+      assert.equal(res.ok, false);
+      assert.ok(fixture.outsideUntouched(), "no planted.txt outside");
+    } finally {
+      fixture.cleanup();
+    }
+  });
+
+  test("a link to an existing outside file makes the write fail, not change it", async () => {
+    const fixture = swapInBeforeOpen("../ws-evil/canary.txt");
+    try {
+      const res = await fixture.fs({ op: "writeFile", path: "/mnt/ws/victim", data: "pwned" });
+      assert.equal(res.ok, false);
+      assert.ok(fixture.outsideUntouched());
+    } finally {
+      fixture.cleanup();
+    }
   });
 });
 

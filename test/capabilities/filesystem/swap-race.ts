@@ -22,7 +22,8 @@ export interface RaceOutcome {
   writes: number;
 }
 
-// Each cycle: dir `sub` ↔ symlink to ../ws-evil, and file `f` ↔ symlink to ../ws-evil/canary.txt.
+// Each cycle: dir `sub` ↔ symlink to ../ws-evil, file `f` ↔ symlink to ../ws-evil/canary.txt,
+// file `g` ↔ dangling symlink to ../ws-evil/planted.txt (an O_CREAT that follows it creates a file outside).
 const SWAPPER = `
 const fs = require("node:fs");
 const [ws, ms] = process.argv.slice(1);
@@ -41,8 +42,10 @@ const end = Date.now() + Number(ms);
 while (Date.now() < end) {
   mv("sub", ".sub-real"); mv(".sub-link", "sub");
   mv("f", ".f-real"); mv(".f-link", "f");
+  mv("g", ".g-real"); mv(".g-link", "g");
   mv("sub", ".sub-link"); mv(".sub-real", "sub");
   mv("f", ".f-link"); mv(".f-real", "f");
+  mv("g", ".g-link"); mv(".g-real", "g");
   swaps++;
 }
 process.stdout.write(String(swaps) + "\\n");
@@ -54,6 +57,8 @@ export async function raceAgainstSwaps(v: VolumeFixture, fs: VolumeFs, ms: numbe
   writeFileSync(join(v.ws, "f"), "inside");
   symlinkSync("../ws-evil", join(v.ws, ".sub-link"));
   symlinkSync("../ws-evil/canary.txt", join(v.ws, ".f-link"));
+  writeFileSync(join(v.ws, "g"), "inside");
+  symlinkSync("../ws-evil/planted.txt", join(v.ws, ".g-link"));
 
   const child = spawn(process.execPath, ["-e", SWAPPER, v.ws, String(ms)], { stdio: ["ignore", "pipe", "inherit"] });
   let output = "";
@@ -76,13 +81,20 @@ export async function raceAgainstSwaps(v: VolumeFixture, fs: VolumeFs, ms: numbe
   const writer = async (worker: number) => {
     for (let i = 0; running; i++) {
       await fs({ op: "writeFile", path: "/mnt/ws/f", data: `written-${i}` });
+      await fs({ op: "writeFile", path: "/mnt/ws/g", data: `written-${i}` });
       await fs({ op: "writeFile", path: "/mnt/ws/sub/canary.txt", data: `written-${i}` });
       await fs({ op: "writeFile", path: `/mnt/ws/sub/new-${worker}-${i}.txt`, data: "new" });
       await fs({ op: "mkdir", path: `/mnt/ws/sub/made-${worker}-${i}/deeper`, recursive: true });
-      outcome.writes += 4;
+      outcome.writes += 5;
     }
   };
-  await Promise.all([reader("/mnt/ws/sub/canary.txt"), reader("/mnt/ws/f"), reader("/mnt/ws/sub/canary.txt"), writer(0), writer(1)]);
+  const planter = async () => {
+    for (let i = 0; running; i++) {
+      await fs({ op: "writeFile", path: "/mnt/ws/g", data: `written-${i}` });
+      outcome.writes++;
+    }
+  };
+  await Promise.all([reader("/mnt/ws/sub/canary.txt"), reader("/mnt/ws/f"), reader("/mnt/ws/sub/canary.txt"), writer(0), writer(1), planter()]);
   await exited;
   outcome.swaps = Number(output.trim().split("\n").at(-1));
   return outcome;
