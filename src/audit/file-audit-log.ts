@@ -32,6 +32,7 @@ export class FileAuditLog implements AuditLog {
     tail: ChainTail,
     private readonly options: AuditLogOptions,
     private readonly logger: Logger,
+    private readonly onClosed: () => void,
   ) {
     this.#handle = handle;
     this.#nextSeq = tail.nextSeq;
@@ -71,8 +72,12 @@ export class FileAuditLog implements AuditLog {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#queue.whenIdle();
-    await this.#handle.close();
+    try {
+      await this.#queue.whenIdle();
+      await this.#handle.close();
+    } finally {
+      this.onClosed();
+    }
   }
 
   /** One batch: rotate where the next line would overflow maxBytes, write, fdatasync. */

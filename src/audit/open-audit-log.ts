@@ -1,5 +1,5 @@
 import { mkdir, open } from "node:fs/promises";
-import { dirname } from "node:path";
+import { dirname, resolve } from "node:path";
 import { WardenError } from "../errors.js";
 import { createLogger } from "../logger.js";
 import { syncDirectory } from "./audit-file.js";
@@ -8,6 +8,8 @@ import { recoverChain } from "./recover-chain.js";
 import { pruneRotatedFiles } from "./rotation.js";
 import type { AuditLog, AuditLogOptions } from "./types.js";
 
+const openFiles = new Set<string>();
+
 /**
  * Opens (or creates) the audit file and resumes its chain. Appends are group
  * committed: each resolves only after its line is written and fdatasync'd.
@@ -15,14 +17,19 @@ import type { AuditLog, AuditLogOptions } from "./types.js";
 export async function openAuditLog(file: string, options: AuditLogOptions = {}): Promise<AuditLog> {
   checkOptions(options);
   const logger = options.logger ?? createLogger();
+  const key = resolve(file);
+  // Two writers on one file would both append "seq N after hash H": a forked chain that verify must call broken.
+  if (openFiles.has(key)) throw new WardenError("E_AUDIT", `the audit log ${file} is already open in this process; close it first`);
+  openFiles.add(key);
   try {
     await mkdir(dirname(file), { recursive: true });
     const tail = await recoverChain(file, logger);
     if (options.retainDays !== undefined) await pruneRotatedFiles(file, options.retainDays, logger);
     const handle = await open(file, "a");
     await syncDirectory(dirname(file));
-    return new FileAuditLog(file, handle, tail, options, logger);
+    return new FileAuditLog(file, handle, tail, options, logger, () => openFiles.delete(key));
   } catch (err) {
+    openFiles.delete(key);
     if (err instanceof WardenError) throw err;
     throw new WardenError("E_AUDIT", `cannot open the audit log: ${(err as Error).message}`);
   }

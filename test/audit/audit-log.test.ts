@@ -105,6 +105,13 @@ describe("audit log: appending", () => {
     assert.equal((await readRecords(file)).length, 10);
   });
 
+  test("the same file cannot be opened twice in one process (two writers would fork the chain)", async () => {
+    const { file, log } = await freshLog();
+    await assert.rejects(openAuditLog(file, { logger: captureLogger().logger }), { code: "E_AUDIT", message: /already open/ });
+    await log.close();
+    await (await openAuditLog(file, { logger: captureLogger().logger })).close();
+  });
+
   test("nonsense rotation options are refused with E_CONFIG", async () => {
     const file = join(await tempDir(), "audit.jsonl");
     await assert.rejects(openAuditLog(file, { maxBytes: 0, logger: captureLogger().logger }), { code: "E_CONFIG" });
