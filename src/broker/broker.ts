@@ -5,6 +5,7 @@ import type { Config } from "../config/schema.js";
 import type { AuditEntry, AuditLog } from "../audit/index.js";
 import { redactKeys, redactSecretValues } from "../capabilities/redaction.js";
 import type { Effect } from "../manifest/schema.js";
+import type { EgressRecord } from "../capabilities/types.js";
 import type { Executor, ExecuteOutcome, ToolLogLevel } from "../../sandboxes/executor.js";
 import { Admission } from "./admission.js";
 import type { Registry, RegisteredTool } from "./registry.js";
@@ -62,7 +63,7 @@ export class Broker {
   private lock: Lock;
   private readonly admission: Admission;
   private auditFailure: WardenError | null = null;
-  private readonly running = new Map<string, { tool: string; controller: AbortController }>();
+  private readonly running = new Map<string, { tool: string; controller: AbortController; entry: AuditEntry }>();
   private readonly listeners = new Set<() => void>();
 
   constructor(private readonly options: BrokerOptions) {
@@ -215,7 +216,7 @@ export class Broker {
     const relay = () => controller.abort(ctx.signal.reason);
     if (ctx.signal.aborted) relay();
     else ctx.signal.addEventListener("abort", relay, { once: true });
-    this.running.set(entry.callId, { tool: tool.name, controller });
+    this.running.set(entry.callId, { tool: tool.name, controller, entry });
     let outcome: ExecuteOutcome;
     try {
       const release = await this.admission.acquire(controller.signal);
@@ -258,6 +259,11 @@ export class Broker {
 
   private redactInput(input: unknown): unknown {
     return redactSecretValues(redactKeys(input, this.config.audit.redact), this.registry.allSecretValues).value;
+  }
+
+  /** Egress seen outside the ToolHost (the container egress proxy) joins the call's audit record. */
+  recordEgress(callId: string, record: EgressRecord): void {
+    this.running.get(callId)?.entry.egress.push(record);
   }
 
   get confirmTimeoutMs(): number {

@@ -9,6 +9,7 @@ const COMMANDS: Record<string, () => Promise<CliCommand>> = {
   validate: async () => (await import("./validate.js")).validateCommand,
   init: async () => (await import("./init.js")).initCommand,
   audit: async () => (await import("./audit-verify.js")).auditCommand,
+  images: async () => (await import("./images.js")).imagesCommand,
   approve: async () => (await import("./approve.js")).approveCommand,
   disable: async () => (await import("./disable.js")).disableCommand,
   enable: async () => (await import("./disable.js")).enableCommand,
@@ -23,6 +24,7 @@ const USAGE = `usage: warden <command> [--config F]
   approve <tool> [--yes]         review and approve a tool (binds to its digest)
   disable|enable <tool|class>    kill switch, applied live
   audit verify [file]            verify the audit hash chain
+  images build                   build the base and tool images (Docker)
 exit codes: 0 ok, 1 the thing checked failed, 2 usage or config error`;
 
 export function parseCli(argv: string[]): { command: string | undefined; positionals: string[]; flags: Record<string, string | boolean> } {

@@ -3,6 +3,7 @@ import { openAuditLog, type AuditLog } from "../audit/index.js";
 import { Broker, loadRegistry } from "../broker/index.js";
 import { loadConfigFile, type LoadedConfig } from "../config/load.js";
 import { createIsolateExecutor } from "../../sandboxes/isolate/index.js";
+import { createContainerExecutor } from "../../sandboxes/container/index.js";
 import type { Executor } from "../../sandboxes/executor.js";
 import { lockPathFor, readLock } from "../policy/lock.js";
 import { startLiveReload, type LiveReload } from "./live.js";
@@ -26,9 +27,15 @@ export async function openRuntime(configPath: string, logger: Logger): Promise<R
   const runtimes = new Set([...registry.tools.values()].map((t) => t.sandbox.runtime));
   const executors: Partial<Record<"isolate" | "container", Executor>> = {};
   if (runtimes.has("isolate")) executors.isolate = createIsolateExecutor({ workers: loaded.config.isolate.workers, logger });
+  let brokerRef: Broker | null = null;
   if (runtimes.has("container")) {
-    const container = await openContainerExecutor(loaded, registry, logger);
-    if (container) executors.container = container;
+    executors.container = createContainerExecutor({
+      logger,
+      ...(loaded.config.container.poolSize !== undefined ? { poolSize: loaded.config.container.poolSize } : {}),
+      networkGrantsFor: (tool) => brokerRef?.getTool(tool.name)?.capabilities.network ?? [],
+      envFor: (tool) => brokerRef?.getTool(tool.name)?.secrets ?? {},
+      onEgress: (callId, record) => brokerRef?.recordEgress(callId, record),
+    });
   }
   const audit = await openAuditLog(loaded.config.audit.file, {
     logger,
@@ -36,6 +43,7 @@ export async function openRuntime(configPath: string, logger: Logger): Promise<R
     ...(loaded.config.audit.retainDays ? { retainDays: loaded.config.audit.retainDays } : {}),
   });
   const broker = new Broker({ config: loaded.config, registry, lock, executors, audit, logger });
+  brokerRef = broker;
   const runtime: Runtime = {
     loaded,
     broker,
@@ -52,9 +60,4 @@ export async function openRuntime(configPath: string, logger: Logger): Promise<R
     },
   };
   return runtime;
-}
-
-async function openContainerExecutor(_loaded: LoadedConfig, _registry: unknown, logger: Logger): Promise<Executor | null> {
-  logger.warn("container tools are configured but the container backend is not wired yet; they answer E_SANDBOX_UNAVAILABLE");
-  return null;
 }
