@@ -6,8 +6,12 @@
 import Dockerode from "dockerode";
 import { WardenError } from "../../src/errors.js";
 
-/** Generous for a busy 2-core host, short enough that a black-holed DOCKER_HOST fails fast. */
-export const ENGINE_TIMEOUT_MS = 10_000;
+/**
+ * Upper bound of one engine request. Generous: measured here, 20 concurrent creates on a loaded 2-core
+ * host take over 10 s. A missing or refused engine fails at once (ENOENT/ECONNREFUSED); this bound is
+ * for a black-holed DOCKER_HOST, and the call's own deadline usually ends the wait first.
+ */
+export const ENGINE_TIMEOUT_MS = 30_000;
 
 export function defaultDocker(): Dockerode {
   // Dockerode reads DOCKER_HOST / DOCKER_TLS_VERIFY / DOCKER_CERT_PATH itself.

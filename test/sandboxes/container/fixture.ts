@@ -5,13 +5,26 @@
  * except under CI=true, where they fail.
  */
 import Dockerode from "dockerode";
-import { join } from "node:path";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { TestContext } from "node:test";
-import type { SandboxTool } from "../../../sandboxes/executor.js";
+import type { ExecuteOutcome, Executor, SandboxTool, ToolHost } from "../../../sandboxes/executor.js";
 import { buildImages, pingEngine } from "../../../sandboxes/container/index.js";
 import { buildToolImage } from "../../../sandboxes/container/images.js";
 import { LIMIT_DEFAULTS } from "../../../src/manifest/schema.js";
-import { repoRoot } from "../../helpers/paths.js";
+import { repoRoot as helperRepoRoot } from "../../helpers/paths.js";
+
+/** repoRoot(), tolerating a package.json that is momentarily unparsable (then: the folder holding images/base). */
+export function repoRoot(): string {
+  try {
+    return helperRepoRoot();
+  } catch {
+    let dir = dirname(fileURLToPath(import.meta.url));
+    while (!existsSync(join(dir, "images", "base", "build.sh")) && dirname(dir) !== dir) dir = dirname(dir);
+    return dir;
+  }
+}
 
 export const FIXTURE_IMAGE = "warden-test/contract:1";
 
@@ -52,9 +65,52 @@ export function fixtureTool(kind: string, overrides: Partial<SandboxTool> = {}):
     image: FIXTURE_IMAGE,
     command: ["python3", "/app/contract.py", kind],
     owner: "tests@example.invalid",
-    limits: { ...LIMIT_DEFAULTS, timeoutMs: 5000, memoryMb: 64, outputBytes: 4096 },
+    limits: { ...LIMIT_DEFAULTS, timeoutMs: 30_000, memoryMb: 64, outputBytes: 4096 },
     network: false,
     volumes: [],
     ...overrides,
   };
+}
+
+/** A broker stand-in that records the tool's log lines. */
+export function recordingHost(): ToolHost & { logs: string[] } {
+  const logs: string[] = [];
+  return {
+    logs,
+    log: (_level, message) => void logs.push(message),
+    progress: () => undefined,
+    fetch: async () => ({ ok: false, error: { code: "E_CAPABILITY_DENIED", message: "containers use the egress proxy" } }),
+    fs: async () => ({ ok: false, error: { code: "E_CAPABILITY_DENIED", message: "containers use bind mounts" } }),
+  };
+}
+
+let callSeq = 0;
+
+export function call(
+  executor: Executor,
+  tool: SandboxTool,
+  input: unknown,
+  extra: { env?: Record<string, string>; host?: ToolHost; signal?: AbortSignal } = {},
+): Promise<ExecuteOutcome> {
+  return executor.execute({
+    callId: `ctr-test-${process.pid}-${++callSeq}`,
+    tool,
+    input,
+    env: extra.env ?? {},
+    host: extra.host ?? recordingHost(),
+    signal: extra.signal ?? new AbortController().signal,
+  });
+}
+
+/** Runs a Python snippet inside a fixture container; the snippet sets `result`. */
+export async function probe(executor: Executor, code: string, tool: Partial<SandboxTool> = {}, extra: { env?: Record<string, string> } = {}): Promise<unknown> {
+  const outcome = await call(executor, fixtureTool("probe", tool), { code }, extra);
+  if (!outcome.ok) throw new Error(`probe failed: ${outcome.error.code}: ${outcome.error.message}`);
+  return outcome.output;
+}
+
+export function assertCode(outcome: ExecuteOutcome, code: string): string {
+  if (outcome.ok) throw new Error(`expected ${code}, got success: ${JSON.stringify(outcome.output)}`);
+  if (outcome.error.code !== code) throw new Error(`expected ${code}, got ${outcome.error.code}: ${outcome.error.message}`);
+  return outcome.error.message;
 }
