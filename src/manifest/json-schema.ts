@@ -38,29 +38,20 @@ function newAjv2020(): Ajv2020 {
   return ajv;
 }
 
-/**
- * A schema that names resources ($id, $anchor) would be registered under that
- * name in a shared instance: a second tool using the same $id would fail to
- * load, or resolve a $ref to the first tool's schema. Those get an instance of
- * their own.
- */
-function namesResources(schema: object): boolean {
-  return /"\$(?:id|anchor|dynamicAnchor)"\s*:/.test(JSON.stringify(schema));
-}
-
 function compileOn(ajv: Ajv2020, schema: object): ValidateFunction {
   try {
     return ajv.compile(schema);
   } finally {
-    // The compiled function stays usable; dropping the cache entry keeps reloads from growing memory.
+    // Unregister it (and its $id) at once: the compiled function stays usable, a second tool
+    // may reuse the same $id, no later schema can $ref into this tool's schema, and
+    // reloads do not grow the cache.
     ajv.removeSchema(schema);
   }
 }
 
 /** Compiles a JSON Schema (draft 2020-12). Throws the Ajv compile error when the schema is invalid. */
 export function compileJsonSchema(schema: object): SchemaCheck {
-  const ajv = namesResources(schema) ? newAjv2020() : (shared ??= newAjv2020());
-  const validate = compileOn(ajv, schema);
+  const validate = compileOn((shared ??= newAjv2020()), schema);
   return (value) => (validate(value) ? { ok: true } : { ok: false, problems: describeErrors(validate) });
 }
 

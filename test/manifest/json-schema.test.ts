@@ -72,6 +72,11 @@ describe("compileJsonSchema: call input/output validation", () => {
     assert.equal(first({ city: 1 }).ok, false);
   });
 
+  test("a schema cannot $ref into another tool's schema", () => {
+    compileJsonSchema({ type: "object", $defs: { secret: { $id: "https://tool-a.example/s", type: "string" } } });
+    assert.throws(() => compileJsonSchema({ type: "object", properties: { x: { $ref: "https://tool-a.example/s" } } }), /can't resolve reference/);
+  });
+
   test("two tools may use the same $id without colliding", () => {
     const a = compileJsonSchema({ $id: "https://example.org/in.json", type: "object", required: ["a"] });
     const b = compileJsonSchema({ $id: "https://example.org/in.json", type: "object", required: ["b"] });
