@@ -1,0 +1,64 @@
+/** Writes an isolate tool's module files into a fresh temp folder and describes it as a SandboxTool. */
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import type { ExecuteRequest, Executor, SandboxTool, ToolHost } from "../../../sandboxes/executor.js";
+import { LIMIT_DEFAULTS, type Limits } from "../../../src/manifest/schema.js";
+
+let toolSeq = 0;
+
+export function toolInTempDir(files: string | Record<string, string>, limits: Partial<Limits> = {}): SandboxTool {
+  const dir = mkdtempSync(join(tmpdir(), "warden-iso-tool-"));
+  const sources = typeof files === "string" ? { "index.js": files } : files;
+  for (const [path, source] of Object.entries(sources)) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), source);
+  }
+  const n = ++toolSeq;
+  return {
+    name: `temp_tool_${n}`,
+    version: "1.0.0",
+    digest: `temp-${process.pid}-${n}`,
+    runtime: "isolate",
+    dir,
+    entry: "index.js",
+    limits: { ...LIMIT_DEFAULTS, timeoutMs: 2000, memoryMb: 32, outputBytes: 4096, ...limits },
+    network: false,
+    volumes: [],
+  };
+}
+
+/** A ToolHost that records everything and answers with what the test gives it. */
+export type RecordingHost = ToolHost & { logs: Array<[string, string]>; progressed: Array<[number, number | undefined]>; requests: unknown[] };
+
+export function recordingHost(overrides: Partial<ToolHost> = {}): RecordingHost {
+  const logs: Array<[string, string]> = [];
+  const progressed: Array<[number, number | undefined]> = [];
+  const requests: unknown[] = [];
+  return {
+    logs,
+    progressed,
+    requests,
+    log: (level, message) => void logs.push([level, message]),
+    progress: (done, total) => void progressed.push([done, total]),
+    fetch: async (request) => (requests.push(request), { ok: false, error: { code: "E_CAPABILITY_DENIED", message: "network: no host granted" } }),
+    fs: async (operation) => (requests.push(operation), { ok: false, error: { code: "E_CAPABILITY_DENIED", message: "filesystem: no volume granted" } }),
+    ...overrides,
+  };
+}
+
+let callSeq = 0;
+
+export function runTool(executor: Executor, tool: SandboxTool, input: unknown = {}, extra: Partial<ExecuteRequest> = {}) {
+  return executor.execute({
+    callId: `iso-test-${++callSeq}`,
+    tool,
+    input,
+    env: {},
+    host: recordingHost(),
+    signal: new AbortController().signal,
+    ...extra,
+  });
+}
+
+export const ECHO_SOURCE = "export default async function run(input) { return { echo: input }; }";
