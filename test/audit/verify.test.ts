@@ -130,6 +130,27 @@ describe("verifyAuditChain", () => {
     assert.equal(report.lastSeq, 10);
   });
 
+  test("a line reformatted without changing its data still verifies (the hash is over canonical JSON, not the bytes)", async () => {
+    const { file, lines } = await tenRecordLog();
+    const record = parse(lines[4]!);
+    const reordered = Object.fromEntries(Object.entries(record).reverse());
+    lines[4] = JSON.stringify(reordered, null, 1).replace(/\n/g, " ");
+    await writeLines(file, lines);
+    assert.equal((await verifyAuditChain(file)).ok, true);
+  });
+
+  test("a record whose input has its own \"hash\" key verifies, and editing that key is detected", async () => {
+    const file = join(await tempDir(), "audit.jsonl");
+    const log = await openAuditLog(file, { logger: captureLogger().logger });
+    const record = await log.append(sampleEntry(1, { input: { a: 1, hash: "c".repeat(64) } }));
+    await log.close();
+    assert.equal((await verifyAuditChain(file)).ok, true);
+    const [line] = await readLinesOf(file);
+    await writeLines(file, [line!.replace(`"hash":"${"c".repeat(64)}"`, `"hash":"${"d".repeat(64)}"`)]);
+    assert.equal((await verifyAuditChain(file)).reason, "hash mismatch (record changed)");
+    assert.notEqual(record.hash, "c".repeat(64));
+  });
+
   test("a missing audit file is not reported as ok", async () => {
     const file = join(await tempDir(), "none.jsonl");
     const report = await verifyAuditChain(file);
