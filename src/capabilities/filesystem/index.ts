@@ -17,7 +17,7 @@ import { readVolumeFile } from "./read-file.js";
 import { removeInVolume } from "./remove.js";
 import { statInVolume } from "./stat.js";
 import { parseToolPath, volumeOf, type ToolPath } from "./tool-path.js";
-import { volumeRoot } from "./volume-root.js";
+import { VolumeRoots } from "./volume-root.js";
 import { writeVolumeFile } from "./write-file.js";
 
 export { MAX_COMPONENT_BYTES, MAX_PATH_LENGTH } from "./tool-path.js";
@@ -46,6 +46,7 @@ const MUTATIONS = new Set(["writeFile", "mkdir", "rm"]);
 /** The host side of ctx.fs. Never rejects: HostResult. Paths are `/mnt/<volume>/...`. */
 export function createVolumeFs(options: VolumeFsOptions): (operation: FsOperation, signal?: AbortSignal) => Promise<HostResult<FsValue>> {
   const maxReadBytes = options.maxReadBytes ?? DEFAULT_MAX_READ_BYTES;
+  const roots = new VolumeRoots();
   return async (operation, signal) => {
     const op = String((operation as { op?: unknown } | null)?.op);
     const rawPath = (operation as { path?: unknown } | null)?.path;
@@ -60,7 +61,7 @@ export function createVolumeFs(options: VolumeFsOptions): (operation: FsOperatio
       }
       const call: FsCall = {
         target,
-        root: await volumeRoot(target.grant),
+        root: await roots.of(target.grant),
         signal,
         quotaRescanMs: options.quotaRescanMs ?? DEFAULT_QUOTA_RESCAN_MS,
         beforeMutation: async (hostPath, mutation) => {

@@ -46,6 +46,19 @@ export async function volumeRoot(grant: VolumeGrant): Promise<VolumeRoot> {
   }
 }
 
+/** realpath costs a thread-pool round trip per operation; a volume's root is re-resolved at most once a second. */
+export class VolumeRoots {
+  private readonly cache = new Map<string, { root: VolumeRoot; at: number }>();
+
+  async of(grant: VolumeGrant): Promise<VolumeRoot> {
+    const hit = this.cache.get(grant.volume);
+    if (hit && hit.root.grant === grant && Date.now() - hit.at < 1000) return hit.root;
+    const root = await volumeRoot(grant);
+    this.cache.set(grant.volume, { root, at: Date.now() });
+    return root;
+  }
+}
+
 export function openRoot(root: VolumeRoot): Promise<FileHandle> {
   return open(root.real, constants.O_RDONLY | constants.O_DIRECTORY);
 }
