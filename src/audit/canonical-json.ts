@@ -46,13 +46,26 @@ function serializeObject(value: object, ancestors: Set<object>): string {
     if (Array.isArray(value)) {
       return `[${value.map((item) => serialize(item, ancestors) ?? "null").join(",")}]`;
     }
-    const parts: string[] = [];
-    for (const key of Object.keys(value).sort()) {
-      const text = serialize((value as Record<string, unknown>)[key], ancestors);
-      if (text !== undefined) parts.push(`${JSON.stringify(key)}:${text}`);
-    }
-    return `{${parts.join(",")}}`;
+    return `{${members(value, ancestors).map(([, member]) => member).join(",")}}`;
   } finally {
     ancestors.delete(value);
   }
+}
+
+/**
+ * The members of an object's canonical text as [key, `"key":value`] pairs in
+ * canonical order, so a caller can hash a record and then write it with one
+ * more member without serializing it twice.
+ */
+export function canonicalMembers(value: object): Array<[key: string, member: string]> {
+  return members(value, new Set([value]));
+}
+
+function members(value: object, ancestors: Set<object>): Array<[string, string]> {
+  const parts: Array<[string, string]> = [];
+  for (const key of Object.keys(value).sort()) {
+    const text = serialize((value as Record<string, unknown>)[key], ancestors);
+    if (text !== undefined) parts.push([key, `${JSON.stringify(key)}:${text}`]);
+  }
+  return parts;
 }

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { canonicalJson } from "./canonical-json.js";
+import { canonicalJson, canonicalMembers } from "./canonical-json.js";
 import type { AuditEntry, AuditRecord } from "./types.js";
 
 /** prev of the very first record: there is nothing before it. */
@@ -13,13 +13,18 @@ export function recordHash(prev: string, recordWithoutHash: object): string {
 }
 
 /**
- * Places an entry in the chain. seq/prev/hash keys in the entry are dropped
- * first: a caller must not be able to pick its own place in the chain.
+ * Places an entry in the chain and gives the line to write (canonical JSON of
+ * the whole record). seq/prev/hash keys in the entry are dropped first: a
+ * caller must not be able to pick its own place in the chain.
  */
-export function sealRecord(entry: AuditEntry, seq: number, prev: string): AuditRecord {
+export function sealRecord(entry: AuditEntry, seq: number, prev: string): { record: AuditRecord; line: string } {
   const { seq: _seq, prev: _prev, hash: _hash, ...fields } = entry;
   const body = { ...fields, seq, prev } as Omit<AuditRecord, "hash">;
-  return { ...body, hash: recordHash(prev, body) } as AuditRecord;
+  const members = canonicalMembers(body);
+  const hash = createHash("sha256").update(prev).update(`{${members.map(([, m]) => m).join(",")}}`).digest("hex");
+  const at = members.findIndex(([key]) => key > "hash"); // where canonical key order puts "hash"
+  members.splice(at === -1 ? members.length : at, 0, ["hash", `"hash":"${hash}"`]);
+  return { record: { ...body, hash } as AuditRecord, line: `{${members.map(([, m]) => m).join(",")}}` };
 }
 
 /** A parsed line that at least has the chain fields; says nothing yet about whether they are right. */

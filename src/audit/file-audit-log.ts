@@ -3,7 +3,6 @@ import { dirname } from "node:path";
 import { WardenError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { writeAndSync, syncDirectory } from "./audit-file.js";
-import { canonicalJson } from "./canonical-json.js";
 import { sealRecord } from "./chain.js";
 import { GroupCommitQueue } from "./group-commit.js";
 import type { ChainTail } from "./recover-chain.js";
@@ -58,8 +57,9 @@ export class FileAuditLog implements AuditLog {
     let bytes: Buffer;
     try {
       // Serialized now, synchronously: a caller mutating `input` afterwards cannot change what is logged.
-      record = sealRecord(entry, this.#nextSeq, this.#lastHash);
-      bytes = Buffer.from(`${canonicalJson(record)}\n`, "utf8");
+      const sealed = sealRecord(entry, this.#nextSeq, this.#lastHash);
+      record = sealed.record;
+      bytes = Buffer.from(`${sealed.line}\n`, "utf8");
     } catch (err) {
       // A malformed entry (cycle, BigInt) is the caller's bug; the chain is untouched and stays usable.
       return Promise.reject(err instanceof WardenError ? err : new WardenError("E_AUDIT", String(err)));

@@ -28,6 +28,17 @@ describe("audit log: appending", () => {
     await log.close();
   });
 
+  test("the written line is the canonical JSON of the record whatever extra keys sort around \"hash\"", async () => {
+    const { file, log } = await freshLog();
+    const extras = { "": 0, Hash: 1, has: 2, hasa: 3, hash2: 4, hashish: 5, "ü": 6, "~": 7, toJSON: "x" };
+    const record = await log.append(sampleEntry(1, extras));
+    await log.close();
+    assert.deepEqual(await readLinesOf(file), [canonicalJson(record)]);
+    const { hash, ...withoutHash } = record;
+    assert.equal(hash, createHash("sha256").update(GENESIS_HASH + canonicalJson(withoutHash)).digest("hex"));
+    assert.equal((await verifyAuditChain(file)).ok, true);
+  });
+
   test("each record's prev is the previous record's hash and seq grows by one", async () => {
     const { file, log } = await freshLog();
     for (let i = 1; i <= 5; i++) await log.append(sampleEntry(i));
