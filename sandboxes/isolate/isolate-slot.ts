@@ -17,9 +17,15 @@ const RECYCLE_AFTER_CONTEXTS = 100;
 /** Room for those leftover contexts, so a tool still gets its full memoryMb for its own data. */
 const GARBAGE_HEADROOM_MB = 24;
 const RECYCLE_HEAP_BYTES = 16 * 1024 * 1024;
-/** Top-level module code runs while preparing, on the worker's main thread: bounded so one tool cannot stall the others. */
-const TOP_LEVEL_BUDGET_MS = 250;
+/**
+ * Top-level module code runs while preparing, on the worker's main thread: bounded so one tool cannot stall the
+ * others. ivm's timeout is wall time, so on an overloaded host a trivial module can overrun it: a context prepared
+ * ahead that timed out is prepared once more for the call before the timeout is believed.
+ */
+const TOP_LEVEL_BUDGET_MS = 1000;
 const MB = 1024 * 1024;
+/** Contexts kept prepared per isolate: idle time between bursts fills the buffer, so a burst starts warm. */
+const READY_DEPTH = 2;
 
 /** A call's tie to its context: id 0 means "no call" — host requests and notifications are refused. */
 export interface CallBinding {
@@ -53,7 +59,7 @@ export class IsolateSlot {
   private isolate: ivm.Isolate | undefined;
   private shim: ivm.Script | undefined;
   private contextsMade = 0;
-  private ready: PreparedContext | undefined;
+  private ready: PreparedContext[] = [];
   private running: { id: number; aborted: boolean } | undefined;
 
   constructor(
@@ -62,12 +68,17 @@ export class IsolateSlot {
   ) {}
 
   hasReady(): boolean {
-    return this.ready !== undefined && this.ready.error === undefined;
+    return this.ready.length > 0 && this.ready[0]!.error === undefined;
   }
 
-  /** Prepares the next call's context now (the worker calls this when the slot is idle). */
-  refill(): void {
-    if (!this.busy && !this.ready) this.ready = this.prepareContext();
+  /** Prepares one more context for the next calls (the worker calls this while the slot is idle). Returns false when full. */
+  refill(): boolean {
+    if (this.busy || this.ready.length >= READY_DEPTH) return false;
+    // Recycling disposes the isolate, and with it every context prepared in it: only recycle with none waiting.
+    if (this.ready.length > 0 && this.contextsMade >= RECYCLE_AFTER_CONTEXTS) return false;
+    const prepared = this.prepareContext();
+    this.ready.push(prepared);
+    return prepared.error === undefined;
   }
 
   abort(id: number): boolean {
@@ -84,8 +95,12 @@ export class IsolateSlot {
   async run(call: SlotCall): Promise<Done> {
     this.busy = true;
     this.lastUsed = Date.now();
-    const prepared = this.ready ?? this.prepareContext();
-    this.ready = undefined;
+    const ahead = this.ready.shift();
+    let prepared = ahead ?? this.prepareContext();
+    if (ahead && prepared.error?.code === "E_TIMEOUT") {
+      this.releaseContext(prepared);
+      prepared = this.prepareContext();
+    }
     this.running = { id: call.id, aborted: false };
     const running = this.running;
     try {
@@ -197,7 +212,7 @@ export class IsolateSlot {
     const isolate = this.isolate;
     this.isolate = undefined;
     this.shim = undefined;
-    this.ready = undefined;
+    this.ready = [];
     if (isolate && !isolate.isDisposed) isolate.dispose();
   }
 }

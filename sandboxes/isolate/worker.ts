@@ -65,18 +65,21 @@ function start(call: QueuedCall, slot: IsolateSlot): void {
     bridge.endCall(call.id);
     send(done);
     pump();
-    // After the answer is on its way: prepare the next call's context off the critical path.
-    setImmediate(() => {
-      if (slots.includes(slot)) slot.refill();
-      pump();
-    });
+    // After the answer is on its way: prepare the next calls' contexts off the critical path.
+    setImmediate(() => refill(slot));
   });
+}
+
+/** One context at a time, yielding between them so a call that arrives meanwhile is not kept waiting. */
+function refill(slot: IsolateSlot): void {
+  if (queue.length > 0) return pump();
+  if (slots.includes(slot) && slot.refill()) setImmediate(() => refill(slot));
 }
 
 function warm(tool: WireTool): void {
   if (slots.some((s) => s.tool.key === tool.key)) return;
   const slot = slotFor(tool.key);
-  if (slot) setImmediate(() => slot.refill());
+  if (slot) setImmediate(() => refill(slot));
 }
 
 function abort(id: number): void {
