@@ -10,7 +10,7 @@ import { MANIFEST_SCHEMA_PATH, manifestJsonSchemaText } from "../src/manifest/js
 
 function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, "package.json")) || JSON.parse(readFileSync(join(dir, "package.json"), "utf8")).name !== "mcp-warden") {
+  while (!existsSync(join(dir, "package.json")) || !/"name"\s*:\s*"mcp-warden"/.test(readFileSync(join(dir, "package.json"), "utf8"))) {
     const up = dirname(dir);
     if (up === dir) throw new WardenError("E_USAGE", "mcp-warden package root not found");
     dir = up;

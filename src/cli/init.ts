@@ -69,7 +69,8 @@ function packageRoot(): string | undefined {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const pkg = join(dir, "package.json");
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, "utf8")) as { name?: string }).name === "mcp-warden") return dir;
+    // A text match, not JSON.parse: a package.json being edited must not break `warden init`.
+    if (existsSync(pkg) && /"name"\s*:\s*"mcp-warden"/.test(readFileSync(pkg, "utf8"))) return dir;
     const up = dirname(dir);
     if (up === dir) return undefined;
     dir = up;

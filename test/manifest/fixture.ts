@@ -1,7 +1,9 @@
+import { existsSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after } from "node:test";
+import { fileURLToPath } from "node:url";
 
 /** A manifest that passes every rule; tests change one thing at a time. */
 export function validManifest(): Record<string, unknown> {
@@ -58,4 +60,15 @@ export async function isolateTool(change: (m: Record<string, any>) => void = () 
   const manifest = validManifest();
   change(manifest);
   return toolDir({ "manifest.json": manifest, "index.js": ENTRY_SOURCE });
+}
+
+/** The repository root (text match on package.json, so a package.json mid-edit does not break these tests). */
+export function repoDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!(existsSync(join(dir, "package.json")) && /"name"\s*:\s*"mcp-warden"/.test(readFileSync(join(dir, "package.json"), "utf8")))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error("repository root not found");
+    dir = up;
+  }
+  return dir;
 }
