@@ -12,6 +12,9 @@ import type { Registry, RegisteredTool } from "./registry.js";
 import { createToolHost } from "./tool-host.js";
 import { isAllowedFor, isDisabled } from "./scope.js";
 import { isApproved, type Lock } from "../policy/lock.js";
+import type { Alerter } from "../incident/alerts.js";
+import { QuarantineCounter } from "../incident/quarantine.js";
+import { quarantineInConfig } from "../incident/quarantine-config.js";
 
 export interface ConfirmationRequest {
   callId: string;
@@ -49,6 +52,10 @@ export interface BrokerOptions {
   executors: Partial<Record<"isolate" | "container", Executor>>;
   audit: AuditLog;
   logger: Logger;
+  /** Owner escalation (SPEC §14); absent ⇒ alerts are only logged. */
+  alerter?: Alerter;
+  /** The config file: auto-quarantine writes the tool into its `disabled` list. */
+  configFile?: string;
 }
 
 /**
@@ -65,12 +72,14 @@ export class Broker {
   private auditFailure: WardenError | null = null;
   private readonly running = new Map<string, { tool: string; controller: AbortController; entry: AuditEntry }>();
   private readonly listeners = new Set<() => void>();
+  private readonly quarantine: QuarantineCounter;
 
   constructor(private readonly options: BrokerOptions) {
     this.config = options.config;
     this.registry = options.registry;
     this.lock = options.lock;
     this.admission = new Admission(options.config.concurrency.maxInFlight, options.config.concurrency.maxQueue);
+    this.quarantine = new QuarantineCounter(options.config.quarantine);
   }
 
   /** Tools this identity may see: approved, enabled and within its scope. */
@@ -104,7 +113,11 @@ export class Broker {
    */
   update(next: { config?: Config; registry?: Registry; lock?: Lock }): void {
     const before = this.callableSignature();
-    if (next.config) this.config = next.config;
+    if (next.registry) this.alertDrift(next.registry);
+    if (next.config) {
+      this.config = next.config;
+      this.quarantine.setPolicy(next.config.quarantine);
+    }
     if (next.registry) this.registry = next.registry;
     if (next.lock) this.lock = next.lock;
     for (const [callId, call] of this.running) {
@@ -115,6 +128,36 @@ export class Broker {
       }
     }
     if (this.callableSignature() !== before) for (const l of this.listeners) l();
+  }
+
+  /** An approved tool whose files changed under a running server is worth a human's look. */
+  private alertDrift(next: Registry): void {
+    for (const [name, old] of this.registry.tools) {
+      const now = next.tools.get(name);
+      if (now && now.sandbox.digest !== old.sandbox.digest && isApproved(this.lock, name, old.sandbox.digest))
+        this.options.alerter?.raise({ kind: "approved_tool_drift", tool: name, owner: old.sandbox.owner ?? null, reason: `the files of approved ${name}@${old.sandbox.version} changed (digest ${now.sandbox.digest}); its approval no longer applies` });
+    }
+  }
+
+  /** Auto-quarantine: through the kill-switch path, persisted so only `warden enable` lifts it. */
+  private applyVerdict(tool: RegisteredTool, errorCode: string | null, callId: string): void {
+    if (errorCode === "E_SANDBOX_CRASHED")
+      this.options.alerter?.raise({ kind: "sandbox_crash", tool: tool.name, owner: tool.sandbox.owner ?? null, reason: `the ${tool.sandbox.runtime} sandbox of ${tool.name} crashed`, callIds: [callId] });
+    const verdict = this.quarantine.record(tool.name, errorCode, callId);
+    if (!verdict) return;
+    this.options.logger.error({ tool: tool.name, reason: verdict.reason }, "tool quarantined");
+    this.update({ config: { ...this.config, disabled: [...new Set([...this.config.disabled, tool.name])] } });
+    const persisted = this.options.configFile ? quarantineInConfig(this.options.configFile, tool.name) : Promise.resolve(false);
+    void persisted.then((ok) =>
+      this.options.alerter?.raise({
+        kind: "quarantine",
+        tool: tool.name,
+        owner: tool.sandbox.owner ?? null,
+        reason: `${verdict.reason}; ${tool.name} is disabled until an operator runs: warden enable ${tool.name}${ok ? "" : " (the config could not be written: the quarantine lasts until restart)"}`,
+        counts: verdict.counts,
+        callIds: verdict.callIds,
+      }),
+    );
   }
 
   private callableSignature(): string {
@@ -171,12 +214,14 @@ export class Broker {
     entry.durationMs = Math.round((performance.now() - started) * 1000) / 1000;
     if (result.ok) entry.outcome = "ok";
     else entry.errorCode = result.error.code;
+    if (tool && !result.ok) this.applyVerdict(tool, entry.errorCode, callId);
     // The answer waits for the durable audit record: no call is answered unaudited.
     try {
       await this.options.audit.append(entry);
     } catch (err) {
       this.auditFailure = new WardenError("E_AUDIT", `the audit log cannot be written (${toWardenError(err).message}); warden refuses calls rather than run unaudited — fix the audit file and restart`);
       this.options.logger.fatal({ err: toWardenError(err).message }, "audit log write failed; refusing all calls");
+      this.options.alerter?.raise({ kind: "audit_write_failed", tool: name, owner: tool?.sandbox.owner ?? null, reason: this.auditFailure.message, callIds: [callId] });
       return { ok: false, callId, error: this.auditFailure.toPayload() };
     }
     return result;

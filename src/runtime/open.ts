@@ -6,12 +6,14 @@ import { createIsolateExecutor } from "../../sandboxes/isolate/index.js";
 import { createContainerExecutor } from "../../sandboxes/container/index.js";
 import type { Executor } from "../../sandboxes/executor.js";
 import { lockPathFor, readLock } from "../policy/lock.js";
+import { createAlerter, type Alerter } from "../incident/alerts.js";
 import { startLiveReload, type LiveReload } from "./live.js";
 
 export interface Runtime {
   loaded: LoadedConfig;
   broker: Broker;
   audit: AuditLog;
+  alerter: Alerter;
   /** Started by `watch()`: live kill switch, approvals and tool folder changes. */
   live: LiveReload | null;
   watch(): LiveReload;
@@ -42,12 +44,14 @@ export async function openRuntime(configPath: string, logger: Logger): Promise<R
     ...(loaded.config.audit.maxBytes ? { maxBytes: loaded.config.audit.maxBytes } : {}),
     ...(loaded.config.audit.retainDays ? { retainDays: loaded.config.audit.retainDays } : {}),
   });
-  const broker = new Broker({ config: loaded.config, registry, lock, executors, audit, logger });
+  const alerter = createAlerter({ webhook: loaded.config.alerts?.webhook, command: loaded.config.alerts?.command, logger, secrets: () => registry.allSecretValues });
+  const broker = new Broker({ config: loaded.config, registry, lock, executors, audit, logger, alerter, configFile: loaded.file });
   brokerRef = broker;
   const runtime: Runtime = {
     loaded,
     broker,
     audit,
+    alerter,
     live: null,
     watch() {
       runtime.live ??= startLiveReload({ configFile: loaded.file, lockFile, broker, logger, onReloaded: () => broker.prepare() });
@@ -57,6 +61,7 @@ export async function openRuntime(configPath: string, logger: Logger): Promise<R
       runtime.live?.close();
       await Promise.all(Object.values(executors).map((e) => e.close().catch(() => {})));
       await audit.close();
+      await alerter.drain();
     },
   };
   return runtime;
