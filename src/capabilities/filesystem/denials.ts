@@ -8,12 +8,16 @@ import { WardenError } from "../../errors.js";
 
 const MAX_SHOWN = 256;
 
-/** The tool's path as it may appear in a message or an audit record: control bytes escaped, bounded length. */
-export function shownPath(path: unknown): string {
+/**
+ * The tool's path as it may appear in a message (default bound) or an audit
+ * record (pass a larger bound): control bytes escaped so a path cannot forge
+ * log lines, length bounded so a refused 1 MB path does not flood the log.
+ */
+export function shownPath(path: unknown, maxChars = MAX_SHOWN): string {
   if (typeof path !== "string") return `<${typeof path}>`;
   // eslint-disable-next-line no-control-regex
   const escaped = path.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
-  return escaped.length > MAX_SHOWN ? `${escaped.slice(0, MAX_SHOWN)}…(${path.length} chars)` : escaped;
+  return escaped.length > maxChars ? `${escaped.slice(0, maxChars)}…(${path.length} chars)` : escaped;
 }
 
 /** `filesystem: <path> is refused: <why>` — the path itself is not acceptable. */

@@ -9,7 +9,7 @@ import { WardenError } from "../../errors.js";
 import { toolFailure } from "./denials.js";
 
 const WHAT: Record<string, string> = {
-  ENOENT: "no such file or directory",
+  ENOENT: "no such file",
   EEXIST: "already exists",
   ENOTDIR: "not a directory",
   EISDIR: "is a directory",

@@ -10,6 +10,7 @@ import { throwIfCancelled } from "./cancel.js";
 import { shownPath, toolFailure, writeRefusedReadOnly } from "./denials.js";
 import { asFsError } from "./errno.js";
 import type { FsCall, MutationOp } from "./fs-call.js";
+export type { MutationOp } from "./fs-call.js";
 import { makeVolumeDir } from "./make-dir.js";
 import { DEFAULT_QUOTA_RESCAN_MS } from "./quota.js";
 import { readVolumeDir } from "./read-dir.js";
@@ -40,6 +41,8 @@ export interface VolumeFsOptions {
 
 export type FsValue = string | Uint8Array | string[] | FsStat | null;
 
+/** Audit records keep any valid path whole (MAX_PATH_LENGTH), escaped; only longer refused ones are cut. */
+const RECORD_PATH_CHARS = 4096;
 const OPS = new Set(["readFile", "writeFile", "readdir", "stat", "mkdir", "rm"]);
 const MUTATIONS = new Set(["writeFile", "mkdir", "rm"]);
 
@@ -80,12 +83,12 @@ export function createVolumeFs(options: VolumeFsOptions): (operation: FsOperatio
       };
       const value = await perform(call, operation, maxReadBytes);
       // Unaudited data does not reach the tool: if the record cannot be taken, the result is withheld.
-      options.onFileOp({ volume: target.grant.volume, path: shownPath(target.path), op });
+      options.onFileOp({ volume: target.grant.volume, path: shownPath(target.path, RECORD_PATH_CHARS), op });
       return { ok: true, value };
     } catch (err) {
       const error = asFsError(err, typeof rawPath === "string" ? rawPath : shownPath(rawPath), op);
       const denied = error.code === "E_CAPABILITY_DENIED" || hookRefusals.has(error);
-      const record: FileRecord = { volume: target?.grant.volume ?? volumeOf(rawPath), path: shownPath(rawPath), op };
+      const record: FileRecord = { volume: target?.grant.volume ?? volumeOf(rawPath), path: shownPath(rawPath, RECORD_PATH_CHARS), op };
       if (denied) record.denied = error.message;
       try {
         options.onFileOp(record);

@@ -14,7 +14,7 @@ export async function readVolumeFile(call: FsCall, encoding: "utf8" | undefined,
   let file: FileHandle | undefined;
   try {
     if (found.name === null) throw toolFailure(path, "is a directory");
-    if (!found.stat) throw toolFailure(path, "no such file or directory");
+    if (!found.stat) throw toolFailure(path, "no such file");
     // Check before opening: opening a device can itself have effects.
     assertPlainFile(path, found.stat);
     if (found.stat.size > maxBytes) throw readTooLarge(path, found.stat.size, maxBytes);

@@ -14,7 +14,7 @@ export async function statInVolume(call: FsCall): Promise<FsStat> {
   const found = await resolveInVolume(call.root, call.target, { final: "follow", signal: call.signal });
   try {
     const stat = found.name === null ? await found.dir.stat() : found.stat;
-    if (!stat) throw toolFailure(call.target.path, "no such file or directory");
+    if (!stat) throw toolFailure(call.target.path, "no such file");
     return toFsStat(stat);
   } finally {
     await found.dir.close();

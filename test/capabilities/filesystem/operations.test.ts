@@ -68,7 +68,7 @@ describe("ctx.fs operations on a read-write volume", () => {
 
   test("a missing file is an ordinary tool failure, not a denial", async () => {
     const res = await v.fs({ op: "readFile", path: "/mnt/ws/x", encoding: "utf8" });
-    assert.deepEqual(res, { ok: false, error: { code: "E_TOOL_FAILED", message: "filesystem: /mnt/ws/x: no such file or directory" } });
+    assert.deepEqual(res, { ok: false, error: { code: "E_TOOL_FAILED", message: "filesystem: /mnt/ws/x: no such file" } });
     assert.deepEqual(v.records.at(-1), { volume: "ws", path: "/mnt/ws/x", op: "readFile" });
     for (const op of ["stat", "rm", "readdir"] as const) {
       const r = await v.fs({ op, path: "/mnt/ws/nope/deeper" });
