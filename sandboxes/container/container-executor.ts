@@ -6,6 +6,7 @@
 import type Dockerode from "dockerode";
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
+import { authorizeEgress } from "../../src/capabilities/network/index.js";
 import type { EgressRecord, NetworkGrant } from "../../src/capabilities/types.js";
 import { toWardenError, WardenError } from "../../src/errors.js";
 import { LIMIT_DEFAULTS } from "../../src/manifest/schema.js";
@@ -68,7 +69,7 @@ class ContainerExecutor implements Executor {
     this.egress = new EgressGateway({
       docker: this.docker,
       serverId: this.serverId,
-      authorize: options.proxy?.authorize ?? defaultAuthorize,
+      authorize: options.proxy?.authorize ?? authorizeEgress,
       logger: options.logger,
       firewall: options.proxy?.firewall,
     });
@@ -198,13 +199,3 @@ function stopOutcome(signal: AbortSignal, tool: SandboxTool): ExecuteOutcome {
   }
   return failure("E_TIMEOUT", `tool ${tool.name} exceeded its ${tool.limits.timeoutMs ?? LIMIT_DEFAULTS.timeoutMs} ms time limit while its container was starting`);
 }
-
-/** Loaded lazily so an isolate-only server never pays for it, and so a missing module fails closed per call. */
-const defaultAuthorize: AuthorizeEgress = async (tool, grants, target) => {
-  try {
-    const network = (await import("../../src/capabilities/network/index.js")) as { authorizeEgress: AuthorizeEgress };
-    return await network.authorizeEgress(tool, grants, target);
-  } catch (err) {
-    return { ok: false, error: { code: "E_CAPABILITY_DENIED", message: `egress check unavailable: ${toWardenError(err).message}` } };
-  }
-};

