@@ -203,9 +203,13 @@ export class IsolateSlot {
 
   private releaseContext(prepared: PreparedContext): void {
     if (!this.isolate || this.isolate.isDisposed) return;
-    prepared.invoke?.release();
-    prepared.run?.release();
-    prepared.context?.release();
+    try {
+      prepared.invoke?.release();
+      prepared.run?.release();
+      prepared.context?.release();
+    } catch {
+      // Already gone with its isolate (memory-limit disposal): nothing left to release.
+    }
   }
 
   private disposeIsolate(): void {

@@ -17,7 +17,7 @@ describe("the ctx of an isolate tool", () => {
     const host = recordingHost({
       fetch: async (request) => {
         seen.push(request);
-        const body = new TextEncoder().encode(JSON.stringify({ city: "Zürich", tempC: 21.5 }));
+        const body = Buffer.from(JSON.stringify({ city: "Zürich", tempC: 21.5 })); // the broker answers with a Buffer
         return { ok: true, value: { status: 201, statusText: "Created", url: request.url, headers: { "content-type": "application/json" }, body } };
       },
     });
