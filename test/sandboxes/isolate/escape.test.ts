@@ -149,9 +149,12 @@ describe("isolate escape attempts", () => {
   });
 
   test("ctx.log after the call has ended has no effect", async () => {
+    let callEnded!: () => void;
+    const ended = new Promise<void>((resolve) => (callEnded = resolve));
     const host = recordingHost({
+      // Answers only once the outcome is out, so the tool's .then() runs strictly after its call.
       fetch: async () => {
-        await sleep(150);
+        await ended;
         return { ok: true, value: { status: 200, statusText: "OK", url: "https://api.example.com/", headers: {}, body: new Uint8Array() } };
       },
     });
@@ -160,10 +163,12 @@ describe("isolate escape attempts", () => {
       ctx.log("info", "in time");
       return { returned: true };
     }`), {}, { host });
+    callEnded();
     assert.deepEqual(outcome, { ok: true, output: { returned: true }, outputBytes: 17 });
-    await sleep(600);
+    await sleep(500);
     assert.deepEqual(host.logs, [["info", "in time"]]);
     assert.deepEqual(host.progressed, []);
+    assert.deepEqual(host.requests, [], "the late writeFile never reached the host");
     await assertStillServesEcho();
   });
 
@@ -182,7 +187,7 @@ describe("isolate escape attempts", () => {
   });
 
   test("top-level code that never ends is stopped and the executor keeps serving", async () => {
-    const outcome = await runTool(executor, toolInTempDir(`for (;;) {}\nexport default async function run() { return 1; }`));
+    const outcome = await runTool(executor, toolInTempDir(`for (;;) {}\nexport default async function run() { return 1; }`, { timeoutMs: 10_000 }));
     assert.equal(outcome.ok ? "ok" : outcome.error.code, "E_TIMEOUT");
     // Stopped by the worker's own top-level budget, not only by the broker's deadline and watchdog.
     assert.match(outcome.ok ? "" : outcome.error.message, /top-level code/);

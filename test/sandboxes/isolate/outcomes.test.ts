@@ -66,7 +66,7 @@ describe("isolate call outcomes", () => {
     const tool = toolInTempDir("export default async function run() { return 'fine'; }");
     const [pid] = executor.workerPids();
     process.kill(pid!, "SIGKILL");
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    for (let i = 0; i < 100 && executor.workerPids().includes(pid!); i++) await new Promise((resolve) => setTimeout(resolve, 50));
     assert.deepEqual(await runTool(executor, tool), { ok: true, output: "fine", outputBytes: 6 });
     assert.notEqual(executor.workerPids()[0], pid);
   });
