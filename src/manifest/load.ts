@@ -5,7 +5,7 @@ import { digestOfFiles, snapshotToolFolder, type ToolFile } from "./digest.js";
 import { jsonSchemaProblems } from "./json-schema.js";
 import { networkPatternProblem } from "./network-patterns.js";
 import { formatJsonPath, formatProblemLines, formatZodProblems, MANIFEST_FILE, type ManifestProblem } from "./problems.js";
-import { manifestRuleIssues } from "./rules.js";
+import { isPlainRelativePath, manifestRuleIssues } from "./rules.js";
 import { LIMIT_DEFAULTS, ManifestSchema, type Limits, type Manifest } from "./schema.js";
 
 export interface LoadedTool {
@@ -56,12 +56,11 @@ export async function validateToolDir(dir: string): Promise<{ tool: LoadedTool |
   const parsed = parseManifestJson(manifestFile.content);
   if ("problem" in parsed) return { tool: null, problems: [...problems, parsed.problem] };
   problems.push(...manifestProblems(parsed.value));
-  const result = ManifestSchema.safeParse(parsed.value);
-  if (!result.success) return { tool: null, problems };
-  const manifest = result.data;
-  const entry = entryProblemOrSource(manifest, snapshot.files);
+  const entry = entryProblemOrSource(parsed.value, snapshot.files);
   if (typeof entry !== "string" && entry) problems.push(entry);
-  if (problems.length > 0) return { tool: null, problems };
+  const result = ManifestSchema.safeParse(parsed.value);
+  if (!result.success || problems.length > 0) return { tool: null, problems };
+  const manifest = result.data;
   const tool: LoadedTool = {
     manifest,
     dir: root,
@@ -122,12 +121,17 @@ function manifestProblems(raw: unknown): ManifestProblem[] {
   return problems;
 }
 
-/** Isolate: the entry must be a regular file inside the folder (the snapshot holds no symlinks). */
-function entryProblemOrSource(manifest: Manifest, files: readonly ToolFile[]): string | ManifestProblem | null {
-  if (manifest.runtime !== "isolate" || !manifest.entry) return null;
-  const wanted = posix.normalize(manifest.entry);
+/**
+ * Isolate: the entry must be a regular file inside the folder (the snapshot
+ * holds no symlinks). Checked on the raw manifest so it is reported together
+ * with field errors; an entry the rules already refuse is not looked up.
+ */
+function entryProblemOrSource(raw: unknown, files: readonly ToolFile[]): string | ManifestProblem | null {
+  const m = (typeof raw === "object" && raw !== null ? raw : {}) as { runtime?: unknown; entry?: unknown };
+  if (m.runtime !== "isolate" || typeof m.entry !== "string" || !isPlainRelativePath(m.entry)) return null;
+  const wanted = posix.normalize(m.entry);
   const file = files.find((f) => f.path === wanted);
-  if (!file) return { path: "entry", message: `entry file "${manifest.entry}" does not exist in the tool folder (or is a link); fix: create it or correct "entry"` };
+  if (!file) return { path: "entry", message: `entry file "${m.entry}" does not exist in the tool folder (or is a link); fix: create it or correct "entry"` };
   return file.content.toString("utf8");
 }
 
