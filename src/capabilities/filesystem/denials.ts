@@ -25,7 +25,8 @@ export function pathRefused(path: unknown, why: string): WardenError {
   return new WardenError("E_CAPABILITY_DENIED", `filesystem: ${shownPath(path)} is refused: ${why}`);
 }
 
-export function volumeNotGranted(path: string, volume: string, tool: string): WardenError {
+export function volumeNotGranted(path: string, rawVolume: string, tool: string): WardenError {
+  const volume = shownPath(rawVolume, 64);
   return pathRefused(
     path,
     `volume "${volume}" is not granted to ${tool}; declare {"volume": "${volume}", "access": "read"} (or "read-write") in its manifest and have the operator grant it`,

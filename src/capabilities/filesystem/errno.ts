@@ -23,6 +23,10 @@ const WHAT: Record<string, string> = {
   EMLINK: "too many links",
   EBUSY: "resource busy",
   EFBIG: "file too large",
+  // Only from our O_NOFOLLOW opens: a symlink took the place of the entry between the check and the open.
+  ELOOP: "the path changed during the operation (a symbolic link appeared); retry",
+  // Only from opening a fifo or device for writing with O_NONBLOCK.
+  ENXIO: "not a regular file",
 };
 
 export function errnoOf(err: unknown): string | undefined {

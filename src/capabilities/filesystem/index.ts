@@ -51,7 +51,7 @@ export function createVolumeFs(options: VolumeFsOptions): (operation: FsOperatio
   const maxReadBytes = options.maxReadBytes ?? DEFAULT_MAX_READ_BYTES;
   const roots = new VolumeRoots();
   return async (operation, signal) => {
-    const op = String((operation as { op?: unknown } | null)?.op);
+    const op = shownPath(String((operation as { op?: unknown } | null)?.op), 32);
     const rawPath = (operation as { path?: unknown } | null)?.path;
     let target: ToolPath | undefined;
     const hookRefusals = new WeakSet<object>();

@@ -142,6 +142,28 @@ describe("a symlink swapped in after the checks", () => {
   });
 });
 
+describe("a directory moved out of the volume while we hold it", () => {
+  // Only someone with host access can move a directory across the volume boundary (tools cannot:
+  // ctx.fs has no rename, and bind mounts make it EXDEV in containers). The last check, readlink of
+  // the opened fd, still catches it before a byte is written.
+  test("the write is refused and the moved file keeps its content", async () => {
+    const fixture = volumeFixture({}, {
+      beforeMutation: async () => {
+        renameSync(join(fixture.ws, "sub"), join(fixture.evil, "moved"));
+      },
+    });
+    try {
+      mkdirSync(join(fixture.ws, "sub"));
+      writeFileSync(join(fixture.ws, "sub", "existing.txt"), "inside");
+      const res = await fixture.fs({ op: "writeFile", path: "/mnt/ws/sub/existing.txt", data: "pwned" });
+      assert.equal(res.ok || res.error.code, "E_CAPABILITY_DENIED");
+      assert.equal(readFileSync(join(fixture.evil, "moved", "existing.txt"), "utf8"), "inside");
+    } finally {
+      fixture.cleanup();
+    }
+  });
+});
+
 describe("hard links and special files", () => {
   test("a hard link to a file outside the volume is refused for read and write", async () => {
     linkSync(join(v.evil, "canary.txt"), join(v.ws, "hard.txt"));
