@@ -16,13 +16,19 @@ const NO_TOOL_ELICITATION =
 const METHOD_NOT_FOUND = /Method not found/;
 const unknownTool = (name) => new RegExp(`unknown tool "${name}"`);
 
-/** @type {Record<string, { expect: "pass" | "warn" | "expected-fail", because?: string, failsWith?: RegExp }>} */
+/** @type {Record<string, { expect: "pass" | "warn" | "expected-fail", because?: string, failsWith?: RegExp, verify?: (checks: any[]) => boolean, verifyWhat?: string }>} */
 export const SCENARIOS = {
   "server-initialize": { expect: "pass" },
   ping: { expect: "pass" },
   "tools-list": { expect: "pass" },
   "logging-set-level": { expect: "pass" },
-  "dns-rebinding-protection": { expect: "pass" },
+  "dns-rebinding-protection": {
+    expect: "pass",
+    // The auth proxy forwards Host/Origin unchanged; make sure the 4xx really is warden's own
+    // Host check and not something in between.
+    verify: (checks) => checks.find((c) => c.id === "localhost-host-rebinding-rejected")?.details?.body?.error === "forbidden host header",
+    verifyWhat: "the rebinding request must be refused by warden itself (403 {\"error\": \"forbidden host header\"})",
+  },
   "tools-call-simple-text": { expect: "pass" },
   "tools-call-error": { expect: "pass" },
   "tools-call-with-logging": { expect: "pass" },
@@ -75,6 +81,7 @@ export function judgeScenario(name, outcome, summarize) {
   const { status } = outcome;
   if (!rule) return { ok: false, verdict: "UNCLASSIFIED", detail: `${status}: not in lib/expectations.mjs; classify it (${summarize(outcome.checks)})` };
   if (rule.expect === "pass") {
+    if (status === "SUCCESS" && rule.verify && !rule.verify(outcome.checks)) return { ok: false, verdict: "FAIL (suite passed, check did not)", detail: rule.verifyWhat ?? "" };
     return status === "SUCCESS" ? { ok: true, verdict: "pass", detail: "" } : { ok: false, verdict: `FAIL (${status})`, detail: summarize(outcome.checks) };
   }
   if (rule.expect === "warn") {
