@@ -12,6 +12,8 @@ import type { FromWorker, HostRequest } from "./protocol.js";
 
 export const MAX_NOTIFICATIONS_PER_CALL = 1000;
 export const MAX_LOG_MESSAGE_CHARS = 8192;
+/** A tool firing thousands of ctx.fetch at once must not turn the broker into its amplifier. */
+export const MAX_HOST_REQUESTS_IN_FLIGHT = 32;
 const LOG_LEVELS: ReadonlySet<string> = new Set(["debug", "info", "warning", "error"]);
 const FS_OPS: ReadonlySet<string> = new Set(["readFile", "writeFile", "readdir", "stat", "mkdir", "rm"]);
 
@@ -29,6 +31,10 @@ export class ToolBridge implements SlotHost {
     if (id === 0) return Promise.resolve(ENDED);
     const request = checkHostRequest(raw);
     if ("code" in request) return Promise.resolve({ ok: false, error: request });
+    let inFlight = 0;
+    for (const pending of this.pending.values()) if (pending.id === id) inFlight += 1;
+    if (inFlight >= MAX_HOST_REQUESTS_IN_FLIGHT)
+      return Promise.resolve({ ok: false, error: { code: "E_BUSY", message: `more than ${MAX_HOST_REQUESTS_IN_FLIGHT} host calls in flight; await some before starting more` } });
     const req = ++this.nextReq;
     return new Promise((resolve) => {
       this.pending.set(req, { id, resolve });

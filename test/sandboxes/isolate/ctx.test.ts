@@ -112,4 +112,16 @@ describe("the ctx of an isolate tool", () => {
     assert.equal(outcome.ok, true);
     assert.deepEqual(host.requests, [{ op: "writeFile", path: "/mnt/data/x", data: "[object Object]" }]);
   });
+
+  test("a tool cannot have more than 32 host calls in flight at once", async () => {
+    let reached = 0;
+    const host = recordingHost({ fetch: () => (reached++, new Promise(() => undefined)) });
+    const outcome = await runTool(executor, toolInTempDir(`export default async function run(input, ctx) {
+      const calls = Array.from({ length: 40 }, () => ctx.fetch("https://api.example.com/"));
+      const beyondTheCap = await Promise.allSettled(calls.slice(32));
+      return { refusedCodes: [...new Set(beyondTheCap.map((r) => r.reason && r.reason.code))], refusedCount: beyondTheCap.length };
+    }`), {}, { host });
+    assert.deepEqual(outcome.ok && outcome.output, { refusedCodes: ["E_BUSY"], refusedCount: 8 });
+    assert.equal(reached, 32);
+  });
 });
