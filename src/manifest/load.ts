@@ -1,7 +1,7 @@
 import { stat, realpath } from "node:fs/promises";
 import { posix, resolve } from "node:path";
 import { WardenError } from "../errors.js";
-import { digestOfFiles, snapshotToolFolder, type ToolFile } from "./digest.js";
+import { digestOfFiles, snapshotToolFolder, type DigestOptions, type ToolFile } from "./digest.js";
 import { jsonSchemaProblems } from "./json-schema.js";
 import { networkPatternProblem } from "./network-patterns.js";
 import { formatJsonPath, formatProblemLines, formatZodProblems, MANIFEST_FILE, type ManifestProblem } from "./problems.js";
@@ -30,9 +30,12 @@ export interface LoadedTool {
 
 const MAX_MANIFEST_BYTES = 256 * 1024;
 
-/** Reads and validates a tool folder. Throws E_MANIFEST listing every problem. */
-export async function loadTool(dir: string): Promise<LoadedTool> {
-  const { tool, problems } = await validateToolDir(dir);
+/**
+ * Reads and validates a tool folder. Throws E_MANIFEST listing every problem.
+ * `options.imageId` binds a container's image ID into the digest (digest.ts).
+ */
+export async function loadTool(dir: string, options: DigestOptions = {}): Promise<LoadedTool> {
+  const { tool, problems } = await validateToolDir(dir, options);
   if (!tool || problems.length > 0) {
     const lines = formatProblemLines(problems);
     throw new WardenError("E_MANIFEST", `tool folder ${dir} has ${lines.length} problem(s):\n${lines.join("\n")}`, { problems });
@@ -41,7 +44,7 @@ export async function loadTool(dir: string): Promise<LoadedTool> {
 }
 
 /** Same checks as loadTool, but returns the problems (for `warden validate`). */
-export async function validateToolDir(dir: string): Promise<{ tool: LoadedTool | null; problems: ManifestProblem[] }> {
+export async function validateToolDir(dir: string, options: DigestOptions = {}): Promise<{ tool: LoadedTool | null; problems: ManifestProblem[] }> {
   const root = await toolRoot(dir);
   if (typeof root !== "string") return { tool: null, problems: [root] };
   const snapshot = await snapshotToolFolder(root);
@@ -64,7 +67,7 @@ export async function validateToolDir(dir: string): Promise<{ tool: LoadedTool |
   const tool: LoadedTool = {
     manifest,
     dir: root,
-    digest: digestOfFiles(snapshot.files),
+    digest: digestOfFiles(snapshot.files, options),
     files: snapshot.files.map((f) => f.path),
     limits: { ...LIMIT_DEFAULTS, ...manifest.limits },
   };

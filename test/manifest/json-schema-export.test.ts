@@ -61,3 +61,12 @@ describe("schema/manifest.schema.json (editor completion, SPEC §2)", () => {
     assert.equal(validate(noImage), false);
   });
 });
+
+describe("scripts/gen-schema --check", () => {
+  test("exits 0 when the committed schema is current", async () => {
+    const { execFileSync } = await import("node:child_process");
+    const { fileURLToPath } = await import("node:url");
+    const script = fileURLToPath(new URL("../../scripts/gen-schema.js", import.meta.url));
+    execFileSync(process.execPath, [script, "--check"], { stdio: "pipe" });
+  });
+});
