@@ -19,6 +19,7 @@ import { quotaExceeded } from "./denials.js";
 import { at, O_DIR_NOFOLLOW, openRoot, type VolumeRoot } from "./volume-root.js";
 
 export const DEFAULT_QUOTA_RESCAN_MS = 10_000;
+const STAT_BATCH = 64;
 
 interface Tally {
   bytes: number;
@@ -90,18 +91,22 @@ async function measureVolume(root: VolumeRoot): Promise<number> {
 /** Walks through fds with O_NOFOLLOW like every other walk: a swapped symlink cannot make us count (or stat) outside. */
 async function bytesBelow(dir: FileHandle): Promise<number> {
   let total = 0;
-  for (const entry of await readdir(`/proc/self/fd/${dir.fd}`, { withFileTypes: true })) {
-    if (entry.isDirectory()) {
-      const child = await open(at(dir, entry.name), O_DIR_NOFOLLOW).catch(vanished);
-      if (!child) continue;
-      try {
-        total += await bytesBelow(child);
-      } finally {
-        await child.close();
-      }
-    } else if (entry.isFile()) {
-      const stat = await lstat(at(dir, entry.name)).catch(vanished);
-      if (stat?.isFile()) total += stat.size;
+  const entries = await readdir(`/proc/self/fd/${dir.fd}`, { withFileTypes: true });
+  // Files of one directory are measured in batches (one thread-pool round trip per batch, not per file);
+  // subdirectories one at a time, so a deep tree holds one fd per level only.
+  const files = entries.filter((e) => e.isFile());
+  for (let i = 0; i < files.length; i += STAT_BATCH) {
+    const stats = await Promise.all(files.slice(i, i + STAT_BATCH).map((e) => lstat(at(dir, e.name)).catch(vanished)));
+    for (const stat of stats) if (stat?.isFile()) total += stat.size;
+  }
+  for (const entry of entries) {
+    if (!entry.isDirectory()) continue;
+    const child = await open(at(dir, entry.name), O_DIR_NOFOLLOW).catch(vanished);
+    if (!child) continue;
+    try {
+      total += await bytesBelow(child);
+    } finally {
+      await child.close();
     }
   }
   return total;

@@ -130,6 +130,21 @@ describe("a symlink swapped in after the checks", () => {
     }
   });
 
+  test("mkdir -p: a link planted just before a component is created is not followed out", async () => {
+    const fixture = volumeFixture({}, {
+      beforeMutation: async (change) => {
+        if (change.path.endsWith("/a")) symlinkSync("../ws-evil", join(fixture.ws, "a"));
+      },
+    });
+    try {
+      const res = await fixture.fs({ op: "mkdir", path: "/mnt/ws/a/b/c", recursive: true });
+      assert.equal(res.ok || res.error.code, "E_CAPABILITY_DENIED");
+      assert.ok(fixture.outsideUntouched(), "no b/c created outside");
+    } finally {
+      fixture.cleanup();
+    }
+  });
+
   test("a link to an existing outside file makes the write fail, not change it", async () => {
     const fixture = swapInBeforeOpen("../ws-evil/canary.txt");
     try {
