@@ -42,6 +42,9 @@ if (!existsSync(main)) {
 console.log(`warden: ${node} ${main}`);
 console.log(`clients: ${inspectorPackage().name}@${inspectorPackage().version}, ${conformancePackage().name}@${conformancePackage().version}`);
 
+// Ctrl-C / SIGTERM: exit through process "exit", where the warden child is killed.
+for (const signal of ["SIGINT", "SIGTERM"]) process.once(signal, () => process.exit(130));
+
 const token = randomBytes(32).toString("hex");
 const proxy = await startAuthProxy({ token });
 let workspace;

@@ -17,7 +17,10 @@ export function capture(command, args, { env, cwd, timeoutMs = 120_000 } = {}) {
       timedOut = true;
       child.kill("SIGKILL");
     }, timeoutMs);
+    const orphanGuard = () => child.kill("SIGKILL"); // the harness exiting early takes its clients along
+    process.once("exit", orphanGuard);
     child.once("close", (code, signal) => {
+      process.off("exit", orphanGuard);
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr, timedOut });
     });

@@ -43,7 +43,15 @@ export function startWardenHttp(configPath, { timeoutMs = 60_000 } = {}) {
   const child = spawn(node, [...args, "serve", "--http", "--config", configPath], { stdio: ["ignore", "ignore", "pipe"] });
   let tail = "";
   let listening = false;
-  const exited = new Promise((r) => child.once("exit", (code, signal) => r({ code, signal })));
+  // If this harness dies (Ctrl-C, EPIPE on a closed stdout, a crash), take the server with it.
+  const orphanGuard = () => child.kill("SIGKILL");
+  process.once("exit", orphanGuard);
+  const exited = new Promise((r) =>
+    child.once("exit", (code, signal) => {
+      process.off("exit", orphanGuard);
+      r({ code, signal });
+    }),
+  );
   return new Promise((resolvePromise, reject) => {
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
