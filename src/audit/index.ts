@@ -4,3 +4,5 @@ export { verifyAuditChain } from "./verify.js";
 export { formatVerifyReport } from "./format-report.js";
 export { canonicalJson } from "./canonical-json.js";
 export { GENESIS_HASH } from "./chain.js";
+export { acquireProcessLock, liveLockHolder, lockPathOf, type ProcessLock } from "./process-lock.js";
+export { ingestSpool, spoolAuditEntry, spoolDirOf } from "./spool.js";

@@ -5,7 +5,9 @@ import { createLogger } from "../logger.js";
 import { syncDirectory } from "./audit-file.js";
 import { FileAuditLog } from "./file-audit-log.js";
 import { recoverChain } from "./recover-chain.js";
+import { acquireProcessLock, type ProcessLock } from "./process-lock.js";
 import { pruneRotatedFiles } from "./rotation.js";
+import { DEFAULT_SPOOL_INTERVAL_MS, ingestSpool, startSpoolIngestion } from "./spool.js";
 import type { AuditLog, AuditLogOptions } from "./types.js";
 
 const openFiles = new Set<string>();
@@ -21,14 +23,31 @@ export async function openAuditLog(file: string, options: AuditLogOptions = {}):
   // Two writers on one file would both append "seq N after hash H": a forked chain that verify must call broken.
   if (openFiles.has(key)) throw new WardenError("E_AUDIT", `the audit log ${file} is already open in this process; close it first`);
   openFiles.add(key);
+  let lock: ProcessLock | null = null;
   try {
     await mkdir(dirname(file), { recursive: true });
+    // The same, across processes (a second server, or a CLI command while the server runs).
+    lock = await acquireProcessLock(file);
     const tail = await recoverChain(file, logger);
     if (options.retainDays !== undefined) await pruneRotatedFiles(file, options.retainDays, logger);
     const handle = await open(file, "a");
     await syncDirectory(dirname(file));
-    return new FileAuditLog(file, handle, tail, options, logger, () => openFiles.delete(key));
+    const held = lock;
+    let spool: { stop(): void } | null = null;
+    const log = new FileAuditLog(file, handle, tail, options, logger, () => {
+      spool?.stop();
+      held.release();
+      openFiles.delete(key);
+    });
+    // Entries other processes spooled while we held the log (or while nobody did) join the chain now, then every interval.
+    await ingestSpool(log, file, logger).catch((err: unknown) => {
+      logger.error({ event: "audit.spool_failed", err: (err as Error).message }, "audit: ingesting spooled entries failed; they stay spooled");
+    });
+    const interval = options.spoolIntervalMs ?? DEFAULT_SPOOL_INTERVAL_MS;
+    if (interval > 0) spool = startSpoolIngestion(log, file, logger, interval);
+    return log;
   } catch (err) {
+    lock?.release();
     openFiles.delete(key);
     if (err instanceof WardenError) throw err;
     throw new WardenError("E_AUDIT", `cannot open the audit log: ${(err as Error).message}`);

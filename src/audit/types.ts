@@ -44,6 +44,8 @@ export interface AuditLogOptions {
   maxBytes?: number;
   /** Delete rotated files whose newest record is older than this many days, at open and at rotation (SPEC §14). */
   retainDays?: number;
+  /** How often the holder seals entries other processes spooled (spool.ts). Default 500 ms; 0 = only at open. */
+  spoolIntervalMs?: number;
 }
 
 export interface VerifyReport {
