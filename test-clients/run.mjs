@@ -28,6 +28,13 @@ import { createWorkspace } from "./lib/workspace.mjs";
 const results = [];
 const record = (group, list) => results.push(...list.map((r) => ({ group, ...r })));
 const started = Date.now();
+let lap = started;
+/** Phase timings, so a slow CI run shows where the time went. */
+function phase(what) {
+  const now = Date.now();
+  console.log(`  ${what}: ${((now - lap) / 1000).toFixed(1)} s`);
+  lap = now;
+}
 
 const major = Number(process.versions.node.split(".")[0]);
 if (major < 22) {
@@ -53,10 +60,12 @@ let conformanceVersion = conformancePackage().version;
 try {
   workspace = await createWorkspace({ token, proxyHost: `127.0.0.1:${proxy.port}` });
   console.log(`workspace: ${workspace.dir} (${workspace.toolNames.length} tools approved)`);
+  phase("workspace + approvals");
   try {
     warden = await startWardenHttp(workspace.configPath);
     proxy.setTarget(warden.port);
     console.log(`warden: ${warden.url}; auth proxy for the suite: ${proxy.url}`);
+    phase("warden serve --http up");
   } catch (err) {
     record("warden", [{ name: "serve --http starts and logs its URL", ok: false, detail: err.message }]);
   }
@@ -64,6 +73,7 @@ try {
   if (warden) record("direct", await runDirectChecks({ port: warden.port, token }));
   const httpUrl = warden?.url ?? "http://127.0.0.1:9/mcp"; // stdio checks still run if HTTP is down
   record("inspector", await runInspectorChecks({ workspace, httpUrl }));
+  phase("direct probes + Inspector CLI");
 
   if (warden) {
     const suite = await runConformance({ url: proxy.url, outDir: join(workspace.dir, "conformance") });
@@ -81,9 +91,11 @@ try {
         return { name, ...judged };
       }),
     );
+    phase("conformance suite");
     await warden.stop(); // flush the audit log before reading it
     warden = undefined;
     record("audit", await runAuditChecks(workspace));
+    phase("audit checks");
   }
 } catch (err) {
   record("run", [{ name: "harness", ok: false, detail: err.stack ?? String(err) }]);

@@ -31,7 +31,8 @@ export function runWarden(cliArgs, { timeoutMs = 60_000 } = {}) {
   });
 }
 
-const LISTENING = /listening on (http:\/\/127\.0\.0\.1:(\d+)\/mcp)/;
+// The listener line ("… listening on http://127.0.0.1:PORT/mcp …"); only the URL is relied on.
+const LISTENING = /(http:\/\/127\.0\.0\.1:(\d+)\/mcp)/;
 
 /**
  * `warden serve --http`: resolves once the server logs its URL (SPEC §8 / issue 8: one clear
