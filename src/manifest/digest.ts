@@ -52,7 +52,13 @@ export async function snapshotToolFolder(dir: string): Promise<FolderSnapshot> {
   const pending = [""];
   while (pending.length > 0) {
     const rel = pending.pop()!;
-    const entries = await readdir(join(root, rel), { withFileTypes: true });
+    let entries;
+    try {
+      entries = await readdir(join(root, rel), { withFileTypes: true });
+    } catch (err) {
+      problems.push(fileProblem(rel || ".", `folder cannot be read (${(err as NodeJS.ErrnoException).code ?? "error"}); fix: make it readable by the warden user`));
+      continue;
+    }
     for (const entry of entries) {
       const relPath = rel ? `${rel}/${entry.name}` : entry.name;
       if (entry.isDirectory()) {

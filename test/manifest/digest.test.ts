@@ -3,7 +3,7 @@ import { execFileSync } from "node:child_process";
 import { mkdir, readFile, rename, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { computeToolDigest, loadTool, MAX_TOOL_BYTES, MAX_TOOL_FILES } from "../../src/manifest/index.js";
+import { computeToolDigest, loadTool, MAX_TOOL_BYTES, MAX_TOOL_FILES, validateToolDir } from "../../src/manifest/index.js";
 import { ENTRY_SOURCE, tempDir, toolDir, validManifest, writeFiles } from "./fixture.js";
 
 const FILES = {
@@ -134,6 +134,19 @@ describe("tool digest (SPEC §2, §7)", () => {
     await mkdir(join(dir, "many"));
     await Promise.all(Array.from({ length: MAX_TOOL_FILES }, (_, i) => writeFile(join(dir, "many", `f${i}`), "")));
     await expectRefused(dir, /more than 1000 files/);
+  });
+
+  test(`a folder with more than ${MAX_TOOL_FILES} directories is refused`, async () => {
+    const dir = await toolDir({ "manifest.json": validManifest(), "index.js": ENTRY_SOURCE });
+    await Promise.all(Array.from({ length: MAX_TOOL_FILES + 1 }, (_, i) => mkdir(join(dir, `d${i}`))));
+    await expectRefused(dir, /more than 1000 directories/);
+  });
+
+  test("validateToolDir reports a refused folder once, without a bogus missing-manifest problem", async () => {
+    const dir = await toolDir({ "manifest.json": validManifest(), "index.js": ENTRY_SOURCE, "big.bin": Buffer.alloc(MAX_TOOL_BYTES) });
+    const { tool, problems } = await validateToolDir(dir);
+    assert.equal(tool, null);
+    assert.deepEqual(problems.map((p) => p.message.split(";")[0]), ["the tool folder is larger than 16 MiB"]);
   });
 
   test("a folder larger than 16 MiB is refused", async () => {
