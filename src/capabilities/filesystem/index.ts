@@ -55,6 +55,7 @@ export function createVolumeFs(options: VolumeFsOptions): (operation: FsOperatio
     const rawPath = (operation as { path?: unknown } | null)?.path;
     let target: ToolPath | undefined;
     const hookRefusals = new WeakSet<object>();
+    let recorded = false;
     try {
       throwIfCancelled(signal);
       if (!OPS.has(op)) throw toolFailure(rawPath as string, `unknown operation "${shownPath(op)}"`);
@@ -67,22 +68,11 @@ export function createVolumeFs(options: VolumeFsOptions): (operation: FsOperatio
         root: await roots.of(target.grant),
         signal,
         quotaRescanMs: options.quotaRescanMs ?? DEFAULT_QUOTA_RESCAN_MS,
-        beforeMutation: async (hostPath, mutation) => {
-          throwIfCancelled(signal);
-          if (!options.beforeMutation) return;
-          try {
-            await options.beforeMutation({ volume: target!.grant.volume, path: hostPath, op: mutation });
-          } catch (err) {
-            // A journal that cannot record the pre-image must stop the change (fail closed), and its
-            // own errors may carry host paths, so only a WardenError's message reaches the tool.
-            const refusal = err instanceof WardenError ? err : new WardenError("E_TOOL_FAILED", `filesystem: ${op} of ${target!.path} refused: the rollback journal could not record it`);
-            hookRefusals.add(refusal);
-            throw refusal;
-          }
-        },
+        beforeMutation: journalGate(options, target, op, signal, hookRefusals),
       };
       const value = await perform(call, operation, maxReadBytes);
       // Unaudited data does not reach the tool: if the record cannot be taken, the result is withheld.
+      recorded = true;
       options.onFileOp({ volume: target.grant.volume, path: shownPath(target.path, RECORD_PATH_CHARS), op });
       return { ok: true, value };
     } catch (err) {
@@ -91,12 +81,40 @@ export function createVolumeFs(options: VolumeFsOptions): (operation: FsOperatio
       const record: FileRecord = { volume: target?.grant.volume ?? volumeOf(rawPath), path: shownPath(rawPath, RECORD_PATH_CHARS), op };
       if (denied) record.denied = error.message;
       try {
-        options.onFileOp(record);
+        if (!recorded) options.onFileOp(record);
       } catch {
         // The operation already failed; the audit sink's own failure is the broker's to report (its
         // next record fails too), and a host function must never reject.
       }
       return { ok: false, error: error.toPayload() };
+    }
+  };
+}
+
+/**
+ * The rollback-journal hook as the operations call it. A journal that cannot
+ * record the pre-image must stop the change (fail closed); its own errors may
+ * carry host paths, so only a WardenError's message reaches the tool.
+ */
+function journalGate(
+  options: VolumeFsOptions,
+  target: ToolPath,
+  op: string,
+  signal: AbortSignal | undefined,
+  refusals: WeakSet<object>,
+): FsCall["beforeMutation"] {
+  return async (hostPath, mutation) => {
+    throwIfCancelled(signal);
+    if (!options.beforeMutation) return;
+    try {
+      await options.beforeMutation({ volume: target.grant.volume, path: hostPath, op: mutation });
+    } catch (err) {
+      const refusal =
+        err instanceof WardenError
+          ? err
+          : new WardenError("E_TOOL_FAILED", `filesystem: ${op} of ${shownPath(target.path)} refused: the rollback journal could not record it`);
+      refusals.add(refusal);
+      throw refusal;
     }
   };
 }

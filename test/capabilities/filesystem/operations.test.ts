@@ -106,6 +106,23 @@ describe("ctx.fs operations on a read-write volume", () => {
     );
   });
 
+  test("a result that cannot be audited is withheld, and the host function still does not reject", async () => {
+    const { createVolumeFs } = await import("../../../src/capabilities/filesystem/index.js");
+    writeFileSync(join(v.ws, "secret.txt"), "data");
+    let calls = 0;
+    const fs = createVolumeFs({
+      tool: "notes_tool",
+      volumes: [{ volume: "ws", access: "read", hostPath: v.ws }],
+      onFileOp: () => {
+        calls++;
+        throw new Error("audit sink down");
+      },
+    });
+    const res = await fs({ op: "readFile", path: "/mnt/ws/secret.txt", encoding: "utf8" });
+    assert.equal(res.ok, false);
+    assert.equal(calls, 1, "one record attempt per operation");
+  });
+
   test("a file larger than maxReadBytes is refused, not truncated", async () => {
     const small = volumeFixture({}, { maxReadBytes: 10 });
     try {
