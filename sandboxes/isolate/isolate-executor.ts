@@ -49,6 +49,11 @@ export class IsolateExecutor implements Executor {
     }, options.logger);
   }
 
+  /** Resolves when the workers are up (call it at broker start so the first calls do not pay a cold start). */
+  ready(): Promise<void> {
+    return this.pool.ready();
+  }
+
   /** Process ids of the live workers (tests kill them to simulate a V8 crash). */
   workerPids(): number[] {
     return this.pool.pids();
@@ -168,6 +173,7 @@ export class IsolateExecutor implements Executor {
   }
 
   private onMessage(worker: WorkerHandle, message: FromWorker): void {
+    if (message.t === "ready") return;
     const call = this.calls.get(message.id);
     switch (message.t) {
       case "done":

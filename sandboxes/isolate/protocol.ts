@@ -30,6 +30,8 @@ export type ToWorker =
 export type HostRequest = { op: "fetch"; request: FetchRequest } | { op: "fs"; operation: FsOperation };
 
 export type FromWorker =
+  /** isolated-vm is loaded: the worker can take calls without a cold start. */
+  | { t: "ready" }
   | { t: "done"; id: number; ok: true; json: string }
   | { t: "done"; id: number; ok: false; error: ErrorPayload }
   | { t: "host"; id: number; req: number; request: HostRequest }

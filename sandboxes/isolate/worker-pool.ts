@@ -21,6 +21,8 @@ export interface WorkerHandle {
   readonly knownTools: Set<string>;
   lastPicked: number;
   alive: boolean;
+  /** Resolves once the worker has loaded isolated-vm (or has died trying). */
+  readonly booted: Promise<void>;
 }
 
 export interface WorkerPoolEvents {
@@ -78,6 +80,11 @@ export class WorkerPool {
     worker.child.kill("SIGKILL");
   }
 
+  /** Resolves when every current worker has booted: a fork plus loading isolated-vm takes long on a busy host. */
+  async ready(): Promise<void> {
+    await Promise.all(this.live().map((w) => w.booted));
+  }
+
   pids(): number[] {
     return this.live().flatMap((w) => (w.child.pid === undefined ? [] : [w.child.pid]));
   }
@@ -100,13 +107,16 @@ export class WorkerPool {
     // Idle workers must not keep the broker alive; an in-flight call's deadline timer does while it runs.
     child.unref();
     child.channel?.unref();
-    const worker: WorkerHandle = { child, inflight: new Set(), knownTools: new Set(), lastPicked: 0, alive: true };
+    let markBooted!: () => void;
+    const booted = new Promise<void>((resolve) => (markBooted = resolve));
+    const worker: WorkerHandle = { child, inflight: new Set(), knownTools: new Set(), lastPicked: 0, alive: true, booted };
     this.workers[index] = worker;
     for (const wake of this.waiters.splice(0)) wake();
-    child.on("message", (message: FromWorker) => this.events.message(worker, message));
+    child.on("message", (message: FromWorker) => (message.t === "ready" ? markBooted() : this.events.message(worker, message)));
     child.on("error", () => undefined); // "exit" follows and does the work
     child.once("exit", (code, signal) => {
       worker.alive = false;
+      markBooted();
       const inflight = [...worker.inflight];
       worker.inflight.clear();
       this.events.exit(worker, inflight);

@@ -118,3 +118,4 @@ process.on("message", (message: ToWorker) => {
 
 // The broker is gone (or closed us): nobody will read our answers.
 process.on("disconnect", () => process.exit(0));
+send({ t: "ready" });

@@ -35,7 +35,11 @@ export function isolateFixtureTool(kind: ContractToolKind): SandboxTool {
 runExecutorContract({
   name: "isolate",
   available: async () => true,
-  createExecutor: async () => createIsolateExecutor(),
+  createExecutor: async () => {
+    const executor = createIsolateExecutor();
+    await executor.ready();
+    return executor;
+  },
   toolFor: isolateFixtureTool,
   crashSandbox: async (executor: Executor) => {
     for (const pid of (executor as IsolateExecutor).workerPids()) process.kill(pid, "SIGKILL");

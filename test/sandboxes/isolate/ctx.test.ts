@@ -7,8 +7,9 @@ import { recordingHost, runTool, toolInTempDir } from "./tool-in-temp-dir.js";
 
 describe("the ctx of an isolate tool", () => {
   let executor: IsolateExecutor;
-  before(() => {
+  before(async () => {
     executor = createIsolateExecutor({ workers: 1 });
+    await executor.ready();
   });
   after(() => executor.close());
 

@@ -13,8 +13,9 @@ describe("isolate escape attempts", () => {
   let executor: IsolateExecutor;
   const echo = toolInTempDir(ECHO_SOURCE);
 
-  before(() => {
+  before(async () => {
     executor = createIsolateExecutor({ workers: 1 });
+    await executor.ready();
   });
   after(() => executor.close());
 

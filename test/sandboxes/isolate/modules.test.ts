@@ -34,8 +34,9 @@ describe("tool module imports", () => {
 
   describe("in a running isolate", () => {
     let executor: IsolateExecutor;
-    before(() => {
+    before(async () => {
       executor = createIsolateExecutor({ workers: 1 });
+      await executor.ready();
     });
     after(() => executor.close());
 

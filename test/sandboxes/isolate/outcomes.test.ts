@@ -6,8 +6,9 @@ import { runTool, toolInTempDir } from "./tool-in-temp-dir.js";
 
 describe("isolate call outcomes", () => {
   let executor: IsolateExecutor;
-  before(() => {
+  before(async () => {
     executor = createIsolateExecutor({ workers: 1 });
+    await executor.ready();
   });
   after(() => executor.close());
 

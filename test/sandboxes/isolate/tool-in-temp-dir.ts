@@ -22,7 +22,7 @@ export function toolInTempDir(files: string | Record<string, string>, limits: Pa
     runtime: "isolate",
     dir,
     entry: "index.js",
-    limits: { ...LIMIT_DEFAULTS, timeoutMs: 2000, memoryMb: 32, outputBytes: 4096, ...limits },
+    limits: { ...LIMIT_DEFAULTS, timeoutMs: 10_000, memoryMb: 32, outputBytes: 4096, ...limits },
     network: false,
     volumes: [],
   };
