@@ -22,6 +22,8 @@ export interface ToolFetchInit {
 /** What `ctx.fetch` resolves to. The body was read (and size-bounded) by the host. */
 export interface ToolFetchResponse {
   status: number;
+  /** status is 200-299. */
+  ok: boolean;
   statusText: string;
   /** Final URL after redirects (each hop re-checked against the allowlist). */
   url: string;
@@ -45,7 +47,7 @@ export interface ToolFsStat {
  * `read-write` grant.
  */
 export interface ToolFs {
-  readFile(path: string, encoding: "utf8"): Promise<string>;
+  readFile(path: string, encoding: "utf8" | "utf-8"): Promise<string>;
   readFile(path: string, encoding?: undefined): Promise<Uint8Array>;
   writeFile(path: string, data: string | Uint8Array): Promise<void>;
   readdir(path: string): Promise<string[]>;
@@ -61,7 +63,9 @@ export interface ToolHostError extends Error {
 
 /** Cancellation state of the call. After cancel or timeout the isolate is disposed: nothing after that has effect. */
 export interface ToolSignal {
+  /** Always false while the tool can observe it: cancellation disposes the isolate at once. */
   readonly aborted: boolean;
+  readonly reason: unknown;
 }
 
 /** The tool's whole world during one call. */
