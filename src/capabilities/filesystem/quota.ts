@@ -40,9 +40,17 @@ const NO_QUOTA: Reservation = { settle() {}, cancel() {} };
 
 export async function reserveBytes(root: VolumeRoot, path: string, delta: number, rescanMs: number): Promise<Reservation> {
   const maxBytes = root.grant.maxBytes;
-  if (maxBytes === undefined) return NO_QUOTA;
+  if (maxBytes === undefined) {
+    // No quota for this grant, but another tool may hold one on the same directory: keep its tally true.
+    const shared = tallies.get(root.real);
+    return shared ? reserve(shared, delta) : NO_QUOTA;
+  }
   const tally = await freshTally(root, rescanMs);
   if (delta > 0 && tally.bytes + delta > maxBytes) throw quotaExceeded(path, root.grant.volume, tally.bytes + delta, maxBytes);
+  return reserve(tally, delta);
+}
+
+function reserve(tally: Tally, delta: number): Reservation {
   tally.bytes += delta;
   return {
     settle: (actual) => {

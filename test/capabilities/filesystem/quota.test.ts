@@ -62,6 +62,16 @@ describe("volume quota (maxBytes)", () => {
     assert.equal(res.ok || res.error.code, "E_CAPABILITY_DENIED");
   });
 
+  test("writes by a tool without a quota on the same directory still count for the one with it", async () => {
+    v = volumeFixture({ maxBytes: 1000 }, { quotaRescanMs: HOUR });
+    const { createVolumeFs } = await import("../../../src/capabilities/filesystem/index.js");
+    const unlimited = createVolumeFs({ tool: "other_tool", volumes: [{ volume: "ws", access: "read-write", hostPath: v.ws }], onFileOp: () => {} });
+    assert.equal((await v.fs({ op: "writeFile", path: "/mnt/ws/a", data: "x".repeat(100) })).ok, true);
+    assert.equal((await unlimited({ op: "writeFile", path: "/mnt/ws/b", data: "x".repeat(800) })).ok, true);
+    const res = await v.fs({ op: "writeFile", path: "/mnt/ws/c", data: "x".repeat(200) });
+    assert.equal(res.ok || res.error.code, "E_CAPABILITY_DENIED");
+  });
+
   test("a volume without maxBytes has no quota", async () => {
     v = volumeFixture();
     assert.equal((await v.fs({ op: "writeFile", path: "/mnt/ws/big", data: "x".repeat(100_000) })).ok, true);
