@@ -5,4 +5,4 @@ export { formatVerifyReport } from "./format-report.js";
 export { canonicalJson } from "./canonical-json.js";
 export { GENESIS_HASH } from "./chain.js";
 export { acquireProcessLock, liveLockHolder, lockPathOf, type ProcessLock } from "./process-lock.js";
-export { ingestSpool, spoolAuditEntry, spoolDirOf } from "./spool.js";
+export { appendOrSpool, ingestSpool, spoolAuditEntry, spoolDirOf, type AuditDelivery } from "./spool.js";

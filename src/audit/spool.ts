@@ -17,7 +17,8 @@ import { join } from "node:path";
 import { WardenError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { syncDirectory, writeAndSync } from "./audit-file.js";
-import type { AuditEntry, AuditLog } from "./types.js";
+import { openAuditLog } from "./open-audit-log.js";
+import type { AuditEntry, AuditLog, AuditLogOptions } from "./types.js";
 
 export const DEFAULT_SPOOL_INTERVAL_MS = 500;
 
@@ -114,4 +115,27 @@ export function startSpoolIngestion(log: AuditLog, file: string, logger: Logger,
   }, intervalMs);
   timer.unref();
   return { stop: () => clearInterval(timer) };
+}
+
+export type AuditDelivery = { via: "chain"; seq: number } | { via: "spool"; path: string; heldBy: number };
+
+/**
+ * For a short-lived process (a CLI command): append straight into the chain
+ * when nobody holds the log, else spool for the live holder. The log is held
+ * only for this one append, so a server starting meanwhile is not refused.
+ */
+export async function appendOrSpool(file: string, entry: AuditEntry, options: AuditLogOptions): Promise<AuditDelivery> {
+  let log: AuditLog;
+  try {
+    log = await openAuditLog(file, { ...options, spoolIntervalMs: 0 });
+  } catch (err) {
+    const heldBy = err instanceof WardenError ? err.details?.heldBy : undefined;
+    if (typeof heldBy !== "number") throw err;
+    return { via: "spool", path: await spoolAuditEntry(file, entry), heldBy };
+  }
+  try {
+    return { via: "chain", seq: (await log.append(entry)).seq };
+  } finally {
+    await log.close();
+  }
 }
