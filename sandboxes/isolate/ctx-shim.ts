@@ -1,9 +1,9 @@
 /**
  * JavaScript that runs inside every fresh context BEFORE the tool's module:
  * it removes what a tool must not have, builds `ctx`, and returns `invoke`,
- * the one function the worker calls. The host bridges (`__wardenHost`, a
- * Reference; `__wardenNotify`, a Callback) are taken into this closure and
- * deleted from the global, so tool code can reach them only through `ctx`.
+ * the one function the worker calls. The host bridge (`__wardenHost`, a
+ * Reference) is taken into this closure and deleted from the global, so tool
+ * code can reach it only through `ctx`.
  *
  * `invoke` always resolves to a string the worker decodes:
  *   "O" + JSON text of the output | "F" + message (the tool threw) |
@@ -15,9 +15,7 @@ export const CTX_SHIM_SOURCE = String.raw`(function () {
   "use strict";
   const g = globalThis;
   const hostRef = g.__wardenHost;
-  const notify = g.__wardenNotify;
   delete g.__wardenHost;
-  delete g.__wardenNotify;
   // SharedArrayBuffer/Atomics: Atomics.wait blocks the isolate thread where no deadline reaches it.
   // WebAssembly: wasm memory is allocated outside memoryLimit, so growth would escape the heap budget.
   // FinalizationRegistry: its callbacks run after the call, in a later task — code that outlives the call.
@@ -27,6 +25,9 @@ export const CTX_SHIM_SOURCE = String.raw`(function () {
   const StringCtor = String, NumberCtor = Number, ErrorCtor = Error, Uint8ArrayCtor = Uint8Array, fromCharCode = String.fromCharCode;
   const isView = ArrayBuffer.isView;
   const copyOptions = freeze({ arguments: freeze({ copy: true }), result: freeze({ promise: true, copy: true }) });
+  const notifyOptions = freeze({ arguments: freeze({ copy: true }) });
+  // Fire-and-forget: ctx.log never waits on the broker.
+  const notify = (kind, a, b) => hostRef.applyIgnored(undefined, [kind, a, b], notifyOptions);
 
   function describe(e) {
     try {
@@ -38,7 +39,7 @@ export const CTX_SHIM_SOURCE = String.raw`(function () {
   }
 
   async function hostCall(request) {
-    const result = await hostRef.apply(undefined, [request], copyOptions);
+    const result = await hostRef.apply(undefined, ["request", request], copyOptions);
     if (result && result.ok === true) return result.value;
     const err = new ErrorCtor(result && result.error ? StringCtor(result.error.message) : "host call failed");
     err.code = result && result.error ? StringCtor(result.error.code) : "E_TOOL_FAILED";

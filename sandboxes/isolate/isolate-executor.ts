@@ -18,6 +18,8 @@ const ABORT_GRACE_MS = 2_000;
 export interface IsolateExecutorOptions {
   /** Worker processes (default 2). */
   workers?: number;
+  /** Isolates per worker, i.e. calls a worker runs at once (default 2); more calls wait in the worker. */
+  isolatesPerWorker?: number;
   logger?: Logger;
 }
 
@@ -43,7 +45,7 @@ export class IsolateExecutor implements Executor {
   private closed = false;
 
   constructor(private readonly options: IsolateExecutorOptions = {}) {
-    this.pool = new WorkerPool(options.workers ?? 2, {
+    this.pool = new WorkerPool(options.workers ?? 2, options.isolatesPerWorker ?? 2, {
       message: (worker, message) => this.onMessage(worker, message),
       exit: (worker, inflight) => this.onWorkerExit(worker, inflight),
     }, options.logger);

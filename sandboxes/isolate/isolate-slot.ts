@@ -157,11 +157,10 @@ export class IsolateSlot {
     }
     const prepared: PreparedContext = { context, binding };
     try {
-      context.global.setSync("__wardenHost", new ivm.Reference((request: unknown) => this.host.hostRequest(binding, request)));
-      context.global.setSync(
-        "__wardenNotify",
-        new ivm.Callback((kind: unknown, a: unknown, b: unknown) => this.host.notify(binding, kind, a, b), { ignored: true }),
-      );
+      // One bridge per context (one setSync): "request" answers a promise, anything else is a notification.
+      const bridge = (kind: unknown, a: unknown, b: unknown) =>
+        kind === "request" ? this.host.hostRequest(binding, a) : this.host.notify(binding, kind, a, b);
+      context.global.setSync("__wardenHost", new ivm.Reference(bridge));
       prepared.invoke = this.shim!.runSync(context, { reference: true }) as ivm.Reference;
       prepared.run = this.evaluateTool(isolate, context);
     } catch (err) {

@@ -39,6 +39,7 @@ export class WorkerPool {
 
   constructor(
     size: number,
+    private readonly isolatesPerWorker: number,
     private readonly events: WorkerPoolEvents,
     private readonly logger?: Logger,
   ) {
@@ -97,7 +98,7 @@ export class WorkerPool {
 
   private spawn(index: number): void {
     const startedAt = Date.now();
-    const child = fork(WORKER_PATH, [], {
+    const child = fork(WORKER_PATH, [String(this.isolatesPerWorker)], {
       execPath: process.execPath,
       execArgv: ["--no-node-snapshot"],
       serialization: "advanced",

@@ -9,12 +9,15 @@ import { IsolateSlot } from "./isolate-slot.js";
 import { ToolBridge } from "./tool-bridge.js";
 import type { FromWorker, ToWorker, WireTool } from "./protocol.js";
 
-/** Isolates per worker: one can run a call while the main thread prepares another's next context. */
-const SLOTS = 2;
+/** Isolates per worker (argv[2], default 2): one can run a call while the main thread prepares another's next context. */
+const SLOTS = Math.max(1, Number(process.argv[2]) || 2);
 
 type QueuedCall = Extract<ToWorker, { t: "call" }>;
 
-const send = (message: FromWorker): void => void process.send!(message);
+// With a callback, a send on a channel the broker already closed is dropped instead of crashing the worker.
+const send = (message: FromWorker): void => {
+  if (process.connected) process.send!(message, undefined, undefined, () => undefined);
+};
 const bridge = new ToolBridge(send);
 const tools = new Map<string, WireTool>();
 const slots: IsolateSlot[] = [];
