@@ -47,7 +47,7 @@ export class IsolateExecutor implements Executor {
   constructor(private readonly options: IsolateExecutorOptions = {}) {
     this.pool = new WorkerPool(options.workers ?? 2, options.isolatesPerWorker ?? 2, {
       message: (worker, message) => this.onMessage(worker, message),
-      exit: (worker, inflight) => this.onWorkerExit(worker, inflight),
+      exit: (_worker, inflight) => this.onWorkerExit(inflight),
     }, options.logger);
   }
 
@@ -207,14 +207,13 @@ export class IsolateExecutor implements Executor {
     if (this.calls.get(call.id) === call) this.pool.send(call.worker, { t: "host-result", id: call.id, req, result });
   }
 
-  private onWorkerExit(worker: WorkerHandle, inflight: number[]): void {
+  private onWorkerExit(inflight: number[]): void {
     for (const id of inflight) {
       clearTimeout(this.watchdogs.get(id));
       this.watchdogs.delete(id);
       const call = this.calls.get(id);
       if (call) this.settle(call, failure("E_SANDBOX_CRASHED", `the isolate worker running ${call.request.tool.name} crashed; the call did not finish`));
     }
-    void worker;
   }
 }
 

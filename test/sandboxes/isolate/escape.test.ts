@@ -36,6 +36,13 @@ describe("isolate escape attempts", () => {
     assert.deepEqual(output, Array(9).fill("undefined"));
   });
 
+  test("the host bridge is not reachable from tool code, only through ctx", async () => {
+    const output = await outputOf(`export default async function run() {
+      return [typeof globalThis.__wardenHost, Object.getOwnPropertyNames(globalThis).filter((n) => n.startsWith("__warden"))];
+    }`);
+    assert.deepEqual(output, ["undefined", []]);
+  });
+
   test("constructor.constructor('return process')() reaches only the isolate's own global", async () => {
     const output = await outputOf(`export default async function run(input, ctx) {
       const viaThis = (function () { return this; }).constructor.constructor("return typeof process")();
