@@ -83,7 +83,13 @@ export class WorkerPool {
 
   /** Resolves when every current worker has booted: a fork plus loading isolated-vm takes long on a busy host. */
   async ready(): Promise<void> {
-    await Promise.all(this.live().map((w) => w.booted));
+    // The workers' channels are unref'd; without this a script awaiting ready() would simply exit.
+    const keepAlive = setInterval(() => undefined, 60_000);
+    try {
+      await Promise.all(this.live().map((w) => w.booted));
+    } finally {
+      clearInterval(keepAlive);
+    }
   }
 
   pids(): number[] {
