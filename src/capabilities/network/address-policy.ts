@@ -123,8 +123,20 @@ function canonical(addr: Address): string {
   return addr.kind() === "ipv4" ? addr.toString() : (addr as ipaddr.IPv6).toNormalizedString();
 }
 
-/** The canonical addresses of this host's interfaces, read fresh (interfaces come and go). */
+// os.networkInterfaces() costs ~0.1-0.5 ms (more under gVisor) and would run
+// twice per request; interfaces change rarely, so a few seconds of caching.
+const OWN_ADDRESSES_TTL_MS = 5_000;
+let ownCache: { at: number; set: Set<string> } | null = null;
+
+/** The canonical addresses of this host's interfaces, re-read every few seconds (interfaces come and go). */
 export function ownAddresses(): Set<string> {
+  const now = Date.now();
+  if (ownCache && now - ownCache.at < OWN_ADDRESSES_TTL_MS) return ownCache.set;
+  ownCache = { at: now, set: readOwnAddresses() };
+  return ownCache.set;
+}
+
+function readOwnAddresses(): Set<string> {
   const own = new Set<string>();
   for (const list of Object.values(networkInterfaces())) {
     for (const entry of list ?? []) {

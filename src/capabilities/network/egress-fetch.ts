@@ -6,7 +6,7 @@ import { decideEgress, systemResolver, type Resolver } from "./authorize.js";
 import { canonicalTarget, type CanonicalTarget } from "./allowlist.js";
 import { displayHost } from "./denials.js";
 import { exchange, type ExchangeResult } from "./exchange.js";
-import { openPinnedConnection } from "./pinned-connection.js";
+import { PinnedAgent } from "./pinned-agent.js";
 import { isFollowedRedirect, nextHop } from "./redirects.js";
 import { parseToolUrl } from "./tool-url.js";
 import { prepareRequest, type PreparedRequest } from "./request-policy.js";
@@ -46,6 +46,9 @@ export function createEgressFetch(options: EgressFetchOptions): (request: FetchR
     maxRedirects: bounded(options.maxRedirects, 5, 20),
   };
   const resolve = options.resolve ?? systemResolver;
+  // One pool per fetch function (one tool call): connections are reused
+  // within the call only, and only under the rule in PinnedAgent.
+  const agent = new PinnedAgent();
 
   return async (request, signal) => {
     let hop: Hop;
@@ -58,7 +61,7 @@ export function createEgressFetch(options: EgressFetchOptions): (request: FetchR
       return { ok: false, error: error.toPayload() };
     }
     for (let redirects = 0; ; redirects++) {
-      const outcome = await runHop(hop, options, limits.maxResponseBytes, resolve, signal);
+      const outcome = await runHop(hop, agent, options, limits.maxResponseBytes, resolve, signal);
       if (!outcome.ok) return outcome;
       const next = nextHop(hop, outcome.response);
       if (next === null) return { ok: true, value: toFetchResponse(hop.url, outcome.response) };
@@ -70,7 +73,7 @@ export function createEgressFetch(options: EgressFetchOptions): (request: FetchR
   };
 }
 
-async function runHop(hop: Hop, options: EgressFetchOptions, maxResponseBytes: number, resolve: Resolver, signal: AbortSignal): Promise<{ ok: true; response: ExchangeResult } | { ok: false; error: ErrorPayload }> {
+async function runHop(hop: Hop, agent: PinnedAgent, options: EgressFetchOptions, maxResponseBytes: number, resolve: Resolver, signal: AbortSignal): Promise<{ ok: true; response: ExchangeResult } | { ok: false; error: ErrorPayload }> {
   const target = targetOf(hop.url);
   const record: EgressRecord = { host: displayHost(target), port: target.port, method: hop.request.method, status: null, bytes: 0 };
   const fail = (error: ErrorPayload, denied?: string) => {
@@ -80,12 +83,10 @@ async function runHop(hop: Hop, options: EgressFetchOptions, maxResponseBytes: n
   try {
     const decision = await unlessAborted(decideEgress(options.tool, options.grants, target, resolve), signal);
     if (!decision.ok) return fail(decision.error, decision.denied);
-    const socket = await openPinnedConnection(
-      { ...target, addresses: decision.addresses, allowPrivate: decision.grant.allowPrivate, ...(options.extraCa ? { extraCa: options.extraCa } : {}) },
-      signal,
-    );
+    const pinned = { ...target, addresses: decision.addresses, allowPrivate: decision.grant.allowPrivate, ...(options.extraCa ? { extraCa: options.extraCa } : {}) };
     const response = await exchange(
-      socket,
+      agent,
+      pinned,
       hop.request,
       { path: `${hop.url.pathname}${hop.url.search}`, hostHeader: hop.url.host, maxResponseBytes, skipBody: (status, headers) => isFollowedRedirect(status, headers) },
       signal,

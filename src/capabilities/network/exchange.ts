@@ -1,7 +1,8 @@
 import { request as httpRequest, type IncomingMessage } from "node:http";
-import type { Socket } from "node:net";
 import { WardenError } from "../../errors.js";
 import { Aborted } from "./abort.js";
+import type { PinnedAgent, PinnedRequestOptions } from "./pinned-agent.js";
+import type { PinnedTarget } from "./pinned-connection.js";
 import type { PreparedRequest } from "./request-policy.js";
 
 export interface ExchangeResult {
@@ -23,24 +24,25 @@ export interface ExchangeOptions {
 }
 
 /**
- * One HTTP/1.1 exchange over an already checked connection. No agent: the
- * socket is ours (never pooled across tools or grants) and no proxy
- * environment variable can reroute it. The response body is counted as it
- * arrives and the socket destroyed the moment it passes the bound, so a
- * hostile server cannot make the host buffer more than that.
+ * One HTTP/1.1 exchange over a checked connection from the call's own
+ * PinnedAgent (never the global agent, so no proxy environment variable can
+ * reroute it). The response body is counted as it arrives and the socket
+ * destroyed the moment it passes the bound, so a hostile server cannot make
+ * the host buffer more than that.
  */
-export function exchange(socket: Socket, request: PreparedRequest, options: ExchangeOptions, signal: AbortSignal, onBytes: (n: number) => void): Promise<ExchangeResult> {
+export function exchange(agent: PinnedAgent, target: PinnedTarget, request: PreparedRequest, options: ExchangeOptions, signal: AbortSignal, onBytes: (n: number) => void): Promise<ExchangeResult> {
   return new Promise<ExchangeResult>((resolve, reject) => {
-    const headers: Record<string, string> = { "user-agent": "mcp-warden", ...request.headers, host: options.hostHeader, connection: "close" };
+    const headers: Record<string, string> = { "user-agent": "mcp-warden", ...request.headers, host: options.hostHeader };
     if (request.body) headers["content-length"] = String(request.body.length);
-    const req = httpRequest({ method: request.method, path: options.path, headers, setHost: false, createConnection: () => socket, joinDuplicateHeaders: true });
+    const pinned: PinnedRequestOptions = { pinned: target, pinnedSignal: signal };
+    const req = httpRequest({ method: request.method, path: options.path, headers, setHost: false, agent, joinDuplicateHeaders: true, ...pinned });
     let settled = false;
-    const finish = (err: unknown, result?: ExchangeResult) => {
+    // keep = the response was read to its end: the agent may reuse the socket.
+    const finish = (err: unknown, result?: ExchangeResult, keep = false) => {
       if (settled) return;
       settled = true;
       signal.removeEventListener("abort", onAbort);
-      req.destroy();
-      socket.destroy();
+      if (!keep) req.destroy();
       if (err) reject(err);
       else resolve(result!);
     };
@@ -48,13 +50,17 @@ export function exchange(socket: Socket, request: PreparedRequest, options: Exch
     if (signal.aborted) return finish(new Aborted());
     signal.addEventListener("abort", onAbort, { once: true });
 
-    req.once("error", (err) => finish(new WardenError("E_TOOL_FAILED", `network: request to ${options.hostHeader} failed (${(err as NodeJS.ErrnoException).code ?? err.message})`)));
+    req.once("error", (err) => {
+      // Refusals and aborts from the pinned connect keep their own meaning.
+      if (err instanceof WardenError || err instanceof Aborted) return finish(err);
+      finish(new WardenError("E_TOOL_FAILED", `network: request to ${options.hostHeader} failed (${(err as NodeJS.ErrnoException).code ?? err.message})`));
+    });
     req.once("response", (res) => readResponse(res, options, onBytes, finish));
     req.end(request.body ?? undefined);
   });
 }
 
-function readResponse(res: IncomingMessage, options: ExchangeOptions, onBytes: (n: number) => void, finish: (err: unknown, result?: ExchangeResult) => void): void {
+function readResponse(res: IncomingMessage, options: ExchangeOptions, onBytes: (n: number) => void, finish: (err: unknown, result?: ExchangeResult, keep?: boolean) => void): void {
   const status = res.statusCode ?? 0;
   const headers = flattenHeaders(res);
   const result = (body: Buffer | null, bytes: number): ExchangeResult => ({ status, statusText: res.statusMessage ?? "", headers, body, bytes });
@@ -75,7 +81,7 @@ function readResponse(res: IncomingMessage, options: ExchangeOptions, onBytes: (
     if (bytes > options.maxResponseBytes) return finish(tooLarge());
     chunks.push(chunk);
   });
-  res.once("end", () => finish(null, result(Buffer.concat(chunks, bytes), bytes)));
+  res.once("end", () => finish(null, result(Buffer.concat(chunks, bytes), bytes), true));
   res.once("error", (err) => finish(new WardenError("E_TOOL_FAILED", `network: reading the response from ${options.hostHeader} failed (${(err as NodeJS.ErrnoException).code ?? err.message})`)));
   res.once("close", () => {
     if (!res.complete) finish(new WardenError("E_TOOL_FAILED", `network: the connection to ${options.hostHeader} closed before the response was complete`));

@@ -75,6 +75,19 @@ describe("ctx.fetch reaches granted private targets when the operator allowed it
   });
 });
 
+describe("connections are reused within one call only", () => {
+  test("two requests through one fetch function share a connection; another call gets its own", async () => {
+    const granted = [grant(`http://127.0.0.1:${other.port}`, true)];
+    const first = egress(granted);
+    const before = other.connections;
+    okValue(await first.fetch({ url: `${other.origin}/1` }));
+    okValue(await first.fetch({ url: `${other.origin}/2` }));
+    assert.equal(other.connections, before + 1);
+    okValue(await egress(granted).fetch({ url: `${other.origin}/3` }));
+    assert.equal(other.connections, before + 2, "a new call (new fetch function) never inherits a socket");
+  });
+});
+
 describe("the same loopback targets without allowPrivate are refused before connecting", () => {
   for (const [label, server, pattern, url] of [
     ["127.0.0.1", () => v4, () => `http://127.0.0.1:${v4.port}`, () => `${v4.origin}/`],

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createServer, type Server } from "node:net";
 import { once } from "node:events";
 import { after, before, describe, test } from "node:test";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { WardenError } from "../../../src/errors.js";
 import { openPinnedConnection } from "../../../src/capabilities/network/pinned-connection.js";
 
@@ -11,10 +11,12 @@ let server: Server;
 let port = 0;
 let received = 0;
 let connections = 0;
+const accepted: Socket[] = [];
 
 before(async () => {
   server = createServer((socket) => {
     connections++;
+    accepted.push(socket);
     socket.on("data", (d) => (received += d.length));
     socket.on("error", () => socket.destroy());
   });
@@ -22,12 +24,16 @@ before(async () => {
   await once(server, "listening");
   port = (server.address() as AddressInfo).port;
 });
-after(() => server.close());
+after(() => {
+  for (const socket of accepted) socket.destroy();
+  server.close();
+});
 
 const signal = () => new AbortController().signal;
 
-async function refusedAfterConnect(promise: Promise<unknown>, message: RegExp): Promise<void> {
-  await assert.rejects(promise, (err: unknown) => {
+async function refusedAfterConnect(promise: Promise<Socket>, message: RegExp): Promise<void> {
+  // Should the check be missing, close the socket it handed out so the failure is quick.
+  await assert.rejects(promise.then((socket) => void socket.destroy()), (err: unknown) => {
     assert.ok(err instanceof WardenError);
     assert.equal(err.code, "E_CAPABILITY_DENIED");
     assert.match(err.message, message);
