@@ -78,16 +78,12 @@ echo "server: $count production packages, $(du -sh "$STAGE/app/node_modules" | c
 
 say "bin/, package.json, Node $("$NODE" --version)"
 cp -a "$REPO/bin" "$STAGE/app/bin"
-# The image's package.json: the fields Node and `npm ls` need at run time ("type": "module" above all), taken
-# from the repo's. Trailing commas are tolerated with a warning so a stray comma in `scripts` cannot block a release.
+# The image's package.json: the fields Node needs at run time ("type": "module" above all), from the repo's.
 "$NODE" -e '
   const fs = require("node:fs");
-  const text = fs.readFileSync(process.argv[1], "utf8");
   let pkg;
-  try { pkg = JSON.parse(text); } catch {
-    pkg = JSON.parse(text.replace(/,(\s*[}\]])/g, "$1"));
-    console.error("server: WARNING: package.json is not strict JSON (trailing comma); npm will refuse it. Fix it in the repo.");
-  }
+  try { pkg = JSON.parse(fs.readFileSync(process.argv[1], "utf8")); }
+  catch (err) { console.error(`server: package.json is not valid JSON (${err.message}); fix it first`); process.exit(1); }
   const keep = ["name", "version", "description", "type", "license", "bin", "exports", "engines", "dependencies"];
   fs.writeFileSync(process.argv[2], JSON.stringify(Object.fromEntries(keep.filter((k) => k in pkg).map((k) => [k, pkg[k]])), null, 2) + "\n");
 ' "$REPO/package.json" "$STAGE/app/package.json"
