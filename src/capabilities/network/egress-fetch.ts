@@ -65,7 +65,11 @@ export function createEgressFetch(options: EgressFetchOptions): (request: FetchR
       if (!outcome.ok) return outcome;
       const next = nextHop(hop, outcome.response);
       if (next === null) return { ok: true, value: toFetchResponse(hop.url, outcome.response) };
-      if ("error" in next) return { ok: false, error: next.error };
+      if ("error" in next) {
+        const refused = next.error.code === "E_CAPABILITY_DENIED" ? { denied: next.error.message } : {};
+        options.onEgress({ host: safeHost(next.location), port: 0, method: hop.request.method, status: null, bytes: 0, ...refused });
+        return { ok: false, error: next.error };
+      }
       if (redirects >= limits.maxRedirects)
         return { ok: false, error: { code: "E_TOOL_FAILED", message: `network: more than ${limits.maxRedirects} redirects starting from ${request.url ? safeHost(request.url) : "the request"}; stopped` } };
       hop = next;

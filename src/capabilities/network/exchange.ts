@@ -55,12 +55,12 @@ export function exchange(agent: PinnedAgent, target: PinnedTarget, request: Prep
       if (err instanceof WardenError || err instanceof Aborted) return finish(err);
       finish(new WardenError("E_TOOL_FAILED", `network: request to ${options.hostHeader} failed (${(err as NodeJS.ErrnoException).code ?? err.message})`));
     });
-    req.once("response", (res) => readResponse(res, options, onBytes, finish));
+    req.once("response", (res) => readResponse(res, request.method, options, onBytes, finish));
     req.end(request.body ?? undefined);
   });
 }
 
-function readResponse(res: IncomingMessage, options: ExchangeOptions, onBytes: (n: number) => void, finish: (err: unknown, result?: ExchangeResult, keep?: boolean) => void): void {
+function readResponse(res: IncomingMessage, method: string, options: ExchangeOptions, onBytes: (n: number) => void, finish: (err: unknown, result?: ExchangeResult, keep?: boolean) => void): void {
   const status = res.statusCode ?? 0;
   const headers = flattenHeaders(res);
   const result = (body: Buffer | null, bytes: number): ExchangeResult => ({ status, statusText: res.statusMessage ?? "", headers, body, bytes });
@@ -69,9 +69,11 @@ function readResponse(res: IncomingMessage, options: ExchangeOptions, onBytes: (
     new WardenError("E_CAPABILITY_DENIED", `network: the response from ${options.hostHeader} is larger than the limit of ${options.maxResponseBytes} bytes; the download was stopped`, {
       denied: `response over ${options.maxResponseBytes} bytes`,
     });
-  // A declared length over the bound is refused before reading anything.
+  // A declared length over the bound is refused before reading anything
+  // (HEAD, 204 and 304 declare a length but carry no body).
   const declared = Number(headers["content-length"]);
-  if (Number.isFinite(declared) && declared > options.maxResponseBytes) return finish(tooLarge());
+  const bodyless = method === "HEAD" || status === 204 || status === 304;
+  if (!bodyless && Number.isFinite(declared) && declared > options.maxResponseBytes) return finish(tooLarge());
 
   const chunks: Buffer[] = [];
   let bytes = 0;

@@ -18,14 +18,14 @@ const ORIGIN_CREDENTIALS = ["authorization", "cookie"];
  * goes through the same URL rules as the tool's own URL; the caller then runs
  * the complete check on it. null = not a redirect we follow.
  */
-export function nextHop(hop: Hop, response: ExchangeResult): Hop | { error: ErrorPayload } | null {
+export function nextHop(hop: Hop, response: ExchangeResult): Hop | { error: ErrorPayload; location: string } | null {
   if (!isFollowedRedirect(response.status, response.headers)) return null;
   let url: URL;
   try {
     url = parseToolUrl(new URL(response.headers.location!, hop.url).href);
   } catch (err) {
     const e = toWardenError(err);
-    return { error: { code: e.code, message: `${e.message} (redirect from ${hop.url.host})` } };
+    return { error: { code: e.code, message: `${e.message} (redirect from ${hop.url.host})` }, location: response.headers.location! };
   }
   const headers = { ...hop.request.headers };
   let { method, body } = hop.request;

@@ -50,6 +50,11 @@ describe("bodies are bounded", () => {
     assert.equal(records[0]?.bytes, 0);
   });
 
+  test("HEAD may declare a large Content-Length (there is no body)", async () => {
+    const { fetch } = egress(granted(), { maxResponseBytes: 64 * 1024 });
+    assert.equal(okValue(await fetch({ url: `${server.origin}/big-declared`, method: "HEAD" })).status, 200);
+  });
+
   test("a response within the bound is returned whole", async () => {
     const { fetch } = egress(granted(), { maxResponseBytes: 3 * 1024 * 1024 });
     assert.equal(okValue(await fetch({ url: `${server.origin}/big-chunked` })).body.byteLength, 2 * 1024 * 1024);

@@ -88,6 +88,17 @@ describe("connections are reused within one call only", () => {
   });
 });
 
+describe("a pooled connection is reused only for the same checked addresses", () => {
+  test("when the name now resolves elsewhere, the old socket is not used", async () => {
+    // First answer 127.0.0.1 (where the server is), then 127.0.0.2 (nothing listens there).
+    const answers = [["127.0.0.1"], ["127.0.0.2"]];
+    const resolve = async () => answers.shift() ?? [];
+    const { fetch } = egress([grant(`http://api.moving.test:${other.port}`, true)], { resolve });
+    okValue(await fetch({ url: `http://api.moving.test:${other.port}/` }));
+    refusal(await fetch({ url: `http://api.moving.test:${other.port}/` }), "E_TOOL_FAILED", /could not connect to api\.moving\.test/);
+  });
+});
+
 describe("the same loopback targets without allowPrivate are refused before connecting", () => {
   for (const [label, server, pattern, url] of [
     ["127.0.0.1", () => v4, () => `http://127.0.0.1:${v4.port}`, () => `${v4.origin}/`],

@@ -71,7 +71,10 @@ describe("redirects are followed by hand, each hop checked completely", () => {
   test("only http(s) Location URLs are followed", async () => {
     const { fetch } = egress(both());
     refusal(await fetch({ url: via("file:///etc/passwd") }), "E_CAPABILITY_DENIED", /only http and https.*redirect from 127\.0\.0\.1/);
-    refusal(await fetch({ url: via("gopher://127.0.0.1:70/") }), "E_CAPABILITY_DENIED", /only http and https/);
+    const { fetch: other, records } = egress(both());
+    refusal(await other({ url: via("gopher://127.0.0.1:70/") }), "E_CAPABILITY_DENIED", /only http and https/);
+    assert.equal(records.length, 2, "the refused hop is recorded too");
+    assert.match(records[1]?.denied ?? "", /only http and https/);
   });
 
   test("more than maxRedirects hops stop with an error", async () => {
