@@ -10,6 +10,7 @@ import type { Logger } from "../../src/logger.js";
 import type { ExecuteOutcome, ExecuteRequest, Executor, HostResult, SandboxTool } from "../executor.js";
 import type { FromWorker, HostRequest, WireTool } from "./protocol.js";
 import { loadWireTool, wireKey } from "./tool-source.js";
+import { hostRequestFromWire, hostResultToWire } from "./wire-bytes.js";
 import { WorkerPool, type WorkerHandle } from "./worker-pool.js";
 
 /** A worker that has not torn down an aborted call by then is stuck (e.g. its main thread); it is killed. */
@@ -197,14 +198,16 @@ export class IsolateExecutor implements Executor {
     }
   }
 
-  private async relayHost(call: ActiveCall, req: number, request: HostRequest): Promise<void> {
+  private async relayHost(call: ActiveCall, req: number, wireRequest: HostRequest): Promise<void> {
+    const request = hostRequestFromWire(wireRequest);
     let result: HostResult<unknown>;
     try {
       result = request.op === "fetch" ? await call.request.host.fetch(request.request) : await call.request.host.fs(request.operation);
     } catch (err) {
       result = { ok: false, error: toPayload(err) };
     }
-    if (this.calls.get(call.id) === call) this.pool.send(call.worker, { t: "host-result", id: call.id, req, result });
+    if (this.calls.get(call.id) === call)
+      this.pool.send(call.worker, { t: "host-result", id: call.id, req, result: hostResultToWire(request.op, result) });
   }
 
   private onWorkerExit(inflight: number[]): void {

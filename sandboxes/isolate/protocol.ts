@@ -1,8 +1,8 @@
 /**
  * The IPC messages between the broker process and an isolate worker process.
  * One message per call each way on the hot path ("call" → "done"); host
- * requests and notifications only when the tool uses ctx. Sent with
- * `serialization: "advanced"` so Uint8Array bodies cross without base64.
+ * requests and notifications only when the tool uses ctx. JSON serialization
+ * (faster than "advanced" here); bytes in host calls travel as base64 (wire-bytes.ts).
  */
 import type { ErrorPayload } from "../../src/errors.js";
 import type { FetchRequest, FsOperation, HostResult, ToolLogLevel } from "../executor.js";

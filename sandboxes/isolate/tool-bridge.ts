@@ -9,6 +9,7 @@ import type { ErrorPayload } from "../../src/errors.js";
 import type { FetchRequest, HostResult, ToolLogLevel } from "../executor.js";
 import type { CallBinding, SlotHost } from "./isolate-slot.js";
 import type { FromWorker, HostRequest } from "./protocol.js";
+import { hostRequestToWire, hostResultFromWire } from "./wire-bytes.js";
 
 export const MAX_NOTIFICATIONS_PER_CALL = 1000;
 export const MAX_LOG_MESSAGE_CHARS = 8192;
@@ -21,7 +22,7 @@ const ENDED: HostResult<never> = { ok: false, error: { code: "E_CANCELLED", mess
 
 export class ToolBridge implements SlotHost {
   private nextReq = 0;
-  private readonly pending = new Map<number, { id: number; resolve: (result: HostResult<unknown>) => void }>();
+  private readonly pending = new Map<number, { id: number; op: HostRequest["op"]; resolve: (result: HostResult<unknown>) => void }>();
   private readonly notifications = new Map<number, number>();
 
   constructor(private readonly send: (message: FromWorker) => void) {}
@@ -37,15 +38,15 @@ export class ToolBridge implements SlotHost {
       return Promise.resolve({ ok: false, error: { code: "E_BUSY", message: `more than ${MAX_HOST_REQUESTS_IN_FLIGHT} host calls in flight; await some before starting more` } });
     const req = ++this.nextReq;
     return new Promise((resolve) => {
-      this.pending.set(req, { id, resolve });
-      this.send({ t: "host", id, req, request });
+      this.pending.set(req, { id, op: request.op, resolve });
+      this.send({ t: "host", id, req, request: hostRequestToWire(request) });
     });
   }
 
   hostResult(req: number, result: HostResult<unknown>): void {
     const pending = this.pending.get(req);
     this.pending.delete(req);
-    pending?.resolve(result);
+    pending?.resolve(hostResultFromWire(pending.op, result));
   }
 
   notify(binding: CallBinding, kind: unknown, a: unknown, b: unknown): void {

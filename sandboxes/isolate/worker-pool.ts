@@ -107,7 +107,7 @@ export class WorkerPool {
     const child = fork(WORKER_PATH, [String(this.isolatesPerWorker)], {
       execPath: process.execPath,
       execArgv: ["--no-node-snapshot"],
-      serialization: "advanced",
+      serialization: "json",
       // stdout stays closed: in the stdio transport the broker's stdout is the MCP channel.
       stdio: ["ignore", "ignore", "inherit", "ipc"],
     });

@@ -75,14 +75,16 @@ describe("the ctx of an isolate tool", () => {
       const text = await ctx.fs.readFile("/mnt/data/a.txt", "utf8");
       const bytes = await ctx.fs.readFile("/mnt/data/a.txt");
       await ctx.fs.writeFile("/mnt/data/out.txt", "written");
+      await ctx.fs.writeFile("/mnt/data/out.bin", new Uint8Array([0, 255]));
       await ctx.fs.mkdir("/mnt/data/sub", { recursive: true });
       await ctx.fs.rm("/mnt/data/sub", { recursive: true });
       return { text, bytes: Array.from(bytes), list: await ctx.fs.readdir("/mnt/data"), size: (await ctx.fs.stat("/mnt/data/a.txt")).size };
     }`), {}, { host });
     assert.deepEqual(outcome.ok && outcome.output, { text: "hello", bytes: [104, 105], list: ["a.txt", "b"], size: 5 });
-    assert.deepEqual(seen.map((o) => o.op), ["readFile", "readFile", "writeFile", "mkdir", "rm", "readdir", "stat"]);
+    assert.deepEqual(seen.map((o) => o.op), ["readFile", "readFile", "writeFile", "writeFile", "mkdir", "rm", "readdir", "stat"]);
     assert.deepEqual(seen[2], { op: "writeFile", path: "/mnt/data/out.txt", data: "written" });
-    assert.deepEqual(seen[3], { op: "mkdir", path: "/mnt/data/sub", recursive: true });
+    assert.deepEqual(seen[3], { op: "writeFile", path: "/mnt/data/out.bin", data: new Uint8Array([0, 255]) });
+    assert.deepEqual(seen[4], { op: "mkdir", path: "/mnt/data/sub", recursive: true });
   });
 
   test("ctx.env holds exactly the granted secrets and cannot be changed", async () => {
