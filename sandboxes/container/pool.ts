@@ -24,6 +24,8 @@ interface ToolPool {
   env: Record<string, string>;
   idle: StartedSandbox[];
   starting: number;
+  /** Starts in flight, so prepare() can wait for the ones a call already triggered. */
+  inflight: Set<Promise<void>>;
   lastUsed: number;
   /** After a failed start, do not retry before this time (a missing image must not spin). */
   backoffUntil: number;
@@ -58,7 +60,8 @@ export class SandboxPool {
     const pool = this.poolFor(tool, env);
     pool.lastUsed = Date.now();
     pool.backoffUntil = 0;
-    await Promise.all(this.refill(pool));
+    this.refill(pool);
+    await Promise.all([...pool.inflight]);
   }
 
   idleCount(): number {
@@ -84,14 +87,13 @@ export class SandboxPool {
       pool = undefined;
     }
     if (!pool) {
-      pool = { key, tool, env, idle: [], starting: 0, lastUsed: Date.now(), backoffUntil: 0 };
+      pool = { key, tool, env, idle: [], starting: 0, inflight: new Set(), lastUsed: Date.now(), backoffUntil: 0 };
       this.pools.set(tool.name, pool);
     }
     return pool;
   }
 
-  private refill(pool: ToolPool): Promise<void>[] {
-    const started: Promise<void>[] = [];
+  private refill(pool: ToolPool): void {
     while (!this.closed && pool.idle.length + pool.starting < this.options.perTool && Date.now() >= pool.backoffUntil) {
       if (!this.makeRoom(pool)) break;
       pool.starting += 1;
@@ -113,10 +115,13 @@ export class SandboxPool {
           pool.backoffUntil = Date.now() + FAILURE_BACKOFF_MS;
           this.options.onError(pool.tool, err);
         })
-        .finally(() => (pool.starting -= 1));
-      started.push(this.track(p));
+        .finally(() => {
+          pool.starting -= 1;
+          pool.inflight.delete(p);
+        });
+      pool.inflight.add(p);
+      this.track(p);
     }
-    return started;
   }
 
   /** Evicts idle containers of the least recently used other tools until one more fits under maxIdle. */

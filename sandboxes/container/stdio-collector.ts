@@ -30,6 +30,8 @@ export class StdioCollector {
   /** stdout bytes beyond which the container is killed; `onOverflow` fires once. */
   stdoutLimit = Number.POSITIVE_INFINITY;
   onOverflow: (() => void) | undefined;
+  /** stdout may now hold a complete JSON object. */
+  onPossibleResult: (() => void) | undefined;
 
   get stdoutBytes(): number {
     return this.stdoutLength;
@@ -94,6 +96,8 @@ export class StdioCollector {
       return;
     }
     this.stdoutChunks.push(Buffer.from(bytes));
+    // Only a chunk ending in "}" can complete the result object: parsing on every chunk would be quadratic.
+    if (this.onPossibleResult && /\}\s*$/.test(bytes.subarray(-16).toString("latin1"))) this.onPossibleResult();
   }
 
   private stderr(bytes: Buffer): void {
