@@ -10,6 +10,7 @@ import { benchMcpServer, type McpBenchResult } from "./mcp-bench.js";
 import { measureRawFreshContexts } from "../sandboxes/isolate/raw-rate.js";
 import { round } from "./stats.js";
 import { benchCapabilities } from "./capabilities-bench.js";
+import { benchContainers } from "./container-bench.js";
 
 const buildRoot = join(dirname(fileURLToPath(import.meta.url)), "..");
 const repo = join(buildRoot, "..");
@@ -42,6 +43,7 @@ results.targets = {
   firstListTargetMs: 1000,
 };
 results.capabilities = await benchCapabilities(quick);
+results.containers = await benchContainers(repo, buildRoot, quick);
 
 console.log("\nMCP over stdio (word_stats)");
 console.table(mcpRows.map((r) => ({ server: r.name, "spawn→list ms": r.startupToFirstListMs, "p50 ms (c=1)": r.p50Ms, "p99 ms (c=1)": r.p99Ms, "calls/s (c=16)": r.callsPerSecC16, "RSS idle MiB": r.rssIdleMb, "RSS load MiB": r.rssLoadMb, errors: r.errors })));
@@ -50,5 +52,7 @@ console.log("\nTargets");
 console.table(results.targets);
 console.log("\nCapabilities");
 console.table(results.capabilities);
+console.log("\nContainers (py_word_freq)");
+console.table(results.containers);
 writeFileSync(join(repo, "bench", "results.json"), JSON.stringify(results, null, 2) + "\n");
 console.log(`\nwrote bench/results.json`);
