@@ -50,7 +50,7 @@ export function createEgressFetch(options: EgressFetchOptions): (request: FetchR
   // within the call only, and only under the rule in PinnedAgent.
   const agent = new PinnedAgent();
 
-  return async (request, signal) => {
+  const fetchFollowingRedirects = async (request: FetchRequest, signal: AbortSignal): Promise<HostResult<FetchResponse>> => {
     let hop: Hop;
     try {
       hop = { url: parseToolUrl(request?.url), request: prepareRequest(options.tool, request ?? ({} as FetchRequest), limits.maxRequestBytes) };
@@ -73,6 +73,14 @@ export function createEgressFetch(options: EgressFetchOptions): (request: FetchR
       if (redirects >= limits.maxRedirects)
         return { ok: false, error: { code: "E_TOOL_FAILED", message: `network: more than ${limits.maxRedirects} redirects starting from ${request.url ? safeHost(request.url) : "the request"}; stopped` } };
       hop = next;
+    }
+  };
+  return async (request, signal) => {
+    try {
+      return await fetchFollowingRedirects(request, signal);
+    } catch (err) {
+      // Only a throwing onEgress sink gets here; the tool still gets an answer, never a rejection.
+      return { ok: false, error: toWardenError(err).toPayload() };
     }
   };
 }

@@ -8,3 +8,6 @@ export { refusedAddressReason } from "./address-policy.js";
 export { type EgressTarget } from "./allowlist.js";
 export { authorizeEgress, type EgressDecision } from "./authorize.js";
 export { createEgressFetch, type EgressFetchOptions } from "./egress-fetch.js";
+/** For the container egress proxy: a TCP connection to a checked address, verified after connect (scheme "http" = plain TCP). */
+export { openPinnedConnection, type PinnedTarget } from "./pinned-connection.js";
+export { canonicalTarget, type CanonicalTarget } from "./allowlist.js";

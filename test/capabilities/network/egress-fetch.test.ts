@@ -88,6 +88,15 @@ describe("connections are reused within one call only", () => {
   });
 });
 
+describe("ctx.fetch never rejects", () => {
+  test("even when the audit sink throws, the tool gets an error result", async () => {
+    const { createEgressFetch } = await import("../../../src/capabilities/network/index.js");
+    const fetch = createEgressFetch({ tool: TOOL, grants: [grant("api.example.com")], onEgress: () => { throw new Error("sink down"); } });
+    const result = await fetch({ url: "https://evil.example/" }, new AbortController().signal);
+    assert.equal(result.ok, false);
+  });
+});
+
 describe("a pooled connection is reused only for the same checked addresses", () => {
   test("when the name now resolves elsewhere, the old socket is not used", async () => {
     // First answer 127.0.0.1 (where the server is), then 127.0.0.2 (nothing listens there).
