@@ -190,6 +190,13 @@ describe(`server image ${IMAGE}`, { skip: reason && !CI ? reason : false }, () =
     assert.equal(await docker(["exec", name, "node", "-e", "process.stdout.write(String(process.getuid()))"]), "10001");
   });
 
+  test("the server process cannot change its own code, its config or anything outside the state volume", async () => {
+    const paths = ["/app/dist/src/cli/main.js", "/etc/warden/warden.config.json", "/tmp/probe", "/var/lib/warden/probe"];
+    const script = `const fs = require("fs"); console.log(JSON.stringify(${JSON.stringify(paths)}.map((p) => { try { fs.writeFileSync(p, "x"); return "written"; } catch (e) { return e.code; } })))`;
+    const results = JSON.parse(await docker(["exec", name, "node", "-e", script])) as string[];
+    assert.deepEqual(results, ["EROFS", "EROFS", "EROFS", "written"]);
+  });
+
   test("GET /healthz answers on the published port without a token", async () => {
     const r = await raw(`http://127.0.0.1:${port}/healthz`);
     assert.equal(r.status, 200);
@@ -231,5 +238,12 @@ describe(`server image ${IMAGE}`, { skip: reason && !CI ? reason : false }, () =
       records.some((r) => r.tool === "word_stats" && r.actor === "ci"),
       text,
     );
+  });
+
+  test("docker stop shuts the server down cleanly on SIGTERM (exit 0, not killed after the grace period)", async () => {
+    await client?.close().catch(() => {});
+    client = undefined;
+    await docker(["stop", "-t", "30", name], 60_000);
+    assert.equal(await docker(["inspect", "--format", "{{.State.ExitCode}}", name]), "0");
   });
 });
