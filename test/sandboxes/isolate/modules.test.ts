@@ -1,7 +1,7 @@
 /** Imports an isolate tool may make: relative files of its own folder, nothing else. */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { symlinkSync, writeFileSync } from "node:fs";
+import { symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { createIsolateExecutor, type IsolateExecutor } from "../../../sandboxes/isolate/index.js";
 import { resolveToolImport } from "../../../sandboxes/isolate/module-resolver.js";
@@ -50,8 +50,8 @@ describe("tool module imports", () => {
     });
 
     test("an import climbing out of the tool folder ends with E_TOOL_FAILED", async () => {
-      const tool = toolInTempDir({ "index.js": `import x from "../secret.js"; export default async function run() { return x; }` });
-      writeFileSync(join(tool.dir, "..", "secret.js"), "export default 'stolen';");
+      const parent = toolInTempDir({ "secret.js": "export default 'stolen';", "tool/index.js": `import x from "../secret.js"; export default async function run() { return x; }` });
+      const tool = { ...parent, dir: join(parent.dir, "tool") }; // secret.js sits right next to the tool folder
       const outcome = await runTool(executor, tool);
       assert.equal(outcome.ok ? "ok" : outcome.error.code, "E_TOOL_FAILED");
       assert.match(outcome.ok ? "" : outcome.error.message, /leaves the tool folder/);

@@ -1,14 +1,19 @@
 /** Writes an isolate tool's module files into a fresh temp folder and describes it as a SandboxTool. */
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { ExecuteRequest, Executor, SandboxTool, ToolHost } from "../../../sandboxes/executor.js";
 import { LIMIT_DEFAULTS, type Limits } from "../../../src/manifest/schema.js";
 
 let toolSeq = 0;
+const tempDirs: string[] = [];
+process.on("exit", () => {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
 
 export function toolInTempDir(files: string | Record<string, string>, limits: Partial<Limits> = {}): SandboxTool {
   const dir = mkdtempSync(join(tmpdir(), "warden-iso-tool-"));
+  tempDirs.push(dir);
   const sources = typeof files === "string" ? { "index.js": files } : files;
   for (const [path, source] of Object.entries(sources)) {
     mkdirSync(dirname(join(dir, path)), { recursive: true });
