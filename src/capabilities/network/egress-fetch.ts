@@ -16,7 +16,12 @@ export interface EgressFetchOptions {
   grants: NetworkGrant[];
   /** Default 1 MiB, at most 16 MiB. */
   maxRequestBytes?: number;
-  /** Default 8 MiB (callers pass the tool's outputBytes × 4), at most 64 MiB. */
+  /**
+   * Default 8 MiB (callers pass the tool's outputBytes × 4), at most 64 MiB.
+   * Past it the download is stopped and the call gets E_CAPABILITY_DENIED —
+   * not E_OUTPUT_TOO_LARGE, which SPEC §9 keeps for the tool's own output.
+   * A request body past maxRequestBytes is E_CAPABILITY_DENIED too.
+   */
   maxResponseBytes?: number;
   /** Default 5, at most 20. */
   maxRedirects?: number;
