@@ -42,6 +42,10 @@ runExecutorContract({
   },
   toolFor: isolateFixtureTool,
   crashSandbox: async (executor: Executor) => {
-    for (const pid of (executor as IsolateExecutor).workerPids()) process.kill(pid, "SIGKILL");
+    const isolate = executor as IsolateExecutor;
+    const killed = isolate.workerPids();
+    for (const pid of killed) process.kill(pid, "SIGKILL");
+    // Return once the executor has seen every exit, as after a real crash; a call sent in between would land on a dead worker.
+    for (let i = 0; i < 200 && isolate.workerPids().some((pid) => killed.includes(pid)); i++) await new Promise((r) => setTimeout(r, 25));
   },
 });
