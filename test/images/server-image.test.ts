@@ -84,10 +84,34 @@ async function connect(url: string, token: string): Promise<Client> {
   return client;
 }
 
-async function removeLabelled(): Promise<void> {
-  const containers = (await docker(["ps", "-aq", "--filter", `label=${LABEL}`]).catch(() => "")).split("\n").filter(Boolean);
+/** The pid of the test process that owns a container or volume, so leftover cleanup never touches a live run's. */
+const OWNER_LABEL = "warden.test.pid";
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Removes containers and volumes left by a crashed earlier run of this suite (its owner pid is gone). */
+async function removeLeftovers(): Promise<void> {
+  const owned = async (kind: "container" | "volume") => {
+    const ids = (await docker([kind === "container" ? "ps" : "volume", ...(kind === "container" ? ["-aq"] : ["ls", "-q"]), "--filter", `label=${LABEL}`]).catch(() => ""))
+      .split("\n")
+      .filter(Boolean);
+    const stale: string[] = [];
+    for (const id of ids) {
+      const pid = Number(await docker([kind, "inspect", "--format", `{{index .${kind === "container" ? "Config.Labels" : "Labels"} "${OWNER_LABEL}"}}`, id]).catch(() => "0"));
+      if (!pid || !alive(pid)) stale.push(id);
+    }
+    return stale;
+  };
+  const containers = await owned("container");
   if (containers.length) await docker(["rm", "-f", "-v", ...containers]).catch(() => {});
-  const volumes = (await docker(["volume", "ls", "-q", "--filter", `label=${LABEL}`]).catch(() => "")).split("\n").filter(Boolean);
+  const volumes = await owned("volume");
   if (volumes.length) await docker(["volume", "rm", "-f", ...volumes]).catch(() => {});
 }
 
@@ -128,10 +152,10 @@ describe(`server image ${IMAGE}`, { skip: reason && !CI ? reason : false }, () =
       timeout: 60_000,
     });
     openForReading(ws.dir);
-    await removeLabelled();
-    await docker(["volume", "create", "--label", LABEL, volume]);
+    await removeLeftovers();
+    await docker(["volume", "create", "--label", LABEL, "--label", `${OWNER_LABEL}=${process.pid}`, volume]);
     await docker([
-      "run", "-d", "--name", name, "--label", LABEL,
+      "run", "-d", "--name", name, "--label", LABEL, "--label", `${OWNER_LABEL}=${process.pid}`,
       "--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges", "--user", "10001",
       "-v", `${ws.dir}:/etc/warden:ro`, "-v", `${volume}:/var/lib/warden`,
       "-p", `127.0.0.1:${port}:8787`,
