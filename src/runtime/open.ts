@@ -28,7 +28,12 @@ export async function openRuntime(configPath: string, logger: Logger): Promise<R
   const lock = await readLock(lockFile);
   const runtimes = new Set([...registry.tools.values()].map((t) => t.sandbox.runtime));
   const executors: Partial<Record<"isolate" | "container", Executor>> = {};
-  if (runtimes.has("isolate")) executors.isolate = createIsolateExecutor({ workers: loaded.config.isolate.workers, logger });
+  if (runtimes.has("isolate")) {
+    const isolate = createIsolateExecutor({ ...(loaded.config.isolate.workers ? { workers: loaded.config.isolate.workers } : {}), logger });
+    // Workers load isolated-vm before the first call, so its start-up never counts against a call's deadline.
+    await isolate.ready();
+    executors.isolate = isolate;
+  }
   let brokerRef: Broker | null = null;
   if (runtimes.has("container")) {
     executors.container = createContainerExecutor({
