@@ -92,8 +92,12 @@ cp "$HERE/Dockerfile" "$STAGE/Dockerfile"
 
 say "docker build $IMAGE"
 # The classic builder uses the local warden/base:1 and never contacts a registry; --network none: nothing to fetch.
-DOCKER_BUILDKIT=0 docker build --network none -t "$IMAGE" "$STAGE" 2>&1 | grep --line-buffered -E "^(Step|Successfully|Error|error)" | sed -u "s/^/server:   /"
-[ "${PIPESTATUS[0]}" -eq 0 ] || { echo "server: docker build failed" >&2; exit 1; }
+# Progress: one line per Dockerfile step; the whole log is shown when the build fails.
+if ! DOCKER_BUILDKIT=0 docker build --network none -t "$IMAGE" "$STAGE" 2>&1 | tee "$STAGE/build.log" | { grep --line-buffered -E "^Step " || true; } | sed -u "s/^/server:   /"; then
+  tail -40 "$STAGE/build.log" >&2
+  echo "server: docker build failed" >&2
+  exit 1
+fi
 
 say "smoke test: isolated-vm runs inside the image's Node, as uid 10001, read-only rootfs"
 out="$(docker run --rm --read-only --cap-drop ALL --security-opt no-new-privileges --network none \

@@ -12,6 +12,11 @@ if ! docker image inspect warden/base:1 >/dev/null 2>&1; then
   bash "$REPO/images/base/build.sh"
 fi
 echo "dind: docker build $IMAGE (apt-get install docker.io iptables openssl)"
-DOCKER_BUILDKIT=0 docker build -t "$IMAGE" "$HERE" 2>&1 | grep --line-buffered -E "^(Step|Successfully|E:|Error|error)" | sed -u "s/^/dind:   /"
-[ "${PIPESTATUS[0]}" -eq 0 ] || { echo "dind: docker build failed" >&2; exit 1; }
+LOG="$(mktemp /tmp/warden-dind-build.XXXXXX)"
+trap 'rm -f "$LOG"' EXIT
+if ! DOCKER_BUILDKIT=0 docker build -t "$IMAGE" "$HERE" 2>&1 | tee "$LOG" | { grep --line-buffered -E "^Step " || true; } | sed -u "s/^/dind:   /"; then
+  tail -40 "$LOG" >&2
+  echo "dind: docker build failed" >&2
+  exit 1
+fi
 echo "dind: built $IMAGE"
