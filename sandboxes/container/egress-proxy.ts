@@ -36,8 +36,11 @@ export interface EgressProxyOptions {
 
 const HOP_BY_HOP = ["connection", "proxy-connection", "keep-alive", "proxy-authorization", "proxy-authenticate", "te", "trailer", "transfer-encoding", "upgrade"];
 
+/** A call's open sockets, and the records still to report when they close (or when the call ends). */
+type LiveBinding = CallBinding & { sockets: Set<Duplex>; unreported: Set<() => void> };
+
 export class EgressProxy {
-  private readonly bindings = new Map<string, CallBinding & { sockets: Set<Duplex> }>();
+  private readonly bindings = new Map<string, LiveBinding>();
   private server: Server | undefined;
   private readonly maxBytes: number;
   private readonly connectTimeoutMs: number;
@@ -71,13 +74,15 @@ export class EgressProxy {
   }
 
   bind(containerIp: string, binding: CallBinding): void {
-    this.bindings.set(containerIp, { ...binding, sockets: new Set() });
+    this.bindings.set(containerIp, { ...binding, sockets: new Set(), unreported: new Set() });
   }
 
   /** The call ended: its container's open tunnels are cut, later connections refused. */
   unbind(containerIp: string): void {
     const binding = this.bindings.get(containerIp);
     this.bindings.delete(containerIp);
+    // Report still-open exchanges now, synchronously: the call's audit record is written when execute returns.
+    for (const report of binding?.unreported ?? []) report();
     for (const socket of binding?.sockets ?? []) socket.destroy();
   }
 
@@ -90,7 +95,11 @@ export class EgressProxy {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
-  private bindingFor(socket: Duplex): (CallBinding & { sockets: Set<Duplex> }) | undefined {
+  private stillBound(binding: LiveBinding, socket: Duplex): boolean {
+    return this.bindings.get(clientAddress(socket as Socket)) === binding;
+  }
+
+  private bindingFor(socket: Duplex): (LiveBinding) | undefined {
     return this.bindings.get(clientAddress(socket as Socket));
   }
 
@@ -103,12 +112,17 @@ export class EgressProxy {
     if (!target) return refuseRaw(client, 400, "CONNECT needs host:port");
     const record: EgressRecord = { host: target.host, port: target.port, method: "CONNECT", status: null, bytes: 0 };
     const auth = await this.options.authorize(binding.tool, binding.grants, { scheme: "https", ...target });
-    if (!this.bindings.has(clientAddress(client as Socket))) return void client.destroy();
+    // The call may have ended while we resolved: nothing it asked for may happen after its outcome.
+    if (!this.stillBound(binding, client)) return void client.destroy();
     if (!auth.ok) {
       binding.onEgress({ ...record, denied: auth.denied ?? auth.error.message });
       return refuseRaw(client, auth.denied ? 403 : 502, auth.error.message);
     }
     const upstream = await this.connectChecked(auth.addresses, target.port);
+    if (upstream && !this.stillBound(binding, client)) {
+      upstream.destroy();
+      return void client.destroy();
+    }
     if (!upstream) {
       binding.onEgress({ ...record, status: 502 });
       return refuseRaw(client, 502, `could not connect to ${target.host}:${target.port}`);
@@ -123,10 +137,12 @@ export class EgressProxy {
     const done = (): void => {
       if (reported) return;
       reported = true;
+      binding.unreported.delete(done);
       client.destroy();
       upstream.destroy();
       binding.onEgress({ ...record, status: 200, bytes });
     };
+    binding.unreported.add(done);
     upstream.on("close", done);
     client.on("close", done);
     upstream.on("error", done);
@@ -151,11 +167,16 @@ export class EgressProxy {
     const port = url.port ? Number(url.port) : 80;
     const record: EgressRecord = { host, port, method: req.method ?? "GET", status: null, bytes: 0 };
     const auth = await this.options.authorize(binding.tool, binding.grants, { scheme: "http", host, port });
+    if (!this.stillBound(binding, req.socket)) return void req.socket.destroy();
     if (!auth.ok) {
       binding.onEgress({ ...record, denied: auth.denied ?? auth.error.message });
       return refuse(res, auth.denied ? 403 : 502, auth.error.message);
     }
     const upstreamSocket = await this.connectChecked(auth.addresses, port);
+    if (upstreamSocket && !this.stillBound(binding, req.socket)) {
+      upstreamSocket.destroy();
+      return void req.socket.destroy();
+    }
     if (!upstreamSocket) {
       binding.onEgress({ ...record, status: 502 });
       return refuse(res, 502, `could not connect to ${host}:${port}`);
@@ -173,12 +194,22 @@ export class EgressProxy {
       // (an `agent` option would make node ignore createConnection and dial on its own).
       createConnection: () => upstreamSocket,
     });
+    let status: number | null = null;
+    let bytes = 0;
+    let reported = false;
+    const report = (): void => {
+      if (reported) return;
+      reported = true;
+      binding.unreported.delete(report);
+      binding.onEgress({ ...record, status: status ?? 502, bytes });
+    };
+    binding.unreported.add(report);
     upstream.on("error", () => {
-      binding.onEgress({ ...record, status: 502 });
+      report();
       refuse(res, 502, `upstream ${host}:${port} failed`);
     });
     upstream.on("response", (up) => {
-      let bytes = 0;
+      status = up.statusCode ?? null;
       const outHeaders = { ...up.headers };
       for (const h of HOP_BY_HOP) delete outHeaders[h];
       res.writeHead(up.statusCode ?? 502, up.statusMessage, outHeaders);
@@ -189,7 +220,7 @@ export class EgressProxy {
       });
       up.on("end", () => res.end());
       up.on("close", () => {
-        binding.onEgress({ ...record, status: up.statusCode ?? null, bytes });
+        report();
         if (!res.writableEnded) res.destroy();
       });
     });

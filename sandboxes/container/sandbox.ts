@@ -52,7 +52,8 @@ export async function startSandbox(
     }
     return { container, id: container.id, stdio, collector, ended: endedPromise, isEnded: () => ended, ip };
   } catch (err) {
-    void removeContainer(container);
+    // Awaited, so the caller's cleanup tracking (and close()) covers it; the reaper catches the rest.
+    await removeContainer(container);
     throw err;
   }
 }

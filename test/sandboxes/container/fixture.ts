@@ -65,7 +65,7 @@ export function fixtureTool(kind: string, overrides: Partial<SandboxTool> = {}):
     image: FIXTURE_IMAGE,
     command: ["python3", "/app/contract.py", kind],
     owner: "tests@example.invalid",
-    limits: { ...LIMIT_DEFAULTS, timeoutMs: 30_000, memoryMb: 64, outputBytes: 4096 },
+    limits: { ...LIMIT_DEFAULTS, timeoutMs: 60_000, memoryMb: 64, outputBytes: 4096 },
     network: false,
     volumes: [],
     ...overrides,
