@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { appendOrSpool, liveLockHolder, openAuditLog, type AuditDelivery, type AuditEntry, type AuditLogOptions } from "../audit/index.js";
 import { loadConfigFile, type LoadedConfig } from "../config/load.js";
 import { WardenError } from "../errors.js";
-import { findConflicts, isCallId, journalDirOf, markRolledBack, readCallRecord, restoreCall, toolPathOf, type Conflict } from "../journal/index.js";
+import { findConflicts, isCallId, journalDirOf, markRolledBack, readCallRecord, recordForcedRollback, restoreCall, toolPathOf, type Conflict } from "../journal/index.js";
 import { createLogger } from "../logger.js";
 import { reportCliError } from "./errors.js";
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type CliCommand, type CliIo } from "./types.js";
@@ -100,6 +100,7 @@ async function rollBack(loaded: LoadedConfig, callId: string, force: boolean, ro
     return { ok: false, errorCode: "E_CONFLICT", files: [], conflicts: conflictIds };
   }
   const result = await restoreCall(dir, record, loaded.config.volumes);
+  if (conflicts.length > 0 && result.restored.length > 0) await recordForcedRollback(dir, rollbackId, result.restored);
   const files: AuditEntry["files"] = result.restored.map((r) => ({ volume: r.volume, path: toolPathOf(r.volume, r.path), op: "rollback" }));
   for (const f of result.failures) files.push({ volume: f.volume, path: toolPathOf(f.volume, f.path), op: "rollback", denied: "not restored" });
   if (result.failures.length > 0) {

@@ -77,6 +77,17 @@ export async function findConflicts(dir: string, callId: string): Promise<Confli
   return [...found.values()];
 }
 
+/**
+ * A forced rollback overwrote later calls' changes: it goes into the global
+ * order like a call, so rolling back one of those later calls afterwards is
+ * refused (it would undo this rollback). An unforced rollback is the exact
+ * inverse of its call and, like that call, no longer a conflict for anyone.
+ */
+export async function recordForcedRollback(dir: string, rollbackId: string, paths: ReadonlyArray<{ volume: string; path: string }>): Promise<void> {
+  const ts = new Date().toISOString();
+  await appendDurably(join(dir, CALLS_FILE), paths.map((p): CallTouch => ({ callId: rollbackId, tool: "warden.rollback", ts, volume: p.volume, path: p.path, op: "rollback" })));
+}
+
 export async function markRolledBack(dir: string, callId: string, mark: RolledBack): Promise<void> {
   const folder = join(dir, callId);
   await appendDurably(join(folder, ROLLED_BACK_FILE), [mark]);

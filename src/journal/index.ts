@@ -5,7 +5,7 @@
 export { createJournal, type CallJournal, type Journal, type JournalOptions, type MutationChange } from "./journal.js";
 export { DEFAULT_JOURNAL_MAX_BYTES } from "./budget.js";
 export { pruneJournal, type PruneResult } from "./prune.js";
-export { findConflicts, markRolledBack, readCallRecord, type CallRecord, type Conflict, type RolledBack } from "./call-record.js";
+export { findConflicts, markRolledBack, readCallRecord, recordForcedRollback, type CallRecord, type Conflict, type RolledBack } from "./call-record.js";
 export { restoreCall, type RestoreResult } from "./restore.js";
 export { assertCallId, isCallId } from "./call-id.js";
 export { toolPathOf, type JournalEntry, type PreImageKind } from "./records.js";

@@ -93,7 +93,14 @@ describe("warden rollback", () => {
     assert.equal(forced.code, 0, forced.stderr);
     assert.match(forced.stdout, /overriding later call\(s\) call-late/);
     assert.equal(readFileSync(join(w.ws, "a.txt"), "utf8"), "original");
-    assert.deepEqual((await lastRollbackRecord(w)).input, { callId: "call-early", force: true });
+    const forcedRecord = await lastRollbackRecord(w);
+    assert.deepEqual(forcedRecord.input, { callId: "call-early", force: true });
+
+    // The forced rollback overwrote call-late's change: rolling back call-late now would undo the rollback.
+    const undoLate = await w.rollback("call-late");
+    assert.equal(undoLate.code, 1);
+    assert.match(undoLate.stderr, new RegExp(`${forcedRecord.callId} \\(warden\\.rollback, `));
+    assert.equal(readFileSync(join(w.ws, "a.txt"), "utf8"), "original");
   });
 
   test("a later call that removed a parent folder is a conflict too", async () => {
