@@ -58,7 +58,7 @@ class ContainerExecutor implements Executor {
   private readonly serverId: string;
   private readonly pool: SandboxPool;
   private readonly egress: EgressGateway;
-  private readonly active = new Map<string, AbortController>();
+  private readonly active = new Set<AbortController>();
   private readonly cleanups = new Set<Promise<unknown>>();
   private readonly reapTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -103,9 +103,8 @@ class ContainerExecutor implements Executor {
     const deadlineAt = Date.now() + (tool.limits.timeoutMs ?? LIMIT_DEFAULTS.timeoutMs);
     const abort = new AbortController();
     const onOuterAbort = (): void => abort.abort(request.signal.reason);
-    if (request.signal.aborted) onOuterAbort();
-    else request.signal.addEventListener("abort", onOuterAbort, { once: true });
-    this.active.set(request.callId, abort);
+    request.signal.addEventListener("abort", onOuterAbort, { once: true });
+    this.active.add(abort);
     let sandbox: StartedSandbox | undefined;
     try {
       sandbox = await this.acquire(request, abort.signal, deadlineAt);
@@ -115,7 +114,7 @@ class ContainerExecutor implements Executor {
       return { ok: false, error: toWardenError(err, "E_SANDBOX_UNAVAILABLE").toPayload() };
     } finally {
       request.signal.removeEventListener("abort", onOuterAbort);
-      this.active.delete(request.callId);
+      this.active.delete(abort);
       if (sandbox) this.track(removeContainer(sandbox.container));
     }
   }
@@ -124,7 +123,7 @@ class ContainerExecutor implements Executor {
     if (this.closed) return;
     this.closed = true;
     if (this.reapTimer) clearInterval(this.reapTimer);
-    for (const abort of this.active.values())
+    for (const abort of this.active)
       abort.abort(new WardenError("E_CANCELLED", "the container backend is shutting down"));
     await this.pool.close();
     while (this.cleanups.size > 0) await Promise.allSettled([...this.cleanups]);
@@ -150,6 +149,8 @@ class ContainerExecutor implements Executor {
 
   private async runBound(sandbox: StartedSandbox, request: ExecuteRequest, deadlineAt: number): Promise<ExecuteOutcome> {
     const ip = sandbox.ip;
+    // A warm container was labelled before its call existed (warden.call=pool): this line ties the two.
+    this.options.logger?.debug({ callId: request.callId, tool: request.tool.name, container: sandbox.id.slice(0, 12) }, "container call");
     if (request.tool.network && !ip) return failure("E_SANDBOX_UNAVAILABLE", `container of ${request.tool.name} has no egress address`);
     if (ip)
       this.egress.bind(ip, {
