@@ -26,7 +26,8 @@ function exampleTool(name: string, extra: Partial<SandboxTool> = {}): SandboxToo
     dir,
     image: manifest.image,
     command: manifest.command,
-    limits: { ...LIMIT_DEFAULTS, ...manifest.limits },
+    // The deadline includes container start-up, which on a loaded 2-core CI box can take many seconds.
+    limits: { ...LIMIT_DEFAULTS, ...manifest.limits, timeoutMs: 60_000 },
     network: false,
     volumes: [],
     ...extra,
