@@ -74,6 +74,9 @@ export async function runCall(sandbox: StartedSandbox, request: ExecuteRequest, 
   } finally {
     clearTimeout(timer);
     signal.removeEventListener("abort", onAbort);
+    // Lines the container writes after the outcome (it may live a few hundred ms more) reach nobody.
+    sandbox.collector.setLineSink(() => {});
+    sandbox.collector.onPossibleResult = undefined;
   }
 }
 

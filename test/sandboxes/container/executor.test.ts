@@ -85,6 +85,23 @@ describe("container executor", () => {
     assert.match(flood.logs.at(-1)!, /rest is dropped/);
   });
 
+  test("the outcome comes with the result; what the tool writes after it reaches nobody", async (t) => {
+    if (!(await requireDocker(t))) return;
+    const host = recordingHost();
+    const code = [
+      "import sys, time",
+      "sys.stderr.write('before\\n'); sys.stderr.flush()",
+      "sys.stdout.write(json.dumps({'output': {'done': True}})); sys.stdout.flush()",
+      "time.sleep(0.5)",
+      "sys.stderr.write('after the result\\n'); sys.stderr.flush()",
+      "time.sleep(5)",
+    ].join("\n");
+    const outcome = await call(executor, fixtureTool("probe"), { code }, { host });
+    assert.deepEqual(outcome, { ok: true, output: { done: true }, outputBytes: 13 });
+    await sleep(1500);
+    assert.deepEqual(host.logs, ["before"]);
+  });
+
   test("an {\"error\"} result is E_TOOL_FAILED with the tool's own message", async (t) => {
     if (!(await requireDocker(t))) return;
     const message = assertCode(await call(executor, fixtureTool("error-result"), { msg: "quota exceeded for this file" }), "E_TOOL_FAILED");
