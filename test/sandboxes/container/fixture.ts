@@ -5,26 +5,13 @@
  * except under CI=true, where they fail.
  */
 import Dockerode from "dockerode";
-import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import type { TestContext } from "node:test";
 import type { ExecuteOutcome, Executor, SandboxTool, ToolHost } from "../../../sandboxes/executor.js";
 import { buildImages, pingEngine } from "../../../sandboxes/container/index.js";
 import { buildToolImage } from "../../../sandboxes/container/images.js";
 import { LIMIT_DEFAULTS } from "../../../src/manifest/schema.js";
-import { repoRoot as helperRepoRoot } from "../../helpers/paths.js";
-
-/** repoRoot(), tolerating a package.json that is momentarily unparsable (then: the folder holding images/base). */
-export function repoRoot(): string {
-  try {
-    return helperRepoRoot();
-  } catch {
-    let dir = dirname(fileURLToPath(import.meta.url));
-    while (!existsSync(join(dir, "images", "base", "build.sh")) && dirname(dir) !== dir) dir = dirname(dir);
-    return dir;
-  }
-}
+import { repoRoot } from "../../helpers/paths.js";
 
 export const FIXTURE_IMAGE = "warden-test/contract:1";
 
@@ -119,3 +106,5 @@ export function assertCode(outcome: ExecuteOutcome, code: string): string {
   if (outcome.error.code !== code) throw new Error(`expected ${code}, got ${outcome.error.code}: ${outcome.error.message}`);
   return outcome.error.message;
 }
+
+export { repoRoot };
