@@ -140,24 +140,22 @@ export class Broker {
   }
 
   /** Auto-quarantine: through the kill-switch path, persisted so only `warden enable` lifts it. */
-  private applyVerdict(tool: RegisteredTool, errorCode: string | null, callId: string): void {
+  private async applyVerdict(tool: RegisteredTool, errorCode: string | null, callId: string): Promise<void> {
     if (errorCode === "E_SANDBOX_CRASHED")
       this.options.alerter?.raise({ kind: "sandbox_crash", tool: tool.name, owner: tool.sandbox.owner ?? null, reason: `the ${tool.sandbox.runtime} sandbox of ${tool.name} crashed`, callIds: [callId] });
     const verdict = this.quarantine.record(tool.name, errorCode, callId);
     if (!verdict) return;
     this.options.logger.error({ tool: tool.name, reason: verdict.reason }, "tool quarantined");
     this.update({ config: { ...this.config, disabled: [...new Set([...this.config.disabled, tool.name])] } });
-    const persisted = this.options.configFile ? quarantineInConfig(this.options.configFile, tool.name) : Promise.resolve(false);
-    void persisted.then((ok) =>
-      this.options.alerter?.raise({
+    const ok = this.options.configFile ? await quarantineInConfig(this.options.configFile, tool.name) : false;
+    this.options.alerter?.raise({
         kind: "quarantine",
         tool: tool.name,
         owner: tool.sandbox.owner ?? null,
         reason: `${verdict.reason}; ${tool.name} is disabled until an operator runs: warden enable ${tool.name}${ok ? "" : " (the config could not be written: the quarantine lasts until restart)"}`,
         counts: verdict.counts,
         callIds: verdict.callIds,
-      }),
-    );
+      });
   }
 
   private callableSignature(): string {
@@ -214,7 +212,8 @@ export class Broker {
     entry.durationMs = Math.round((performance.now() - started) * 1000) / 1000;
     if (result.ok) entry.outcome = "ok";
     else entry.errorCode = result.error.code;
-    if (tool && !result.ok) this.applyVerdict(tool, entry.errorCode, callId);
+    // Rare path (a failure): the quarantine is in force before this call answers.
+    if (tool && !result.ok) await this.applyVerdict(tool, entry.errorCode, callId);
     // The answer waits for the durable audit record: no call is answered unaudited.
     try {
       await this.options.audit.append(entry);
