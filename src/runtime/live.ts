@@ -58,9 +58,19 @@ export function startLiveReload(options: { configFile: string; lockFile: string;
     }
   };
 
-  const reload = () => {
-    if (!pending) pending = doReload().finally(() => (pending = null));
-    return pending;
+  // A reload asked for while one runs must see the files as they are *now*:
+  // queue exactly one more pass after the running one instead of sharing it.
+  let queued: Promise<boolean> | null = null;
+  const reload = (): Promise<boolean> => {
+    if (!pending) {
+      pending = doReload().finally(() => (pending = null));
+      return pending;
+    }
+    queued ??= pending.then(() => {
+      queued = null;
+      return reload();
+    });
+    return queued;
   };
 
   void stamp().then((s) => (lastStamp = s));
