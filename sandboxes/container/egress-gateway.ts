@@ -44,8 +44,14 @@ export class EgressGateway {
   /** Idempotent; a failed setup is retried on the next networked call. */
   ready(): Promise<EgressAttachment> {
     if (!this.setup) {
-      this.setup = this.create();
-      this.setup.catch(() => (this.setup = undefined));
+      this.setup = this.create().catch(async (err: unknown) => {
+        // Half a setup (proxy up, firewall refused) must not linger: the next networked call retries cleanly.
+        this.setup = undefined;
+        await this.proxy.close();
+        if (this.firewall) await removeFirewall(this.firewall).catch(() => {});
+        this.firewall = undefined;
+        throw err;
+      });
     }
     return this.setup;
   }
