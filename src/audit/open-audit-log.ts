@@ -21,7 +21,7 @@ export async function openAuditLog(file: string, options: AuditLogOptions = {}):
   const logger = options.logger ?? createLogger();
   const key = resolve(file);
   // Two writers on one file would both append "seq N after hash H": a forked chain that verify must call broken.
-  if (openFiles.has(key)) throw new WardenError("E_AUDIT", `the audit log ${file} is already open in this process; close it first`);
+  if (openFiles.has(key)) throw new WardenError("E_AUDIT", `the audit log ${file} is already open in this process; close it first`, { heldBy: process.pid });
   openFiles.add(key);
   let lock: ProcessLock | null = null;
   try {

@@ -52,6 +52,16 @@ describe("audit spool: records from a second process", () => {
     assert.equal(spooled(file).length, 1);
   });
 
+  test("a second user in the holder's own process spools too, and the holder seals it", async () => {
+    const file = join(await tempDir(), "audit.jsonl");
+    const log = await openAuditLog(file, { logger: captureLogger().logger, spoolIntervalMs: 20 });
+    const delivery = await appendOrSpool(file, sampleEntry(1, { callId: "same-process" }), { logger: captureLogger().logger });
+    assert.equal(delivery.via === "spool" && delivery.heldBy, process.pid);
+    for (let i = 0; i < 200 && spooled(file).length > 0; i++) await sleep(10);
+    await log.close();
+    assert.deepEqual(records(file).map((r) => r.callId), ["same-process"]);
+  });
+
   test("a spool file is deleted only after its record is durable: a failing log keeps it", async () => {
     const dir = await tempDir();
     const file = join(dir, "audit.jsonl");
