@@ -24,9 +24,13 @@ export async function benchMcpServer(name: string, command: string, args: string
   const startupToFirstListMs = performance.now() - t0;
   const pid = transport.pid!;
   let errors = 0;
+  let firstError = "";
   const once = async () => {
     const r = await client.request({ method: "tools/call", params: { name: tool, arguments: input } }, CallToolResultSchema);
-    if (r.isError) errors++;
+    if (r.isError) {
+      errors++;
+      firstError ||= JSON.stringify(r.structuredContent).slice(0, 200);
+    }
   };
   for (let i = 0; i < 200; i++) await once(); // warm-up
   await new Promise((r) => setTimeout(r, 300));
@@ -54,6 +58,8 @@ export async function benchMcpServer(name: string, command: string, args: string
   const callsPerSecC16 = done / ((performance.now() - loadStart) / 1000);
   clearInterval(sampler);
   await client.close();
+  // A benchmark of refusals measures nothing: fail loudly instead of printing numbers.
+  if (errors > 0) throw new Error(`${name}: ${errors} calls failed, first: ${firstError}`);
   return {
     name,
     startupToFirstListMs: round(startupToFirstListMs, 1),

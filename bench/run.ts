@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { benchMcpServer, type McpBenchResult } from "./mcp-bench.js";
 import { measureRawFreshContexts } from "../sandboxes/isolate/raw-rate.js";
 import { round } from "./stats.js";
+import { runCli } from "../src/cli/main.js";
 import { benchCapabilities } from "./capabilities-bench.js";
 import { benchContainers } from "./container-bench.js";
 
@@ -23,6 +24,7 @@ mkdirSync(join(work, "tools"));
 cpSync(join(repo, "examples", "tools", "word_stats"), join(work, "tools", "word_stats"), { recursive: true });
 const config = join(work, "warden.config.json");
 writeFileSync(config, JSON.stringify({ tools: ["./tools/*"], audit: { file: "./audit.jsonl" }, concurrency: { maxInFlight: 16, maxQueue: 256 } }));
+await runCli(["approve", "word_stats", "--yes", "--config", config], { stdout: () => {}, stderr: () => {} });
 const input = { text: "the quick brown fox jumps over the lazy dog the end" };
 
 const results: Record<string, unknown> = { machine: { cpus: cpus().length, memGiB: round(totalmem() / 2 ** 30, 1), node: process.version }, date: new Date().toISOString() };
