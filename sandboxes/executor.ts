@@ -109,6 +109,8 @@ export type ExecuteOutcome =
 
 export interface Executor {
   readonly runtime: "isolate" | "container";
+  /** Resolves when the backend can start a call without paying its own start-up (optional). */
+  ready?(): Promise<void>;
   /** Makes the next calls of this tool cheap (pre-warm). Idempotent; never throws. */
   prepare(tool: SandboxTool): Promise<void>;
   execute(request: ExecuteRequest): Promise<ExecuteOutcome>;

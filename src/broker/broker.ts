@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import { WardenError, toWardenError, type ErrorPayload } from "../errors.js";
 import type { Config } from "../config/schema.js";
 import type { AuditEntry, AuditLog } from "../audit/index.js";
+import type { Journal } from "../journal/index.js";
 import { redactKeys, redactSecretValues } from "../capabilities/redaction.js";
 import type { Effect } from "../manifest/schema.js";
 import type { EgressRecord } from "../capabilities/types.js";
@@ -56,6 +57,8 @@ export interface BrokerOptions {
   alerter?: Alerter;
   /** The config file: auto-quarantine writes the tool into its `disabled` list. */
   configFile?: string;
+  /** Rollback journal for ctx.fs mutations (SPEC §14); absent ⇒ changes are not journaled. */
+  journal?: Journal;
 }
 
 /**
@@ -264,10 +267,12 @@ export class Broker {
     let outcome: ExecuteOutcome;
     try {
       const release = await this.admission.acquire(controller.signal);
-      const { host, egress, files } = createToolHost(tool, controller.signal, ctx, this.registry.allSecretValues);
+      const { host, egress, files } = createToolHost(tool, controller.signal, ctx, this.registry.allSecretValues, this.options.journal?.forCall(entry.callId, tool.name));
       entry.egress = egress;
       entry.files = files;
       try {
+        // The backend's own start-up (workers loading isolated-vm) never counts against a call's deadline.
+        if (executor.ready) await executor.ready();
         outcome = await executor.execute({ callId: entry.callId, tool: tool.sandbox, input, env: tool.secrets, host, signal: controller.signal });
       } finally {
         release();

@@ -3,6 +3,7 @@ import { createEgressFetch } from "../capabilities/network/index.js";
 import { createVolumeFs } from "../capabilities/filesystem/index.js";
 import { redactText } from "../capabilities/redaction.js";
 import type { EgressRecord, FileRecord } from "../capabilities/types.js";
+import type { CallJournal } from "../journal/index.js";
 import type { RegisteredTool } from "./registry.js";
 
 export interface CallSinks {
@@ -20,7 +21,7 @@ const DENIED = (what: string, tool: string, how: string) => ({
  * checks of capabilities/, every attempt is recorded for the audit record, and
  * log lines are scrubbed of secret values before they leave.
  */
-export function createToolHost(tool: RegisteredTool, signal: AbortSignal, sinks: CallSinks, secretValues: readonly string[]) {
+export function createToolHost(tool: RegisteredTool, signal: AbortSignal, sinks: CallSinks, secretValues: readonly string[], journal?: CallJournal) {
   const egress: EgressRecord[] = [];
   const files: FileRecord[] = [];
   const caps = tool.capabilities;
@@ -34,7 +35,15 @@ export function createToolHost(tool: RegisteredTool, signal: AbortSignal, sinks:
         })
       : null;
   const fsImpl =
-    caps.filesystem.length > 0 ? createVolumeFs({ tool: tool.name, volumes: caps.filesystem, onFileOp: (r) => files.push(r) }) : null;
+    caps.filesystem.length > 0
+      ? createVolumeFs({
+          tool: tool.name,
+          volumes: caps.filesystem,
+          onFileOp: (r) => files.push(r),
+          // SPEC §14: the pre-image of every change is journaled (and fsync'd) before the change happens.
+          ...(journal ? { beforeMutation: journal.beforeMutation } : {}),
+        })
+      : null;
 
   const host: ToolHost = {
     log(level, message) {

@@ -13,6 +13,7 @@ const COMMANDS: Record<string, () => Promise<CliCommand>> = {
   approve: async () => (await import("./approve.js")).approveCommand,
   disable: async () => (await import("./disable.js")).disableCommand,
   enable: async () => (await import("./disable.js")).enableCommand,
+  rollback: async () => (await import("./rollback.js")).rollbackCommand,
 };
 
 const USAGE = `usage: warden <command> [--config F]
@@ -25,6 +26,7 @@ const USAGE = `usage: warden <command> [--config F]
   disable|enable <tool|class>    kill switch, applied live
   audit verify [file]            verify the audit hash chain
   images build                   build the base and tool images (Docker)
+  rollback <callId> [--force]    undo the file changes (ctx.fs) of one call
 exit codes: 0 ok, 1 the thing checked failed, 2 usage or config error`;
 
 export function parseCli(argv: string[]): { command: string | undefined; positionals: string[]; flags: Record<string, string | boolean> } {

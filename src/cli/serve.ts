@@ -16,8 +16,9 @@ export const serveCommand: CliCommand = async ({ flags, configPath }, io) => {
     return reportCliError(err, io);
   }
   const { broker, loaded } = runtime;
-  await broker.prepare();
   runtime.watch();
+  // Pre-warm in the background: the transport answers initialize and tools/list at once.
+  const warm = broker.prepare().catch((err) => logger.warn({ err: (err as Error).message }, "pre-warming failed"));
   const stop = async () => {
     await runtime.close();
     logger.flush();
@@ -31,6 +32,7 @@ export const serveCommand: CliCommand = async ({ flags, configPath }, io) => {
       io.stderr(`warden: ${loaded.file}: http.tokens is empty; fix: add {"name": "...", "sha256": "<sha256 of the token>"} — the HTTP transport never runs without auth\n`);
       return 2;
     }
+    await warm;
     const listener = await startHttp(broker, http, logger, WARDEN_VERSION);
     logger.info({ url: listener.url, tools: broker.listTools().length }, `mcp-warden listening on ${listener.url} (Streamable HTTP, bearer token required)`);
   } else {

@@ -8,6 +8,9 @@ import type { Executor } from "../../sandboxes/executor.js";
 import { lockPathFor, readLock } from "../policy/lock.js";
 import { createAlerter, type Alerter } from "../incident/alerts.js";
 import { startLiveReload, type LiveReload } from "./live.js";
+import { createJournal, journalDirOf, type Journal } from "../journal/index.js";
+
+const JOURNAL_PRUNE_INTERVAL_MS = 60 * 60 * 1000;
 
 export interface Runtime {
   loaded: LoadedConfig;
@@ -30,8 +33,6 @@ export async function openRuntime(configPath: string, logger: Logger): Promise<R
   const executors: Partial<Record<"isolate" | "container", Executor>> = {};
   if (runtimes.has("isolate")) {
     const isolate = createIsolateExecutor({ ...(loaded.config.isolate.workers ? { workers: loaded.config.isolate.workers } : {}), logger });
-    // Workers load isolated-vm before the first call, so its start-up never counts against a call's deadline.
-    await isolate.ready();
     executors.isolate = isolate;
   }
   let brokerRef: Broker | null = null;
@@ -49,8 +50,15 @@ export async function openRuntime(configPath: string, logger: Logger): Promise<R
     ...(loaded.config.audit.maxBytes ? { maxBytes: loaded.config.audit.maxBytes } : {}),
     ...(loaded.config.audit.retainDays ? { retainDays: loaded.config.audit.retainDays } : {}),
   });
+  const journal = createJournal({
+    dir: journalDirOf(loaded),
+    volumes: loaded.config.volumes,
+    logger,
+    ...(loaded.config.journal?.maxBytes ? { maxBytes: loaded.config.journal.maxBytes } : {}),
+  });
+  const journalPrune = await startJournalPruning(journal, loaded.config.journal?.retainDays, logger);
   const alerter = createAlerter({ webhook: loaded.config.alerts?.webhook, command: loaded.config.alerts?.command, logger, secrets: () => registry.allSecretValues });
-  const broker = new Broker({ config: loaded.config, registry, lock, executors, audit, logger, alerter, configFile: loaded.file });
+  const broker = new Broker({ config: loaded.config, registry, lock, executors, audit, logger, alerter, configFile: loaded.file, journal });
   brokerRef = broker;
   const runtime: Runtime = {
     loaded,
@@ -64,10 +72,22 @@ export async function openRuntime(configPath: string, logger: Logger): Promise<R
     },
     async close() {
       runtime.live?.close();
+      if (journalPrune) clearInterval(journalPrune);
       await Promise.all(Object.values(executors).map((e) => e.close().catch(() => {})));
       await audit.close();
       await alerter.drain();
     },
   };
   return runtime;
+}
+
+/** journal.retainDays (SPEC §14): prune at start, then hourly; a failed pruning is logged, never fatal. */
+async function startJournalPruning(journal: Journal, retainDays: number | undefined, logger: Logger): Promise<NodeJS.Timeout | null> {
+  if (!retainDays) return null;
+  const prune = () =>
+    journal.prune(retainDays).catch((err: unknown) => {
+      logger.error({ event: "journal.prune_failed", err: (err as Error).message }, "journal: pruning old calls failed");
+    });
+  await prune();
+  return setInterval(prune, JOURNAL_PRUNE_INTERVAL_MS).unref();
 }
