@@ -3,7 +3,6 @@ import { openAuditLog, type AuditLog } from "../audit/index.js";
 import { Broker, loadRegistry } from "../broker/index.js";
 import { loadConfigFile, type LoadedConfig } from "../config/load.js";
 import { createIsolateExecutor } from "../../sandboxes/isolate/index.js";
-import { createContainerExecutor } from "../../sandboxes/container/index.js";
 import type { Executor } from "../../sandboxes/executor.js";
 import { lockPathFor, readLock } from "../policy/lock.js";
 import { createAlerter, type Alerter } from "../incident/alerts.js";
@@ -37,6 +36,8 @@ export async function openRuntime(configPath: string, logger: Logger): Promise<R
   }
   let brokerRef: Broker | null = null;
   if (runtimes.has("container")) {
+    // Loaded only when a container tool exists: isolate-only servers never load dockerode.
+    const { createContainerExecutor } = await import("../../sandboxes/container/index.js");
     executors.container = createContainerExecutor({
       logger,
       ...(loaded.config.container.poolSize !== undefined ? { poolSize: loaded.config.container.poolSize } : {}),
