@@ -11,18 +11,12 @@
 import { constants } from "node:fs";
 import { mkdir, open, realpath, type FileHandle } from "node:fs/promises";
 import { WardenError } from "../errors.js";
+import { at, errnoOf, O_DIR_NOFOLLOW } from "../capabilities/filesystem/index.js";
 
-export const O_DIR_NOFOLLOW = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
+export { at, errnoOf, O_DIR_NOFOLLOW };
 /** O_NONBLOCK | O_NOCTTY: a fifo or tty swapped in after the lstat can neither block nor become our terminal. */
 export const O_READ_NOFOLLOW = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY;
 
-export function at(dir: FileHandle, name: string): string {
-  return `/proc/self/fd/${dir.fd}/${name}`;
-}
-
-export function errnoOf(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException | null)?.code;
-}
 
 export async function volumeRootReal(hostPath: string): Promise<string> {
   return realpath(hostPath);

@@ -22,6 +22,9 @@ import { VolumeRoots } from "./volume-root.js";
 import { writeVolumeFile } from "./write-file.js";
 
 export { MAX_COMPONENT_BYTES, MAX_PATH_LENGTH } from "./tool-path.js";
+/** fd-relative, never-following lookups (Linux openat through /proc/self/fd), shared with the rollback journal. */
+export { at, O_DIR_NOFOLLOW } from "./volume-root.js";
+export { errnoOf } from "./errno.js";
 export { DEFAULT_QUOTA_RESCAN_MS } from "./quota.js";
 
 export const DEFAULT_MAX_READ_BYTES = 16 * 1024 * 1024;
