@@ -4,7 +4,8 @@ import { after, before, describe, test } from "node:test";
 import { CallToolResultSchema } from "@modelcontextprotocol/sdk/types.js";
 import { verifyAuditChain } from "../../src/audit/index.js";
 import { readAudit } from "../helpers/audit-read.js";
-import { connectHttp, startHttpServer, type HttpServerHandle } from "../helpers/server.js";
+import { spawnSync } from "node:child_process";
+import { CLI_MAIN, connectHttp, startHttpServer, type HttpServerHandle } from "../helpers/server.js";
 import { approveAll, makeWorkspace, TEST_TOKEN, TEST_TOKEN_SHA } from "../helpers/workspace.js";
 import { createHash } from "node:crypto";
 import { TEST_TOOLS } from "./tools.js";
@@ -99,6 +100,15 @@ describe("MCP over Streamable HTTP", () => {
       assert.equal((r.structuredContent as { error: { code: string } }).error.code, "E_FORBIDDEN");
       const rec = readAudit(ws.auditFile).find((a) => a.tool === "writer" && a.actor === "reader");
       assert.equal(rec?.errorCode, "E_FORBIDDEN");
+      // no other route: a destructive tool, another spelling of the name, a disabled-then-enabled tool
+      const d = await c.client.request({ method: "tools/call", params: { name: "eraser", arguments: {} } }, CallToolResultSchema);
+      assert.equal((d.structuredContent as { error: { code: string } }).error.code, "E_FORBIDDEN");
+      await assert.rejects(c.client.request({ method: "tools/call", params: { name: "WRITER", arguments: {} } }, CallToolResultSchema), /unknown tool/);
+      for (const cmd of ["disable", "enable"]) assert.equal(spawnSync(process.execPath, ["--no-node-snapshot", CLI_MAIN(), cmd, "writer", "--config", ws.configPath]).status, 0);
+      await new Promise((r) => setTimeout(r, 1000));
+      const again = await c.client.request({ method: "tools/call", params: { name: "writer", arguments: {} } }, CallToolResultSchema);
+      assert.equal((again.structuredContent as { error: { code: string } }).error.code, "E_FORBIDDEN");
+      assert.deepEqual((await c.client.listTools()).tools.map((t) => t.name).sort(), ["adder", "sleeper"]);
     } finally {
       await c.close();
     }
