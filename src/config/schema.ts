@@ -52,7 +52,11 @@ export const ConfigSchema = z.strictObject({
   http: z
     .strictObject({
       listen: HostPortSchema.default("127.0.0.1:8787"),
-      tokens: z.array(TokenSchema).default([]),
+      tokens: z
+        .array(TokenSchema)
+        .default([])
+        .refine((t) => new Set(t.map((x) => x.name)).size === t.length, "token names must be unique (the name is the audited identity)")
+        .refine((t) => new Set(t.map((x) => x.sha256)).size === t.length, "two tokens have the same sha256"),
       allowedOrigins: z.array(z.string()).default([]),
       allowedHosts: z.array(z.string()).optional(),
       maxBodyBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),

@@ -11,6 +11,7 @@ export interface AlertEvent {
   reason: string;
   counts?: Record<string, number>;
   callIds?: string[];
+  actors?: string[];
   ts?: string;
 }
 

@@ -9,6 +9,8 @@ export interface QuarantineVerdict {
   reason: string;
   counts: { denials: number; crashes: number };
   callIds: string[];
+  /** Who made the refused calls: a client driving a tool into refusals is visible to the operator. */
+  actors: string[];
 }
 
 /**
@@ -17,7 +19,7 @@ export interface QuarantineVerdict {
  * one. Counts live in a sliding window per tool.
  */
 export class QuarantineCounter {
-  private readonly events = new Map<string, Array<{ at: number; kind: "denial" | "crash"; callId: string }>>();
+  private readonly events = new Map<string, Array<{ at: number; kind: "denial" | "crash"; callId: string; actor: string }>>();
 
   constructor(private policy: QuarantinePolicy | undefined) {}
 
@@ -26,20 +28,20 @@ export class QuarantineCounter {
   }
 
   /** Records one outcome; returns a verdict when the tool reaches a threshold. */
-  record(tool: string, errorCode: string | null, callId: string, now = Date.now()): QuarantineVerdict | null {
+  record(tool: string, errorCode: string | null, callId: string, actor = "unknown", now = Date.now()): QuarantineVerdict | null {
     const p = this.policy;
     if (!p || (!p.denials && !p.crashes)) return null;
     const kind = errorCode === "E_CAPABILITY_DENIED" ? "denial" : errorCode === "E_SANDBOX_CRASHED" ? "crash" : null;
     if (!kind) return null;
     const windowMs = (p.windowSec ?? 60) * 1000;
     const list = (this.events.get(tool) ?? []).filter((e) => now - e.at < windowMs);
-    list.push({ at: now, kind, callId });
+    list.push({ at: now, kind, callId, actor });
     this.events.set(tool, list);
     const denials = list.filter((e) => e.kind === "denial").length;
     const crashes = list.filter((e) => e.kind === "crash").length;
     const hit = (p.denials && denials >= p.denials) ? `${denials} capability denials` : p.crashes && crashes >= p.crashes ? `${crashes} sandbox crashes` : null;
     if (!hit) return null;
     this.events.delete(tool);
-    return { tool, reason: `${hit} within ${p.windowSec ?? 60} s`, counts: { denials, crashes }, callIds: list.map((e) => e.callId) };
+    return { tool, reason: `${hit} within ${p.windowSec ?? 60} s`, counts: { denials, crashes }, callIds: list.map((e) => e.callId), actors: [...new Set(list.map((e) => e.actor))] };
   }
 }

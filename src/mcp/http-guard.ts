@@ -5,6 +5,8 @@ import type { Config } from "../config/schema.js";
 export interface TokenIdentity {
   actor: string;
   allow?: readonly string[] | undefined;
+  /** The token's stored digest: sessions bind to it, not to the (operator-chosen) name. */
+  tokenSha256: string;
 }
 
 /** Bearer token → identity. Tokens are stored as sha256 in config; compared in constant time. */
@@ -16,7 +18,7 @@ export function authenticate(req: IncomingMessage, tokens: Config["http"]["token
   const digest = createHash("sha256").update(match[1]!).digest();
   for (const token of tokens) {
     const expected = Buffer.from(token.sha256, "hex");
-    if (expected.length === digest.length && timingSafeEqual(expected, digest)) return { actor: token.name, allow: token.allow };
+    if (expected.length === digest.length && timingSafeEqual(expected, digest)) return { actor: token.name, allow: token.allow, tokenSha256: token.sha256 };
   }
   return null;
 }

@@ -18,9 +18,16 @@ export interface HttpListener {
 
 interface Session {
   transport: StreamableHTTPServerTransport;
-  actor: string;
+  mcp: { close(): Promise<void> };
+  tokenSha256: string;
+  /** Mutable: each request refreshes it from the live config, so a narrowed scope applies at once. */
+  identity: { actor: string; allow?: readonly string[] | undefined };
   inFlight: Map<string | number, AbortController>;
+  lastSeen: number;
 }
+
+/** Sessions nobody used for this long are closed (clients that vanish without DELETE). */
+const SESSION_IDLE_MS = 30 * 60 * 1000;
 
 /** Streamable HTTP on `/mcp` (SPEC §8): token, Host, Origin and body-size checks before the SDK sees anything. */
 export async function startHttp(broker: Broker, http: Config["http"], logger: Logger, version: string): Promise<HttpListener> {
@@ -44,7 +51,8 @@ export async function startHttp(broker: Broker, http: Config["http"], logger: Lo
     if (!originAllowed(req, http.allowedOrigins)) return sendJson(res, 403, { error: "forbidden origin" });
     if (url.pathname === "/healthz" && req.method === "GET") return sendJson(res, 200, { status: "ok" });
     if (url.pathname !== "/mcp") return sendJson(res, 404, { error: "not found" });
-    const identity = authenticate(req, http.tokens);
+    // Tokens come from the config in force now: a token removed from the config stops working at once.
+    const identity = authenticate(req, broker.currentConfig.http.tokens);
     if (!identity) {
       res.setHeader("WWW-Authenticate", 'Bearer realm="mcp-warden"');
       return sendJson(res, 401, { error: "a valid bearer token is required" });
@@ -61,18 +69,26 @@ export async function startHttp(broker: Broker, http: Config["http"], logger: Lo
     }
     const sessionId = req.headers["mcp-session-id"];
     let session = typeof sessionId === "string" ? sessions.get(sessionId) : undefined;
-    if (session && session.actor !== identity.actor) return sendJson(res, 403, rpcError("this session belongs to another identity"));
+    if (session && session.tokenSha256 !== identity.tokenSha256) return sendJson(res, 403, rpcError("this session belongs to another token"));
+    const fresh = !session;
     if (!session) {
       if (typeof sessionId === "string") return sendJson(res, 404, rpcError("unknown or expired session"));
       if (req.method !== "POST" || !isInitializeRequest(body)) return sendJson(res, 400, rpcError("no session: send initialize first"));
       if (sessions.size >= http.maxSessions) return sendJson(res, 503, rpcError("too many sessions"));
+      // One token cannot take every session slot from the others.
+      const mine = [...sessions.values()].filter((s) => s.tokenSha256 === identity.tokenSha256).length;
+      if (mine >= Math.max(1, Math.floor(http.maxSessions / 2))) return sendJson(res, 503, rpcError("too many sessions for this token"));
       session = openSession(identity);
     }
+    session.identity.allow = identity.allow;
+    session.lastSeen = Date.now();
     watchDisconnect(req, res, body, session);
     await session.transport.handleRequest(req, res, body);
+    // An initialize the SDK refused (bad Accept, bad version) leaves no half-open session behind.
+    if (fresh && !(session.transport.sessionId && sessions.has(session.transport.sessionId))) await session.mcp.close().catch(() => {});
   }
 
-  function openSession(identity: { actor: string; allow?: readonly string[] | undefined }): Session {
+  function openSession(token: { actor: string; allow?: readonly string[] | undefined; tokenSha256: string }): Session {
     const inFlight = new Map<string | number, AbortController>();
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
@@ -80,15 +96,22 @@ export async function startHttp(broker: Broker, http: Config["http"], logger: Lo
         sessions.set(id, session);
       },
     });
-    const session: Session = { transport, actor: identity.actor, inFlight };
+    const identity = { actor: token.actor, allow: token.allow };
+    const mcp = createMcpSession({ broker, identity, logger, version, inFlight });
+    const session: Session = { transport, mcp, tokenSha256: token.tokenSha256, identity, inFlight, lastSeen: Date.now() };
     transport.onclose = () => {
       if (transport.sessionId) sessions.delete(transport.sessionId);
       for (const c of inFlight.values()) c.abort();
     };
-    const mcp = createMcpSession({ broker, identity, logger, version, inFlight });
     void mcp.connect(transport);
     return session;
   }
+
+  const sweeper = setInterval(() => {
+    const cutoff = Date.now() - SESSION_IDLE_MS;
+    for (const s of sessions.values()) if (s.lastSeen < cutoff && s.inFlight.size === 0) void s.mcp.close().catch(() => {});
+  }, 60_000);
+  sweeper.unref();
 
   /** SPEC §8: a client that disconnects stops its sandboxes at once. */
   function watchDisconnect(req: IncomingMessage, res: ServerResponse, body: unknown, session: Session): void {
@@ -111,6 +134,7 @@ export async function startHttp(broker: Broker, http: Config["http"], logger: Lo
     port,
     sessionCount: () => sessions.size,
     async close() {
+      clearInterval(sweeper);
       for (const s of sessions.values()) await s.transport.close().catch(() => {});
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();

@@ -58,7 +58,7 @@ export async function openRuntime(configPath: string, logger: Logger): Promise<R
     ...(loaded.config.journal?.maxBytes ? { maxBytes: loaded.config.journal.maxBytes } : {}),
   });
   const journalPrune = await startJournalPruning(journal, loaded.config.journal?.retainDays, logger);
-  const alerter = createAlerter({ webhook: loaded.config.alerts?.webhook, command: loaded.config.alerts?.command, logger, secrets: () => registry.allSecretValues });
+  const alerter = createAlerter({ webhook: loaded.config.alerts?.webhook, command: loaded.config.alerts?.command, logger, secrets: () => brokerRef?.secretValues() ?? registry.allSecretValues });
   const broker = new Broker({ config: loaded.config, registry, lock, executors, audit, logger, alerter, configFile: loaded.file, journal });
   brokerRef = broker;
   const runtime: Runtime = {

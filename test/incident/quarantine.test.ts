@@ -11,13 +11,14 @@ import { approveAll, isolateManifest, makeWorkspace } from "../helpers/workspace
 
 test("the counter trips at the threshold within the window, not outside it", () => {
   const q = new QuarantineCounter({ denials: 3, windowSec: 10 });
-  assert.equal(q.record("t", "E_CAPABILITY_DENIED", "a", 0), null);
-  assert.equal(q.record("t", "E_CAPABILITY_DENIED", "b", 1000), null);
-  assert.equal(q.record("t", "E_CAPABILITY_DENIED", "c", 20_000), null, "the first two fell out of the window");
-  assert.equal(q.record("t", "E_TOOL_FAILED", "d", 20_001), null, "other failures do not count");
-  assert.equal(q.record("t", "E_CAPABILITY_DENIED", "e", 20_002), null);
-  const v = q.record("t", "E_CAPABILITY_DENIED", "f", 20_003);
+  assert.equal(q.record("t", "E_CAPABILITY_DENIED", "a", "x", 0), null);
+  assert.equal(q.record("t", "E_CAPABILITY_DENIED", "b", "x", 1000), null);
+  assert.equal(q.record("t", "E_CAPABILITY_DENIED", "c", "x", 20_000), null, "the first two fell out of the window");
+  assert.equal(q.record("t", "E_TOOL_FAILED", "d", "x", 20_001), null, "other failures do not count");
+  assert.equal(q.record("t", "E_CAPABILITY_DENIED", "e", "y", 20_002), null);
+  const v = q.record("t", "E_CAPABILITY_DENIED", "f", "y", 20_003);
   assert.deepEqual(v?.callIds, ["c", "e", "f"]);
+  assert.deepEqual(v?.actors, ["x", "y"]);
 });
 
 test("after N denials a tool is quarantined: webhook event with the owner, E_DISABLED until warden enable", async () => {
