@@ -63,8 +63,12 @@ function pump(): void {
 
 function start(call: QueuedCall, slot: IsolateSlot): void {
   runningOn.set(call.id, slot);
-  slot.run(call).then((done) => {
+  slot.run(call).then(async (done) => {
     runningOn.delete(call.id);
+    // ctx.log / ctx.progress are fire-and-forget (applyIgnored): the last ones can still be queued
+    // for this thread when the result arrives. One macrotask lets them through before endCall
+    // refuses everything late, so a tool's final progress is not lost (measured: it was, in CI).
+    if (done.ok) await new Promise((resolve) => setImmediate(resolve));
     bridge.endCall(call.id);
     send(done);
     pump();
