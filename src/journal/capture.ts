@@ -11,6 +11,7 @@ import { WardenError } from "../errors.js";
 import type { JournalBudget } from "./budget.js";
 import { toolPathOf, type JournalEntry } from "./records.js";
 import { at, errnoOf, O_DIR_NOFOLLOW, O_READ_NOFOLLOW, openParentDir, PathChanged } from "./volume-walk.js";
+import { lstatOrNull } from "../capabilities/filesystem/index.js";
 
 const COPY_CHUNK = 1024 * 1024;
 
@@ -161,14 +162,6 @@ async function writeAll(handle: FileHandle, data: Buffer): Promise<void> {
   while (offset < data.length) offset += (await handle.write(data, offset, data.length - offset, null)).bytesWritten;
 }
 
-async function lstatOrNull(path: string): Promise<Stats | null> {
-  try {
-    return await lstat(path);
-  } catch (err) {
-    if (errnoOf(err) === "ENOENT") return null;
-    throw err;
-  }
-}
 
 function kindOf(stat: Stats): string {
   if (stat.isFIFO()) return "fifo";

@@ -11,6 +11,7 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import type { JournalEntry } from "./records.js";
 import { at, errnoOf, O_DIR_NOFOLLOW, openParentDir, PathChanged, relativeInVolume, volumeRootReal } from "./volume-walk.js";
+import { lstatOrNull } from "../capabilities/filesystem/index.js";
 import type { CallRecord } from "./call-record.js";
 
 const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
@@ -197,11 +198,3 @@ async function chmodDirAt(rootReal: string, rel: string, mode: number): Promise<
   }
 }
 
-async function lstatOrNull(path: string) {
-  try {
-    return await lstat(path);
-  } catch (err) {
-    if (errnoOf(err) === "ENOENT") return null;
-    throw err;
-  }
-}

@@ -25,6 +25,7 @@ export { MAX_COMPONENT_BYTES, MAX_PATH_LENGTH } from "./tool-path.js";
 /** fd-relative, never-following lookups (Linux openat through /proc/self/fd), shared with the rollback journal. */
 export { at, O_DIR_NOFOLLOW } from "./volume-root.js";
 export { errnoOf } from "./errno.js";
+export { lstatOrNull } from "./resolve-in-volume.js";
 export { DEFAULT_QUOTA_RESCAN_MS } from "./quota.js";
 
 export const DEFAULT_MAX_READ_BYTES = 16 * 1024 * 1024;

@@ -184,7 +184,8 @@ class Walk {
   }
 }
 
-async function lstatOrNull(path: string): Promise<Stats | null> {
+/** lstat that answers null for "does not exist" (never follows the last component). */
+export async function lstatOrNull(path: string): Promise<Stats | null> {
   try {
     return await lstat(path);
   } catch (err) {
