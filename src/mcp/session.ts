@@ -4,7 +4,6 @@ import {
   ErrorCode,
   ListToolsRequestSchema,
   LoggingLevelSchema,
-  McpError,
   SetLevelRequestSchema,
   type CallToolResult,
   type LoggingLevel,
@@ -74,7 +73,9 @@ export function createMcpSession(options: SessionOptions): Server {
               },
         confirm: supportsElicitation(server) ? (req) => askHuman(server, req, broker.confirmTimeoutMs, controller.signal) : undefined,
       });
-      if (!result.ok && result.error.code === "E_UNKNOWN_TOOL") throw new McpError(ErrorCode.InvalidParams, result.error.message);
+      // A JSON-RPC error (SPEC §8). Not McpError: its message already carries "MCP error -32602:",
+      // which the client would add a second time.
+      if (!result.ok && result.error.code === "E_UNKNOWN_TOOL") throw Object.assign(new Error(result.error.message), { code: ErrorCode.InvalidParams });
       return renderResult(result);
     } finally {
       extra.signal.removeEventListener("abort", onAbort);
