@@ -31,5 +31,8 @@ runExecutorContract({
     const serverId = serverIds.get(executor);
     const running = await docker.listContainers({ filters: { label: [`${LABEL.server}=${serverId}`], status: ["running"] } });
     await Promise.all(running.map((c) => docker.getContainer(c.Id).kill({ signal: "SIGKILL" }).catch(() => {})));
+    // The kill also hits idle warm containers; give the executor the moment a real crash would give it to
+    // see their streams close, so the suite's next call is served by a live container (the pool skips dead ones).
+    await new Promise((r) => setTimeout(r, 500));
   },
 });

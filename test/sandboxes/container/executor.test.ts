@@ -91,6 +91,9 @@ describe("container executor", () => {
     const code = [
       "import sys, time",
       "sys.stderr.write('before\\n'); sys.stderr.flush()",
+      // stdout and stderr are two pipes that dockerd multiplexes with no order between them: give the
+      // line written before the result time to arrive first (the property tested is what comes after).
+      "time.sleep(0.3)",
       "sys.stdout.write(json.dumps({'output': {'done': True}})); sys.stdout.flush()",
       "time.sleep(0.5)",
       "sys.stderr.write('after the result\\n'); sys.stderr.flush()",
