@@ -59,6 +59,7 @@ await call("api_status", {}, "a granted secret; the API echoes it back and warde
 await call("fetch_json", { url: "http://127.0.0.1:8788/status" }, "allowed host (allowPrivate granted) — the API refuses without the key");
 await call("fetch_json", { url: "http://169.254.169.254/latest/meta-data" }, "cloud metadata: refused");
 await call("word_stats", { text: 42 }, "bad input: refused before the sandbox runs");
+await call("py_word_freq", { text: "to be or not to be" }, "a Python tool in a single-use container (needs Docker and `warden images build`; else E_SANDBOX_UNAVAILABLE)");
 
 await client.close();
 api.close();
