@@ -33,10 +33,14 @@ export function startLiveReload(options: { configFile: string; lockFile: string;
 
   const watchTools = (dirs: string[]) => {
     for (const w of toolWatchers) w.close();
+    toolWatchers = [];
+    // A reload that finishes after close() must not leave watchers behind (they would keep the process alive).
+    if (closed) return;
     toolWatchers = dirs.flatMap((dir) => {
       try {
         const w = watch(dir, { recursive: true }, () => (dirty = true));
         w.on("error", () => (dirty = true));
+        w.unref(); // the server's own handles keep it alive; a watcher never should
         return [w];
       } catch {
         return [];
@@ -45,9 +49,11 @@ export function startLiveReload(options: { configFile: string; lockFile: string;
   };
 
   const doReload = async (): Promise<boolean> => {
+    if (closed) return false;
     try {
       const loaded = await loadConfigFile(configFile);
       const [registry, lock] = await Promise.all([loadRegistry(loaded), readLock(lockFile)]);
+      if (closed) return false;
       broker.update({ config: loaded.config, registry, lock });
       watchTools([...registry.tools.values()].map((t) => t.loaded.dir));
       await options.onReloaded?.();
