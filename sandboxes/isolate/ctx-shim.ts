@@ -27,7 +27,13 @@ export const CTX_SHIM_SOURCE = String.raw`(function () {
   const copyOptions = freeze({ arguments: freeze({ copy: true }), result: freeze({ promise: true, copy: true }) });
   const notifyOptions = freeze({ arguments: freeze({ copy: true }) });
   // Fire-and-forget: ctx.log never waits on the broker.
-  const notify = (kind, a, b) => hostRef.applyIgnored(undefined, [kind, a, b], notifyOptions);
+  // Counted, so the worker can wait for every notification sent before the result (applyIgnored is
+  // asynchronous: without this the final ctx.progress could arrive after the call ended and be dropped).
+  let notified = 0;
+  const notify = (kind, a, b) => {
+    notified++;
+    return hostRef.applyIgnored(undefined, [kind, a, b], notifyOptions);
+  };
 
   function describe(e) {
     try {
@@ -137,6 +143,6 @@ export const CTX_SHIM_SOURCE = String.raw`(function () {
     if (typeof text !== "string") return "U" + "the tool returned " + (output === undefined ? "undefined" : typeof output) + ", which is not JSON";
     // UTF-8 is never shorter than UTF-16 length, so this refuses early without a false positive; the broker checks bytes.
     if (text.length > outputBytes) return "L" + text.length;
-    return "O" + text;
+    return "O" + notified + ":" + text;
   };
 })()`;

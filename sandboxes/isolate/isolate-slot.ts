@@ -240,8 +240,10 @@ function decodeResult(id: number, result: unknown): Done {
     return { t: "done", id, ok: false, error: { code: "E_TOOL_FAILED", message: "the tool produced no result" } };
   const body = result.slice(1);
   switch (result[0]) {
-    case "O":
-      return { t: "done", id, ok: true, json: body };
+    case "O": {
+      const colon = body.indexOf(":");
+      return { t: "done", id, ok: true, json: body.slice(colon + 1), notified: Number(body.slice(0, colon)) };
+    }
     case "L":
       return { t: "done", id, ok: false, error: { code: "E_OUTPUT_TOO_LARGE", message: `the output is at least ${body} bytes of JSON` } };
     case "U":

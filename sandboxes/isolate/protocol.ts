@@ -32,7 +32,7 @@ export type HostRequest = { op: "fetch"; request: FetchRequest } | { op: "fs"; o
 export type FromWorker =
   /** isolated-vm is loaded: the worker can take calls without a cold start. */
   | { t: "ready" }
-  | { t: "done"; id: number; ok: true; json: string }
+  | { t: "done"; id: number; ok: true; json: string; notified?: number }
   | { t: "done"; id: number; ok: false; error: ErrorPayload }
   | { t: "host"; id: number; req: number; request: HostRequest }
   | { t: "log"; id: number; level: ToolLogLevel; message: string }

@@ -70,6 +70,11 @@ export class ToolBridge implements SlotHost {
     }
   }
 
+  /** How many ctx.log/ctx.progress notifications of this call reached this thread so far. */
+  received(id: number): number {
+    return this.notifications.get(id) ?? 0;
+  }
+
   /** The call is over: its pending host answers are dropped (the promise inside the isolate never settles). */
   endCall(id: number): void {
     this.notifications.delete(id);

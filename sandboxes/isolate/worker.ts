@@ -66,15 +66,21 @@ function start(call: QueuedCall, slot: IsolateSlot): void {
   slot.run(call).then(async (done) => {
     runningOn.delete(call.id);
     // ctx.log / ctx.progress are fire-and-forget (applyIgnored): the last ones can still be queued
-    // for this thread when the result arrives. One macrotask lets them through before endCall
+    // for this thread when the result arrives. Wait for the count the tool reported before endCall
     // refuses everything late, so a tool's final progress is not lost (measured: it was, in CI).
-    if (done.ok) await new Promise((resolve) => setImmediate(resolve));
+    if (done.ok) await notificationsDelivered(call.id, done.notified ?? 0);
     bridge.endCall(call.id);
     send(done);
     pump();
     // After the answer is on its way: prepare the next calls' contexts off the critical path.
     setImmediate(() => refill(slot));
   });
+}
+
+/** Waits (bounded) until every notification the tool sent before returning has reached this thread. */
+async function notificationsDelivered(id: number, sent: number): Promise<void> {
+  const until = Date.now() + 250;
+  while (bridge.received(id) < sent && Date.now() < until) await new Promise((resolve) => setImmediate(resolve));
 }
 
 /** One context at a time, yielding between them so a call that arrives meanwhile is not kept waiting. */
