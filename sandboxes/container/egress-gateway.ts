@@ -78,7 +78,7 @@ export class EgressGateway {
   }
 
   private async create(): Promise<EgressAttachment> {
-    const { docker, serverId } = this.options;
+    const { serverId } = this.options;
     const networkName = egressNetworkName(serverId);
     const bridge = egressBridgeName(serverId);
     const gateway = await this.ensureNetwork(networkName, bridge);

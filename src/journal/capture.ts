@@ -5,7 +5,7 @@
  * copy host files, and rollback recreates the link, not its target.
  */
 import type { Stats } from "node:fs";
-import { lstat, open, readdir, readlink, unlink, type FileHandle } from "node:fs/promises";
+import { open, readdir, readlink, unlink, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { WardenError } from "../errors.js";
 import type { JournalBudget } from "./budget.js";

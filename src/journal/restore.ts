@@ -6,7 +6,7 @@
  * planted after the call can redirect a restore outside the volume.
  */
 import { constants } from "node:fs";
-import { lstat, mkdir, open, readdir, rename, rmdir, symlink, unlink, type FileHandle } from "node:fs/promises";
+import { mkdir, open, readdir, rename, rmdir, symlink, unlink, type FileHandle } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import type { JournalEntry } from "./records.js";
