@@ -47,8 +47,9 @@ console.log(`\n== tools/list: ${tools.length} tools`);
 for (const t of tools) console.log(`  ${t.name.padEnd(14)} ${t.annotations?.readOnlyHint ? "read" : t.annotations?.destructiveHint ? "destructive" : "write"}  ${t.description}`);
 
 async function call(name: string, args: Record<string, unknown>, why: string) {
-  const r = await client.request({ method: "tools/call", params: { name, arguments: args } }, CallToolResultSchema);
-  const shown = r.isError ? (r.structuredContent as { error: unknown }).error : r.structuredContent;
+  // Client.callTool itself: error results carry no structuredContent (SPEC §8), so the SDK never throws on them.
+  const r = await client.callTool({ name, arguments: args });
+  const shown = r.isError ? r._meta?.["mcp-warden/error"] : r.structuredContent;
   console.log(`\n== ${name} ${JSON.stringify(args).slice(0, 80)}  — ${why}\n  ${JSON.stringify(shown).slice(0, 300)}`);
 }
 

@@ -1,7 +1,16 @@
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import type { CallResult } from "../broker/index.js";
 
-/** SPEC §8: success ⇒ structuredContent = output + text; failure ⇒ isError + structuredContent.error. */
+/** Where the machine-readable error of a failed call sits in the result's `_meta` (SPEC §8, §9). */
+export const ERROR_META_KEY = "mcp-warden/error";
+
+/**
+ * SPEC §8: success ⇒ structuredContent = output + its JSON text.
+ * Failure ⇒ isError, one text block "CODE: message" and `{code, message}` in
+ * `_meta["mcp-warden/error"]` — never structuredContent: SDK 1.x clients
+ * (`Client.callTool`, Inspector) validate any structuredContent against the
+ * tool's outputSchema, even on an error, and would throw instead of showing it.
+ */
 export function renderResult(result: CallResult): CallToolResult {
   if (result.ok) {
     const output = result.output;
@@ -11,6 +20,6 @@ export function renderResult(result: CallResult): CallToolResult {
   return {
     isError: true,
     content: [{ type: "text", text: `${result.error.code}: ${result.error.message}` }],
-    structuredContent: { error: { code: result.error.code, message: result.error.message } },
+    _meta: { [ERROR_META_KEY]: { code: result.error.code, message: result.error.message } },
   };
 }

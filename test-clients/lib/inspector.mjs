@@ -37,7 +37,7 @@ export async function runInspectorChecks({ workspace, httpUrl }) {
   const httpJobs = [
     ["http+bearer: tools/list shows every approved tool", () => inspect([...http, ...bearer, ...listCall]), expectTools(workspace.toolNames)],
     ["http+bearer: tools/call word_stats returns the validated output", () => inspect([...http, ...bearer, ...wordCall]), expectWordStats],
-    ["http+bearer: invalid input to a tool with an outputSchema (E_INPUT_INVALID)", () => inspect([...http, ...bearer, ...badInput]), expectErrorOrKnownValidatorIssue("E_INPUT_INVALID")],
+    ["http+bearer: invalid input to a tool with an outputSchema (E_INPUT_INVALID)", () => inspect([...http, ...bearer, ...badInput]), expectToolError("E_INPUT_INVALID")],
     ["http without Authorization is refused (401)", () => inspect([...http, ...noAuth, ...listCall]), expectRefused],
     ["http with a wrong bearer token is refused (401)", () => inspect([...http, ...noAuth, "--header", "Authorization: Bearer not-the-token", ...listCall]), expectRefused],
   ];
@@ -96,37 +96,12 @@ function expectWordStats(out) {
 function expectToolError(code) {
   return (out) => {
     const result = parse(out)?.result;
-    const got = result?.structuredContent?.error?.code;
-    const ok = result?.isError === true && got === code;
-    return { ok, detail: ok ? `isError, structuredContent.error.code=${code}` : `expected ${code}, got ${got}; ${describe(out)}` };
-  };
-}
-
-/**
- * Known client issue: the Inspector (2.12.0) validates structuredContent against the tool's
- * outputSchema even when isError is true, so warden's error shape (isError + structuredContent
- * .error, SPEC §8) for a tool WITH an outputSchema surfaces as the Inspector's own schema
- * complaint instead of the E_ code. The @modelcontextprotocol/client 2.x SDK skips that
- * validation for isError results; sdk 1.x Client.callTool does not either. We pin the exact
- * failure so a change on either side (Inspector fix, or warden changing its error shape) is
- * seen: the E_ code visible ⇒ pass; the schema complaint ⇒ known-issue; anything else ⇒ FAIL.
- */
-function expectErrorOrKnownValidatorIssue(code) {
-  const direct = expectToolError(code);
-  return (out) => {
-    const seen = direct(out);
-    if (seen.ok) return seen;
-    const body = `${out.stdout}\n${out.stderr}`;
-    if (out.code !== 0 && /must have required property 'words'/.test(body)) {
-      return {
-        ok: true,
-        verdict: "known-issue (client)",
-        detail:
-          `warden answered isError + structuredContent.error.code=${code} (see the audit check), but Inspector ${inspectorPackage().version} validates ` +
-          "structuredContent of an isError result against the tool's outputSchema and prints its own \"data must have required property 'words'…\" instead",
-      };
-    }
-    return seen;
+    const got = result?._meta?.["mcp-warden/error"]?.code;
+    const text = result?.content?.[0]?.text ?? "";
+    // SPEC §8: isError, one text block "CODE: message", the code in _meta, and no structuredContent
+    // (the Inspector validates any structuredContent against the tool's outputSchema, even on errors).
+    const ok = result?.isError === true && got === code && result?.structuredContent === undefined && text.startsWith(`${code}: `);
+    return { ok, detail: ok ? `isError, _meta["mcp-warden/error"].code=${code}, no structuredContent` : `expected ${code}, got ${got}; ${describe(out)}` };
   };
 }
 

@@ -119,7 +119,7 @@ const words = (await c.callTool({ name: "word_stats", arguments: { text: "a b a"
 const echo = await c.callTool({ name: "echo_box", arguments: { msg: "hi" } });
 const net = await c.callTool({ name: "net_box", arguments: {} });
 await c.close();
-console.log([unauth.status, tools, words, JSON.stringify(echo.structuredContent?.echo ?? echo.structuredContent?.error), net.structuredContent?.error?.code].join("|"));
+console.log([unauth.status, tools, words, JSON.stringify(echo.structuredContent?.echo ?? echo._meta?.["mcp-warden/error"]), net._meta?.["mcp-warden/error"]?.code].join("|"));
 ' "http://127.0.0.1:$WARDEN_PORT/mcp" "$TOKEN")"
 IFS='|' read -r unauth tools words echo net <<<"$out"
 check "no token" "$unauth" "401"

@@ -9,6 +9,7 @@ import { CLI_MAIN, connectHttp, startHttpServer, type HttpServerHandle } from ".
 import { approveAll, makeWorkspace, TEST_TOKEN, TEST_TOKEN_SHA } from "../helpers/workspace.js";
 import { createHash } from "node:crypto";
 import { TEST_TOOLS } from "./tools.js";
+import { errorCodeOf } from "../helpers/result.js";
 
 const READ_TOKEN = "read-only-token-abcdef";
 
@@ -97,17 +98,17 @@ describe("MCP over Streamable HTTP", () => {
       const names = (await c.client.listTools()).tools.map((t) => t.name).sort();
       assert.deepEqual(names, ["adder", "sleeper"]);
       const r = await c.client.request({ method: "tools/call", params: { name: "writer", arguments: {} } }, CallToolResultSchema);
-      assert.equal((r.structuredContent as { error: { code: string } }).error.code, "E_FORBIDDEN");
+      assert.equal(errorCodeOf(r), "E_FORBIDDEN");
       const rec = readAudit(ws.auditFile).find((a) => a.tool === "writer" && a.actor === "reader");
       assert.equal(rec?.errorCode, "E_FORBIDDEN");
       // no other route: a destructive tool, another spelling of the name, a disabled-then-enabled tool
       const d = await c.client.request({ method: "tools/call", params: { name: "eraser", arguments: {} } }, CallToolResultSchema);
-      assert.equal((d.structuredContent as { error: { code: string } }).error.code, "E_FORBIDDEN");
+      assert.equal(errorCodeOf(d), "E_FORBIDDEN");
       await assert.rejects(c.client.request({ method: "tools/call", params: { name: "WRITER", arguments: {} } }, CallToolResultSchema), /unknown tool/);
       for (const cmd of ["disable", "enable"]) assert.equal(spawnSync(process.execPath, ["--no-node-snapshot", CLI_MAIN(), cmd, "writer", "--config", ws.configPath]).status, 0);
       await new Promise((r) => setTimeout(r, 1000));
       const again = await c.client.request({ method: "tools/call", params: { name: "writer", arguments: {} } }, CallToolResultSchema);
-      assert.equal((again.structuredContent as { error: { code: string } }).error.code, "E_FORBIDDEN");
+      assert.equal(errorCodeOf(again), "E_FORBIDDEN");
       assert.deepEqual((await c.client.listTools()).tools.map((t) => t.name).sort(), ["adder", "sleeper"]);
     } finally {
       await c.close();
@@ -137,7 +138,7 @@ describe("MCP over Streamable HTTP", () => {
       let busy = 0;
       for (const [i, r] of results.entries()) {
         if (r.isError) {
-          assert.equal((r.structuredContent as { error: { code: string } }).error.code, "E_BUSY");
+          assert.equal(errorCodeOf(r), "E_BUSY");
           busy++;
         } else {
           assert.deepEqual(r.structuredContent, { sum: i });
@@ -165,7 +166,7 @@ describe("MCP over Streamable HTTP", () => {
       );
       await new Promise((r) => setTimeout(r, 500));
       const r = await c.client.request({ method: "tools/call", params: { name: "adder", arguments: { a: 1, b: 1 } } }, CallToolResultSchema);
-      assert.equal((r.structuredContent as { error: { code: string } }).error.code, "E_BUSY");
+      assert.equal(errorCodeOf(r), "E_BUSY");
       controller.abort();
       await Promise.all(sleepers);
     } finally {

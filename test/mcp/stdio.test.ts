@@ -3,6 +3,7 @@ import { after, before, describe, test } from "node:test";
 import { CallToolResultSchema, ElicitRequestSchema, LoggingMessageNotificationSchema, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import { verifyAuditChain } from "../../src/audit/index.js";
 import { readAudit } from "../helpers/audit-read.js";
+import { errorCodeOf as errorCode, errorOf } from "../helpers/result.js";
 import { connectStdio } from "../helpers/server.js";
 import { approveAll, makeWorkspace } from "../helpers/workspace.js";
 import { LEAK_CONFIG, LEAK_ENV, LEAK_SECRET, TEST_TOOLS } from "./tools.js";
@@ -14,9 +15,6 @@ async function rawCall(c: Connected, name: string, args: Record<string, unknown>
   return c.client.request({ method: "tools/call", params: { name, arguments: args } }, CallToolResultSchema);
 }
 
-function errorCode(result: { structuredContent?: unknown; isError?: boolean }): string | undefined {
-  return (result.structuredContent as { error?: { code?: string } } | undefined)?.error?.code;
-}
 
 describe("MCP over stdio (real SDK client, warden serve child process)", () => {
   const ws = makeWorkspace({ tools: TEST_TOOLS, config: { ...LEAK_CONFIG, disabled: ["writer"] } });
@@ -60,6 +58,36 @@ describe("MCP over stdio (real SDK client, warden serve child process)", () => {
     assert.equal(errorCode(r), "E_INPUT_INVALID");
   });
 
+  // SPEC §8: SDK 1.x Client.callTool validates any structuredContent against the tool's
+  // outputSchema, even on isError results, and throws -32602. An error result therefore
+  // carries no structuredContent: these go through callTool itself, not a raw request.
+  describe("error results of tools with an outputSchema reach an SDK client (Client.callTool does not throw)", () => {
+    const expectError = async (name: string, args: Record<string, unknown>, code: string) => {
+      const r = await c.client.callTool({ name, arguments: args });
+      assert.equal(r.isError, true);
+      assert.equal(r.structuredContent, undefined, "an error result carries no structuredContent");
+      assert.equal(errorCode(r), code);
+      const text = (r.content as Array<{ type: string; text: string }>)[0]!;
+      assert.equal((r.content as unknown[]).length, 1, "one text block");
+      assert.equal(text.type, "text");
+      assert.equal(text.text, `${code}: ${errorOf(r)!.message}`);
+      return r;
+    };
+    test("invalid input → E_INPUT_INVALID", async () => {
+      await expectError("adder", { a: 1 }, "E_INPUT_INVALID");
+    });
+    test("a capability denial → E_CAPABILITY_DENIED", async () => {
+      const r = await expectError("snooper", {}, "E_CAPABILITY_DENIED");
+      assert.match(errorOf(r)!.message, /evil\.example/);
+    });
+    test("a timeout → E_TIMEOUT", async () => {
+      await expectError("laggard", {}, "E_TIMEOUT");
+    });
+    test("invalid output → E_OUTPUT_INVALID", async () => {
+      await expectError("liar", {}, "E_OUTPUT_INVALID");
+    });
+  });
+
   test("output that does not match outputSchema is refused", async () => {
     const r = await rawCall(c, "liar", {});
     assert.equal(errorCode(r), "E_OUTPUT_INVALID");
@@ -68,7 +96,7 @@ describe("MCP over stdio (real SDK client, warden serve child process)", () => {
   test("a throwing tool gives E_TOOL_FAILED with its message", async () => {
     const r = await rawCall(c, "thrower", {});
     assert.equal(errorCode(r), "E_TOOL_FAILED");
-    assert.match(JSON.stringify(r.structuredContent), /kaput/);
+    assert.match(errorOf(r)!.message, /kaput/);
   });
 
   test("a disabled tool answers E_DISABLED", async () => {

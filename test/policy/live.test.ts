@@ -7,6 +7,7 @@ import { readAudit } from "../helpers/audit-read.js";
 import { CLI_MAIN, connectStdio } from "../helpers/server.js";
 import { approveAll, makeWorkspace } from "../helpers/workspace.js";
 import { TEST_TOOLS } from "../mcp/tools.js";
+import { errorCodeOf, errorOf } from "../helpers/result.js";
 
 function cli(args: string[], input?: string) {
   return spawnSync(process.execPath, ["--no-node-snapshot", CLI_MAIN(), ...args], { input: input ?? "", encoding: "utf8", env: { ...process.env, WARDEN_LOG_LEVEL: "warn" } });
@@ -23,7 +24,7 @@ async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T |
 }
 
 type Conn = Awaited<ReturnType<typeof connectStdio>>;
-const codeOf = (r: { structuredContent?: unknown }) => (r.structuredContent as { error?: { code: string } } | undefined)?.error?.code;
+const codeOf = errorCodeOf;
 const call = (c: Conn, name: string, args: Record<string, unknown> = {}, signal?: AbortSignal) =>
   c.client.request({ method: "tools/call", params: { name, arguments: args } }, CallToolResultSchema, signal ? { signal } : undefined);
 
@@ -35,7 +36,7 @@ describe("approvals (SPEC §7)", () => {
       assert.deepEqual((await c.client.listTools()).tools, []);
       const r = await call(c, "adder", { a: 1, b: 2 });
       assert.equal(codeOf(r), "E_NOT_APPROVED");
-      assert.match(JSON.stringify(r.structuredContent), /warden approve adder/);
+      assert.match(errorOf(r)!.message, /warden approve adder/);
     } finally {
       await c.close();
     }
