@@ -19,7 +19,7 @@ import { isAllowedFor, isDisabled } from "./scope.js";
 import { isApproved, type Lock } from "../policy/lock.js";
 import type { Alerter } from "../incident/alerts.js";
 import { QuarantineCounter } from "../incident/quarantine.js";
-import { quarantineInConfig } from "../incident/quarantine-config.js";
+import { quarantineActorInConfig, quarantineInConfig } from "../incident/quarantine-config.js";
 
 export interface ConfirmationRequest {
   callId: string;
@@ -80,6 +80,8 @@ export class Broker {
   private pendingConfirmations = 0;
   /** Quarantines that could not be written to the config (read-only mount): in force until restart. */
   private readonly memoryQuarantine = new Set<string>();
+  /** Per-actor quarantines that could not be written to the config: "<tool>\0<actor>". */
+  private readonly memoryActorQuarantine = new Set<string>();
   private readonly running = new Map<string, { tool: string; controller: AbortController; entry: AuditEntry }>();
   private readonly listeners = new Set<() => void>();
   private readonly quarantine: QuarantineCounter;
@@ -92,9 +94,9 @@ export class Broker {
     this.quarantine = new QuarantineCounter(options.config.quarantine);
   }
 
-  /** Tools this identity may see: approved, enabled and within its scope. */
-  listTools(allow?: readonly string[]): RegisteredTool[] {
-    return [...this.registry.tools.values()].filter((t) => this.isCallable(t) && isAllowedFor(t, allow));
+  /** Tools this identity may see: approved, enabled, within its scope and not quarantined for it. */
+  listTools(allow?: readonly string[], actor?: string): RegisteredTool[] {
+    return [...this.registry.tools.values()].filter((t) => this.isCallable(t) && isAllowedFor(t, allow) && (actor === undefined || !this.isQuarantinedFor(t, actor)));
   }
 
   /** Every tool with its state, for `warden list` and operators. */
@@ -112,6 +114,12 @@ export class Broker {
 
   private isDisabled(t: RegisteredTool): boolean {
     return isDisabled(t, this.config.disabled) || this.memoryQuarantine.has(t.name);
+  }
+
+  /** Per-actor auto-quarantine (SPEC §14): this actor drove the tool into refusals; others still use it. */
+  private isQuarantinedFor(t: RegisteredTool, actor: string): boolean {
+    const q = this.config.quarantined;
+    return (Object.hasOwn(q, t.name) && q[t.name]!.includes(actor)) || this.memoryActorQuarantine.has(`${t.name}\0${actor}`);
   }
 
   /** Subscribes to changes of the callable tool set (sessions send tools/list_changed). */
@@ -159,19 +167,36 @@ export class Broker {
       this.options.alerter?.raise({ kind: "sandbox_crash", tool: tool.name, owner: tool.sandbox.owner ?? null, reason: `the ${tool.sandbox.runtime} sandbox of ${tool.name} crashed`, callIds: [callId] });
     const verdict = this.quarantine.record(tool.name, errorCode, callId, actor);
     if (!verdict) return;
-    this.options.logger.error({ tool: tool.name, reason: verdict.reason }, "tool quarantined");
-    this.update({ config: { ...this.config, disabled: [...new Set([...this.config.disabled, tool.name])] } });
-    const ok = this.options.configFile ? await quarantineInConfig(this.options.configFile, tool.name) : false;
-    if (!ok) this.memoryQuarantine.add(tool.name);
+    this.options.logger.error({ tool: tool.name, scope: verdict.scope, actor: verdict.actor, reason: verdict.reason }, "tool quarantined");
+    const ok = verdict.scope === "tool" ? await this.quarantineTool(tool.name) : await this.quarantineActor(tool.name, verdict.actor);
+    const forWhom = verdict.scope === "tool" ? "for every client" : `for ${verdict.actor} only (other clients keep using it)`;
     this.options.alerter?.raise({
-        kind: "quarantine",
-        tool: tool.name,
-        owner: tool.sandbox.owner ?? null,
-        reason: `${verdict.reason}; ${tool.name} is disabled until an operator runs: warden enable ${tool.name}${ok ? "" : " (the config could not be written: the quarantine lasts until restart)"}`,
-        counts: verdict.counts,
-        callIds: verdict.callIds,
-        actors: verdict.actors,
-      });
+      kind: "quarantine",
+      tool: tool.name,
+      owner: tool.sandbox.owner ?? null,
+      scope: verdict.scope,
+      actor: verdict.actor,
+      reason: `${verdict.reason}; ${tool.name} is disabled ${forWhom} until an operator runs: warden enable ${tool.name}${ok ? "" : " (the config could not be written: the quarantine lasts until restart)"}`,
+      counts: verdict.counts,
+      callIds: verdict.callIds,
+      actors: verdict.actors,
+    });
+  }
+
+  private async quarantineTool(name: string): Promise<boolean> {
+    this.update({ config: { ...this.config, disabled: [...new Set([...this.config.disabled, name])] } });
+    const ok = this.options.configFile ? await quarantineInConfig(this.options.configFile, name) : false;
+    if (!ok) this.memoryQuarantine.add(name);
+    return ok;
+  }
+
+  private async quarantineActor(name: string, actor: string): Promise<boolean> {
+    const quarantined = { ...this.config.quarantined };
+    quarantined[name] = [...new Set([...(Object.hasOwn(quarantined, name) ? quarantined[name]! : []), actor])];
+    this.update({ config: { ...this.config, quarantined } });
+    const ok = this.options.configFile ? await quarantineActorInConfig(this.options.configFile, name, actor) : false;
+    if (!ok) this.memoryActorQuarantine.add(`${name}\0${actor}`);
+    return ok;
   }
 
   private callableSignature(): string {
@@ -260,6 +285,8 @@ export class Broker {
       throw new WardenError("E_NOT_APPROVED", `${tool.name} changed while the call waited; review and run: warden approve ${tool.name}`);
     if (this.isDisabled(current))
       throw new WardenError("E_DISABLED", `${tool.name} is disabled by the operator (kill switch); run: warden enable ${tool.name}`);
+    if (this.isQuarantinedFor(current, ctx.actor))
+      throw new WardenError("E_DISABLED", `${tool.name} is quarantined for ${ctx.actor} after repeated capability denials; the operator can run: warden enable ${tool.name}`);
     if (!isApproved(this.lock, current.name, current.sandbox.digest))
       throw new WardenError(
         "E_NOT_APPROVED",

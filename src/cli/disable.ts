@@ -17,11 +17,16 @@ function toggle(disable: boolean): CliCommand {
     try {
       const text = await readFile(configPath, "utf8");
       parseConfigText(configPath, text); // refuse to edit a config that is already invalid
-      const raw = JSON.parse(text) as { disabled?: string[] };
+      const raw = JSON.parse(text) as { disabled?: string[]; quarantined?: Record<string, string[]> };
       const list = new Set(raw.disabled ?? []);
       if (disable) list.add(target);
       else list.delete(target);
       raw.disabled = [...list];
+      // `enable` also lifts the per-actor quarantines of that tool (SPEC §14), or of every tool for "*".
+      if (!disable && raw.quarantined) {
+        const lifted = Object.entries(raw.quarantined).filter(([tool]) => target !== "*" && tool !== target);
+        raw.quarantined = Object.fromEntries(lifted);
+      }
       await writeConfigAtomically(configPath, raw);
       io.stdout(`${disable ? "disabled" : "enabled"} ${target}; disabled now: ${raw.disabled.join(", ") || "nothing"}\n`);
       return EXIT_OK;

@@ -44,6 +44,8 @@ export const ConfigSchema = z.strictObject({
   /** How long a human has to answer a confirmation before the call is refused (E_NOT_CONFIRMED). */
   confirmTimeoutMs: z.number().int().min(100).max(3_600_000).default(120_000),
   disabled: z.array(z.string()).default([]),
+  /** Per-actor auto-quarantine (SPEC §14): tool → actors it is switched off for. Written by the server, lifted by `warden enable`. */
+  quarantined: z.record(NameSchema, z.array(z.string().min(1).max(64))).default({}),
   concurrency: z
     .strictObject({ maxInFlight: z.number().int().min(1).max(1024).default(16), maxQueue: z.number().int().min(0).max(100_000).default(64) })
     .default({ maxInFlight: 16, maxQueue: 64 }),

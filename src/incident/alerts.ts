@@ -12,6 +12,9 @@ export interface AlertEvent {
   counts?: Record<string, number>;
   callIds?: string[];
   actors?: string[];
+  /** Quarantine: switched off for one actor or for every client (SPEC §14). */
+  scope?: "actor" | "tool";
+  actor?: string;
   ts?: string;
 }
 

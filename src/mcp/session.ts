@@ -43,7 +43,7 @@ export function createMcpSession(options: SessionOptions): Server {
   });
 
   server.setRequestHandler(ListToolsRequestSchema, async () => ({
-    tools: broker.listTools(identity.allow).map(toolListing),
+    tools: broker.listTools(identity.allow, identity.actor).map(toolListing),
   }));
 
   server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {

@@ -15,10 +15,12 @@ test("the counter trips at the threshold within the window, not outside it", () 
   assert.equal(q.record("t", "E_CAPABILITY_DENIED", "b", "x", 1000), null);
   assert.equal(q.record("t", "E_CAPABILITY_DENIED", "c", "x", 20_000), null, "the first two fell out of the window");
   assert.equal(q.record("t", "E_TOOL_FAILED", "d", "x", 20_001), null, "other failures do not count");
-  assert.equal(q.record("t", "E_CAPABILITY_DENIED", "e", "y", 20_002), null);
-  const v = q.record("t", "E_CAPABILITY_DENIED", "f", "y", 20_003);
-  assert.deepEqual(v?.callIds, ["c", "e", "f"]);
-  assert.deepEqual(v?.actors, ["x", "y"]);
+  assert.equal(q.record("t", "E_CAPABILITY_DENIED", "e", "y", 20_002), null, "another actor's denials are counted apart");
+  const v = q.record("t", "E_CAPABILITY_DENIED", "f", "x", 20_003);
+  assert.equal(v, null, "x has 2 in the window");
+  const w = q.record("t", "E_CAPABILITY_DENIED", "g", "x", 20_004);
+  assert.deepEqual(w?.callIds, ["c", "f", "g"]);
+  assert.deepEqual(w?.actors, ["x"]);
 });
 
 test("after N denials a tool is quarantined: webhook event with the owner, E_DISABLED until warden enable", async () => {
@@ -54,7 +56,7 @@ test("after N denials a tool is quarantined: webhook event with the owner, E_DIS
     assert.equal(q.tool, "prober");
     assert.equal(q.owner, "security@example.org");
     assert.equal((q.callIds as string[]).length, 3);
-    assert.deepEqual(JSON.parse(readFileSync(ws.configPath, "utf8")).disabled, ["prober"], "persisted through the kill switch");
+    assert.deepEqual(JSON.parse(readFileSync(ws.configPath, "utf8")).quarantined, { prober: ["test"] }, "persisted for the actor that drove it (SPEC §14)");
     let out = "";
     assert.equal(await runCli(["enable", "prober", "--config", ws.configPath], { stdout: (t) => (out += t), stderr: (t) => (out += t) }), 0, out);
     assert.equal(await live.reload(), true);
