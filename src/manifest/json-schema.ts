@@ -1,6 +1,7 @@
 import type { ErrorObject, ValidateFunction } from "ajv";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import formatsModule from "ajv-formats";
+import { linearRegExp, UnsupportedPatternError } from "./linear-regexp.js";
 
 /**
  * JSON Schema checks for tool input and output (SPEC §2: draft 2020-12 subset
@@ -17,8 +18,9 @@ import formatsModule from "ajv-formats";
  * - `strict: false`: unknown keywords (e.g. "examples" in odd places) are
  *   ignored as the SDK does; `logger: false` because stdout is the stdio
  *   transport.
- * - Known gap: `pattern` regexes run on V8's backtracking engine; a
- *   catastrophic pattern in a tool's inputSchema can burn broker CPU.
+ * - `pattern` / `patternProperties` run on RE2 (linear-regexp.ts), so no
+ *   tool schema can make the broker backtrack; patterns RE2 cannot run are
+ *   refused at load.
  */
 export const MAX_PROBLEMS = 20;
 
@@ -27,7 +29,7 @@ export type SchemaCheck = (value: unknown) => { ok: true } | { ok: false; proble
 // ajv-formats is CommonJS: under NodeNext its default import is module.exports, the plugin itself.
 const addFormats = ((formatsModule as unknown as { default?: unknown }).default ?? formatsModule) as unknown as (ajv: Ajv2020) => void;
 
-const OPTIONS = { strict: false, allErrors: true, validateFormats: true, logger: false as const };
+const OPTIONS = { strict: false, allErrors: true, validateFormats: true, logger: false as const, code: { regExp: linearRegExp } };
 
 // One shared instance: creating an Ajv with formats costs ~25 ms (measured), compiling a schema on it well under 1 ms.
 let shared: Ajv2020 | undefined;
@@ -84,6 +86,7 @@ export function jsonSchemaProblems(schema: object): string[] {
     compileJsonSchema(schema);
     return [];
   } catch (err) {
+    if (err instanceof UnsupportedPatternError) return [`has a ${err.message}`];
     return [`is not a valid JSON Schema (draft 2020-12): ${compileMessage(err)}`];
   }
 }
