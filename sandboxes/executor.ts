@@ -18,7 +18,7 @@
  *   after it are refused).
  */
 import type { ErrorPayload } from "../src/errors.js";
-import type { Limits } from "../src/manifest/schema.js";
+import type { Limits, RuntimeKind } from "../src/manifest/schema.js";
 
 /** Host functions exposed to tools never reject; they answer with this. */
 export type HostResult<T> = { ok: true; value: T } | { ok: false; error: ErrorPayload };
@@ -78,7 +78,7 @@ export interface SandboxTool {
   name: string;
   version: string;
   digest: string;
-  runtime: "isolate" | "container";
+  runtime: RuntimeKind;
   /** Absolute path of the tool folder. */
   dir: string;
   /** Isolate: entry module path relative to `dir`. */
@@ -108,7 +108,7 @@ export type ExecuteOutcome =
   | { ok: false; error: ErrorPayload };
 
 export interface Executor {
-  readonly runtime: "isolate" | "container";
+  readonly runtime: RuntimeKind;
   /** Resolves when the backend can start a call without paying its own start-up (optional). */
   ready?(): Promise<void>;
   /** Makes the next calls of this tool cheap (pre-warm). Idempotent; never throws. */

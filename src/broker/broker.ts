@@ -9,7 +9,7 @@ import { shapeInput } from "./input-shape.js";
 
 /** An unknown tool's name is client-chosen: the record keeps a bounded prefix. */
 const MAX_NAME_IN_RECORD = 128;
-import type { Effect } from "../manifest/schema.js";
+import type { Effect, RuntimeKind } from "../manifest/schema.js";
 import type { EgressRecord } from "../capabilities/types.js";
 import type { Executor, ExecuteOutcome, ToolLogLevel } from "../../sandboxes/executor.js";
 import { Admission } from "./admission.js";
@@ -54,7 +54,7 @@ export interface BrokerOptions {
   config: Config;
   registry: Registry;
   lock: Lock;
-  executors: Partial<Record<"isolate" | "container", Executor>>;
+  executors: Partial<Record<RuntimeKind, Executor>>;
   audit: AuditLog;
   logger: Logger;
   /** Owner escalation (SPEC §14); absent ⇒ alerts are only logged. */

@@ -103,7 +103,7 @@ function registerTool(tool: LoadedTool, loaded: LoadedConfig, env: NodeJS.Proces
     limits,
     sandbox,
     secrets,
-    checkInput: compileJsonSchema(m.inputSchema),
+    checkInput: compileJsonSchema(m.inputSchema ?? { type: "object" }),
     checkOutput: m.outputSchema ? compileJsonSchema(m.outputSchema) : null,
   };
 }

@@ -32,6 +32,8 @@ function runtimeIssues(m: Raw): RuleIssue[] {
       issues.push({ path: ["entry"], message: "entry must be a relative path inside the tool folder; fix: use a path like \"index.js\" or \"src/main.js\" (no \"..\", no leading \"/\", no backslashes)" });
     else if (typeof m.entry === "string" && !/\.m?js$/.test(m.entry))
       issues.push({ path: ["entry"], message: 'entry must be an ES module file ending in .js or .mjs; fix: point "entry" at your .js module' });
+  } else if (m.runtime === "mcp-server") {
+    issues.push(...mcpServerIssues(m));
   } else if (m.runtime === "container") {
     if (m.image === undefined)
       issues.push({ path: ["image"], message: 'a container tool needs "image"; fix: add "image": "warden-tools/<name>:1" (built locally with `warden images build`)' });
@@ -40,6 +42,25 @@ function runtimeIssues(m: Raw): RuleIssue[] {
     if (typeof m.image === "string" && !IMAGE_REF.test(m.image))
       issues.push({ path: ["image"], message: `"${m.image}" is not a valid image reference; fix: use "repository[:tag]" in lower case, e.g. "warden-tools/pdf-extract:1"` });
   }
+  if (m.runtime === "isolate" || m.runtime === "container") {
+    if (m.inputSchema === undefined)
+      issues.push({ path: ["inputSchema"], message: '"inputSchema" is missing: a tool needs it; fix: add "inputSchema": {"type": "object"} describing its arguments' });
+    for (const key of ["lifecycle", "toolPrefix", "effects"])
+      if (m[key] !== undefined) issues.push({ path: [key], message: `"${key}" is only for mcp-server tools; fix: remove it, or set "runtime": "mcp-server"` });
+  }
+  return issues;
+}
+
+/** SPEC §15: the server's own tools/list is the source of names and schemas, pinned at approval. */
+function mcpServerIssues(m: Raw): RuleIssue[] {
+  const issues: RuleIssue[] = [];
+  if (m.image === undefined)
+    issues.push({ path: ["image"], message: 'an mcp-server tool needs "image"; fix: add "image": "warden-tools/<name>:1" (built locally with `warden images build`)' });
+  else if (typeof m.image === "string" && !IMAGE_REF.test(m.image))
+    issues.push({ path: ["image"], message: `"${m.image}" is not a valid image reference; fix: use "repository[:tag]" in lower case, e.g. "warden-tools/files:1"` });
+  for (const key of ["entry", "inputSchema", "outputSchema"])
+    if (m[key] !== undefined)
+      issues.push({ path: [key], message: `"${key}" is not allowed for mcp-server tools: the server's own tools/list is the source, pinned by \`warden approve\`; fix: remove it` });
   return issues;
 }
 

@@ -65,6 +65,20 @@ export const ToolJsonSchemaSchema = z
   .looseObject({ type: z.literal("object") })
   .describe("JSON Schema (draft 2020-12 subset) with type: object at the top");
 
+/** The three backends (SPEC §2, §15). */
+export const RUNTIMES = ["isolate", "container", "mcp-server"] as const;
+export const RuntimeSchema = z
+  .enum(RUNTIMES)
+  .describe("isolate: a V8 isolate running `entry`; container: a Docker container of `image` (stdin/stdout JSON); mcp-server: an unmodified MCP server in a container of `image`");
+export type RuntimeKind = z.infer<typeof RuntimeSchema>;
+
+export const LifecycleSchema = z
+  .enum(["session", "call"])
+  .describe("mcp-server: session (default) = one container per MCP session; call = a fresh container per call");
+
+/** Tool names as MCP servers spell them (MCP guidance: 1–128 of A-Z a-z 0-9 _ - .). */
+export const MCP_TOOL_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
+
 const SEMVER =
   /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
 
@@ -77,13 +91,23 @@ export const ManifestBaseSchema = z.strictObject({
   version: z.string().regex(SEMVER, "version must be semver; fix: use MAJOR.MINOR.PATCH, e.g. \"1.0.0\"").describe("Semver version"),
   title: z.string().max(200).optional().describe("Human-readable title"),
   description: z.string().min(1).max(4000).describe("What the tool does (shown to the model)"),
-  runtime: z.enum(["isolate", "container"]).describe("isolate: a V8 isolate running `entry`; container: a Docker container of `image`"),
+  runtime: RuntimeSchema,
   entry: z.string().min(1).max(255).optional().describe("Isolate: the ES module file, relative to the tool folder"),
-  image: z.string().min(1).max(255).optional().describe("Container: image reference, built locally"),
-  command: z.array(z.string()).min(1).max(64).optional().describe("Container: command to run (default: the image's)"),
+  image: z.string().min(1).max(255).optional().describe("Container / mcp-server: image reference, built locally"),
+  command: z.array(z.string()).min(1).max(64).optional().describe("Container / mcp-server: command to run (default: the image's)"),
+  lifecycle: LifecycleSchema.optional(),
+  toolPrefix: z
+    .string()
+    .regex(/^[a-z0-9_]{0,32}$/, "toolPrefix is at most 32 lower-case letters, digits and _; fix: use e.g. \"files_\", or \"\" for none")
+    .optional()
+    .describe("mcp-server: prepended to every tool name the server lists (default: the manifest name and \"_\")"),
+  effects: z
+    .record(z.string().regex(MCP_TOOL_NAME, "a tool name of the server: 1–128 of A-Z a-z 0-9 _ - ."), EffectSchema)
+    .optional()
+    .describe("mcp-server: effect per tool name of the server (as the server names it); `effect` covers the rest"),
   effect: EffectSchema,
   owner: z.string().max(200).optional().describe("Contact for escalation"),
-  inputSchema: ToolJsonSchemaSchema,
+  inputSchema: ToolJsonSchemaSchema.optional().describe("isolate / container: required. mcp-server: not allowed (the server's own tools/list, pinned at approval)"),
   outputSchema: ToolJsonSchemaSchema.optional(),
   capabilities: CapabilitiesSchema.optional(),
   limits: LimitsSchema.optional(),

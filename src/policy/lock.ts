@@ -2,14 +2,14 @@ import { readFile, rename, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { z } from "zod";
 import { WardenError } from "../errors.js";
-import { EffectSchema, type Manifest } from "../manifest/schema.js";
+import { EffectSchema, RuntimeSchema, type Manifest } from "../manifest/schema.js";
 import type { Limits } from "../manifest/schema.js";
 
 export const ApprovalSchema = z.strictObject({
   name: z.string(),
   version: z.string(),
   digest: z.string(),
-  runtime: z.enum(["isolate", "container"]),
+  runtime: RuntimeSchema,
   effect: EffectSchema,
   capabilities: z.strictObject({
     network: z.array(z.string()),

@@ -5,6 +5,7 @@ import { loadConfigFile, type LoadedConfig } from "../config/load.js";
 import { createIsolateExecutor } from "../../sandboxes/isolate/index.js";
 import type { Executor } from "../../sandboxes/executor.js";
 import { lockPathFor, readLock } from "../policy/lock.js";
+import type { RuntimeKind } from "../manifest/schema.js";
 import { createAlerter, type Alerter } from "../incident/alerts.js";
 import { startLiveReload, type LiveReload } from "./live.js";
 import { createJournal, journalDirOf, type Journal } from "../journal/index.js";
@@ -29,7 +30,7 @@ export async function openRuntime(configPath: string, logger: Logger): Promise<R
   const lockFile = lockPathFor(loaded.file);
   const lock = await readLock(lockFile);
   const runtimes = new Set([...registry.tools.values()].map((t) => t.sandbox.runtime));
-  const executors: Partial<Record<"isolate" | "container", Executor>> = {};
+  const executors: Partial<Record<RuntimeKind, Executor>> = {};
   if (runtimes.has("isolate")) {
     const isolate = createIsolateExecutor({ ...(loaded.config.isolate.workers ? { workers: loaded.config.isolate.workers } : {}), logger });
     executors.isolate = isolate;

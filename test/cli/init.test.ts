@@ -36,7 +36,7 @@ describe("warden init <name> --runtime isolate|container", () => {
     const tool = await loadTool(dir);
     const { compileJsonSchema } = await import("../../src/manifest/index.js");
     const input = JSON.parse(await readFile(join(dir, "test-call.json"), "utf8"));
-    assert.deepEqual(compileJsonSchema(tool.manifest.inputSchema)(input), { ok: true });
+    assert.deepEqual(compileJsonSchema(tool.manifest.inputSchema!)(input), { ok: true });
     const mod = await import(`file://${join(dir, "index.js")}`);
     const ctx = { log() {}, progress() {} };
     assert.deepEqual(compileJsonSchema(tool.manifest.outputSchema!)(await mod.default(input, ctx)), { ok: true });

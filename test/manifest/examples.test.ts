@@ -33,7 +33,7 @@ async function runInIsolate(tool: LoadedTool, input: unknown) {
 
 /** The broker's checks on the way in and out: input and output must match the manifest's schemas. */
 function checkedOutput(tool: LoadedTool, input: unknown, outcome: ExecuteOutcome): Record<string, unknown> {
-  assert.deepEqual(compileJsonSchema(tool.manifest.inputSchema)(input), { ok: true });
+  assert.deepEqual(compileJsonSchema(tool.manifest.inputSchema!)(input), { ok: true });
   assert.ok(outcome.ok, `the call failed: ${JSON.stringify(outcome)}`);
   assert.deepEqual(compileJsonSchema(tool.manifest.outputSchema!)(outcome.output), { ok: true });
   return outcome.output as Record<string, unknown>;
@@ -99,7 +99,7 @@ describe("examples/tools", () => {
 
   test("count_slowly refuses n above 50 at the input check", async () => {
     const tool = await loadTool(join(EXAMPLES, "count_slowly"));
-    assert.equal(compileJsonSchema(tool.manifest.inputSchema)({ n: 51 }).ok, false);
+    assert.equal(compileJsonSchema(tool.manifest.inputSchema!)({ n: 51 }).ok, false);
   });
 
   test("example manifests point at the shipped JSON Schema", async () => {
