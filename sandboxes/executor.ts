@@ -87,15 +87,31 @@ export interface SandboxTool {
   image?: string;
   command?: string[];
   owner?: string;
+  /** mcp-server: one container per MCP session (default) or per call (SPEC §15). */
+  lifecycle?: "session" | "call";
+  /** mcp-server: the image ID bound at approval; a container started from another image is refused. */
+  imageId?: string;
   limits: Limits;
   /** Effective network access: container backends attach the egress proxy only when true. */
   network: boolean;
   volumes: VolumeMount[];
 }
 
+/** mcp-server: which tool of the hosted server a call is for, and the pin it was approved with. */
+export interface RemoteTool {
+  /** The tool's name as the server lists it (without warden's toolPrefix). */
+  name: string;
+  /** sha256 of its canonical definition at approval (src/policy/pins.ts). */
+  sha256: string;
+}
+
 export interface ExecuteRequest {
   callId: string;
   tool: SandboxTool;
+  /** mcp-server only. */
+  remote?: RemoteTool;
+  /** The MCP session the call belongs to ("stdio", or the HTTP session id): session-lifecycle servers are per session. */
+  session?: string;
   input: unknown;
   /** Granted secrets only (name → value). */
   env: Record<string, string>;
@@ -103,9 +119,17 @@ export interface ExecuteRequest {
   signal: AbortSignal;
 }
 
+/**
+ * `content`: MCP content blocks a hosted server returned (text, image, audio,
+ * resource, resource_link), forwarded as they are; `output` is then the
+ * server's structuredContent (or undefined). Other backends set `output` only.
+ */
 export type ExecuteOutcome =
-  | { ok: true; output: unknown; outputBytes: number }
+  | { ok: true; output: unknown; outputBytes: number; content?: ContentBlock[] }
   | { ok: false; error: ErrorPayload };
+
+/** An MCP content block, as forwarded from a hosted server (shape checked by the backend). */
+export type ContentBlock = { type: "text" | "image" | "audio" | "resource" | "resource_link"; [key: string]: unknown };
 
 export interface Executor {
   readonly runtime: RuntimeKind;
@@ -114,6 +138,8 @@ export interface Executor {
   /** Makes the next calls of this tool cheap (pre-warm). Idempotent; never throws. */
   prepare(tool: SandboxTool): Promise<void>;
   execute(request: ExecuteRequest): Promise<ExecuteOutcome>;
+  /** The MCP session ended (client gone, idle): stop what was kept for it. Optional; never throws. */
+  endSession?(session: string): Promise<void>;
   /** Stops every sandbox; pending calls end with E_CANCELLED. */
   close(): Promise<void>;
 }

@@ -11,7 +11,9 @@ import { shapeInput } from "./input-shape.js";
 const MAX_NAME_IN_RECORD = 128;
 import type { Effect, RuntimeKind } from "../manifest/schema.js";
 import type { EgressRecord } from "../capabilities/types.js";
-import type { Executor, ExecuteOutcome, ToolLogLevel } from "../../sandboxes/executor.js";
+import type { ContentBlock, Executor, ExecuteOutcome, SandboxTool, ToolLogLevel } from "../../sandboxes/executor.js";
+import type { ServerToolDefinition } from "../policy/pins.js";
+import { driftOf, exposeServerTools } from "./server-tools.js";
 import { Admission } from "./admission.js";
 import type { Registry, RegisteredTool } from "./registry.js";
 import { createToolHost } from "./tool-host.js";
@@ -40,6 +42,8 @@ export interface CallContext {
   /** Tool names / effect classes this identity may use; undefined = everything enabled and approved. */
   allow?: readonly string[] | undefined;
   signal: AbortSignal;
+  /** The MCP session ("stdio" or the HTTP session id): hosted servers with `lifecycle: "session"` live per session. */
+  session?: string;
   log?(level: ToolLogLevel, message: string): void;
   progress?(done: number, total?: number): void;
   /** Asks a human (MCP elicitation). Absent ⇒ the client cannot confirm ⇒ E_NOT_CONFIRMED. */
@@ -47,7 +51,7 @@ export interface CallContext {
 }
 
 export type CallResult =
-  | { ok: true; callId: string; output: unknown }
+  | { ok: true; callId: string; output: unknown; content?: ContentBlock[] }
   | { ok: false; callId: string; error: ErrorPayload };
 
 export interface BrokerOptions {
@@ -85,18 +89,23 @@ export class Broker {
   private readonly running = new Map<string, { tool: string; controller: AbortController; entry: AuditEntry }>();
   private readonly listeners = new Set<() => void>();
   private readonly quarantine: QuarantineCounter;
+  /** What clients can call: native tools plus the pinned tools of approved hosted servers (server-tools.ts). */
+  private tools: Map<string, RegisteredTool>;
+  /** Hosted server (manifest name) → its exposed tool names withheld for drift, with the reason (SPEC §15). */
+  private readonly withheld = new Map<string, Map<string, string>>();
 
   constructor(private readonly options: BrokerOptions) {
     this.config = options.config;
     this.registry = options.registry;
     this.lock = options.lock;
+    this.tools = this.expandTools();
     this.admission = new Admission(options.config.concurrency.maxInFlight, options.config.concurrency.maxQueue);
     this.quarantine = new QuarantineCounter(options.config.quarantine);
   }
 
   /** Tools this identity may see: approved, enabled, within its scope and not quarantined for it. */
   listTools(allow?: readonly string[], actor?: string): RegisteredTool[] {
-    return [...this.registry.tools.values()].filter((t) => this.isCallable(t) && isAllowedFor(t, allow) && (actor === undefined || !this.isQuarantinedFor(t, actor)));
+    return [...this.tools.values()].filter((t) => this.isCallable(t) && isAllowedFor(t, allow) && (actor === undefined || !this.isQuarantinedFor(t, actor)));
   }
 
   /** Every tool with its state, for `warden list` and operators. */
@@ -109,11 +118,63 @@ export class Broker {
   }
 
   private isCallable(t: RegisteredTool): boolean {
-    return !this.isDisabled(t) && isApproved(this.lock, t.name, t.sandbox.digest);
+    return !this.isDisabled(t) && this.isApprovedNow(t) && this.withheldReason(t.name) === undefined;
   }
 
+  /** A hosted server's tool is approved through its server's approval (and exists only while its pin does). */
+  private isApprovedNow(t: RegisteredTool): boolean {
+    return isApproved(this.lock, t.server?.unit ?? t.name, t.sandbox.digest);
+  }
+
+  /** `disabled` may name a hosted server: that switches off every tool it exposes. */
   private isDisabled(t: RegisteredTool): boolean {
-    return isDisabled(t, this.config.disabled) || this.memoryQuarantine.has(t.name);
+    const unit = t.server?.unit;
+    return (
+      isDisabled(t, this.config.disabled) ||
+      this.memoryQuarantine.has(t.name) ||
+      (unit !== undefined && (this.config.disabled.includes(unit) || this.memoryQuarantine.has(unit)))
+    );
+  }
+
+  private withheldReason(name: string): string | undefined {
+    for (const names of this.withheld.values()) {
+      const reason = names.get(name);
+      if (reason !== undefined) return reason;
+    }
+    return undefined;
+  }
+
+  private expandTools(): Map<string, RegisteredTool> {
+    const native = new Map<string, RegisteredTool>();
+    const units: RegisteredTool[] = [];
+    for (const t of this.registry.tools.values()) (t.sandbox.runtime === "mcp-server" ? units.push(t) : native.set(t.name, t));
+    for (const [name, t] of exposeServerTools(units, this.lock, new Set(native.keys()), this.options.logger)) native.set(name, t);
+    return native;
+  }
+
+  /**
+   * A hosted server listed its tools (start or `list_changed`): every tool whose
+   * definition differs from its pin, or that was never pinned, is withheld —
+   * not listed, and refused with E_NOT_APPROVED — and the drift is alerted.
+   */
+  onServerDefinitions(sandbox: SandboxTool, definitions: ServerToolDefinition[]): void {
+    const unit = this.registry.tools.get(sandbox.name);
+    if (!unit || unit.sandbox.digest !== sandbox.digest) return;
+    const before = this.callableSignature();
+    const previous = this.withheld.get(unit.name) ?? new Map<string, string>();
+    const now = driftOf(unit, this.lock, definitions);
+    this.withheld.set(unit.name, now);
+    for (const [name, reason] of now) {
+      if (previous.get(name) === reason) continue;
+      this.options.logger.warn({ tool: unit.name, exposed: name, reason }, "hosted MCP server drifted from its approval; tool withheld");
+      this.options.alerter?.raise({ kind: "approved_tool_drift", tool: name, owner: unit.sandbox.owner ?? null, reason: `${unit.name}: ${reason}; ${name} is withheld until an operator reviews and runs: warden approve ${unit.name}` });
+    }
+    if (this.callableSignature() !== before) for (const l of this.listeners) l();
+  }
+
+  /** The MCP session ended: hosted servers kept for it stop (SPEC §15 lifecycle "session"). */
+  async endSession(session: string): Promise<void> {
+    await Promise.all(Object.values(this.options.executors).map((e) => e?.endSession?.(session).catch(() => {})));
   }
 
   /** Per-actor auto-quarantine (SPEC §14): this actor drove the tool into refusals; others still use it. */
@@ -141,9 +202,15 @@ export class Broker {
       this.quarantine.setPolicy(next.config.quarantine);
     }
     if (next.registry) this.registry = next.registry;
-    if (next.lock) this.lock = next.lock;
+    if (next.lock) {
+      // A new approval of a hosted server replaces its pins: its drift verdict no longer applies.
+      for (const unit of this.withheld.keys())
+        if (JSON.stringify(next.lock.tools[unit] ?? null) !== JSON.stringify(this.lock.tools[unit] ?? null)) this.withheld.delete(unit);
+      this.lock = next.lock;
+    }
+    this.tools = this.expandTools();
     for (const [callId, call] of this.running) {
-      const tool = this.registry.tools.get(call.tool);
+      const tool = this.tools.get(call.tool);
       if (!tool || !this.isCallable(tool)) {
         this.options.logger.warn({ callId, tool: call.tool }, "cancelling an in-flight call: its tool was disabled or lost its approval");
         call.controller.abort(new WardenError("E_CANCELLED", `${call.tool} was disabled by the operator while the call ran; the call was cancelled`));
@@ -200,7 +267,7 @@ export class Broker {
   }
 
   private callableSignature(): string {
-    return [...this.registry.tools.values()]
+    return [...this.tools.values()]
       .filter((t) => this.isCallable(t))
       .map((t) => `${t.name}@${t.sandbox.digest}:${t.effect}`)
       .sort()
@@ -208,7 +275,7 @@ export class Broker {
   }
 
   getTool(name: string): RegisteredTool | undefined {
-    return this.registry.tools.get(name);
+    return this.tools.get(name) ?? this.registry.tools.get(name);
   }
 
   /** Pre-warms every sandbox so the first call does not pay for it. */
@@ -223,7 +290,7 @@ export class Broker {
     // Fail closed: once the audit log cannot be written, nothing runs unaudited.
     if (this.auditFailure) return { ok: false, callId, error: this.auditFailure.toPayload() };
     const started = performance.now();
-    const tool = this.registry.tools.get(name);
+    const tool = this.tools.get(name);
     // Bounded and own-properties only, before anything walks it: a deeply nested
     // argument must not overflow the stack of redaction or audit serialisation.
     const shaped = shapeInput(rawInput);
@@ -248,9 +315,15 @@ export class Broker {
     };
     let result: CallResult;
     try {
-      if (!tool) throw new WardenError("E_UNKNOWN_TOOL", `unknown tool "${String(name).slice(0, 100)}"`);
+      if (!tool) {
+        const withheld = this.withheldReason(String(name));
+        const unit = [...this.withheld.entries()].find(([, names]) => names.has(String(name)))?.[0];
+        if (withheld !== undefined) throw new WardenError("E_NOT_APPROVED", `${String(name)} is not approved: ${withheld}; review and run: warden approve ${unit}`);
+        throw new WardenError("E_UNKNOWN_TOOL", `unknown tool "${String(name).slice(0, 100)}"`);
+      }
       if (!shaped.ok) throw new WardenError("E_INPUT_INVALID", `input refused: ${shaped.reason}`);
-      result = { ok: true, callId, output: await this.run(tool, input, ctx, entry) };
+      const done = await this.run(tool, input, ctx, entry);
+      result = { ok: true, callId, output: done.output, ...(done.content ? { content: done.content } : {}) };
     } catch (err) {
       const e = toWardenError(err);
       // Tool messages and denial texts can carry what a tool chose to put there, secrets included.
@@ -280,26 +353,29 @@ export class Broker {
 
   /** Kill switch, approval and scope: checked before confirmation and again after it (the state may change while a human decides). */
   private admit(tool: RegisteredTool, ctx: CallContext): RegisteredTool {
-    const current = this.registry.tools.get(tool.name);
-    if (!current || current.sandbox.digest !== tool.sandbox.digest)
-      throw new WardenError("E_NOT_APPROVED", `${tool.name} changed while the call waited; review and run: warden approve ${tool.name}`);
+    const current = this.tools.get(tool.name);
+    const approvalName = tool.server?.unit ?? tool.name;
+    if (!current || current.sandbox.digest !== tool.sandbox.digest || current.server?.sha256 !== tool.server?.sha256)
+      throw new WardenError("E_NOT_APPROVED", `${tool.name} changed while the call waited; review and run: warden approve ${approvalName}`);
+    const withheld = this.withheldReason(current.name);
+    if (withheld !== undefined) throw new WardenError("E_NOT_APPROVED", `${current.name} is not approved: ${withheld}; review and run: warden approve ${approvalName}`);
     if (this.isDisabled(current))
       throw new WardenError("E_DISABLED", `${tool.name} is disabled by the operator (kill switch); run: warden enable ${tool.name}`);
     if (this.isQuarantinedFor(current, ctx.actor))
       throw new WardenError("E_DISABLED", `${tool.name} is quarantined for ${ctx.actor} after repeated capability denials; the operator can run: warden enable ${tool.name}`);
-    if (!isApproved(this.lock, current.name, current.sandbox.digest))
+    if (!this.isApprovedNow(current))
       throw new WardenError(
         "E_NOT_APPROVED",
-        this.lock.tools[current.name]
-          ? `${current.name} changed since it was approved (digest ${current.sandbox.digest}); review and run: warden approve ${current.name}`
-          : `${current.name} is not approved; review it and run: warden approve ${current.name}`,
+        Object.hasOwn(this.lock.tools, approvalName)
+          ? `${current.name} changed since it was approved (digest ${current.sandbox.digest}); review and run: warden approve ${approvalName}`
+          : `${current.name} is not approved; review it and run: warden approve ${approvalName}`,
       );
     if (!isAllowedFor(current, ctx.allow))
       throw new WardenError("E_FORBIDDEN", `${ctx.actor} may not use ${current.name} (${current.effect}); the operator can add "${current.name}" or "${current.effect}" to that identity's allow list`);
     return current;
   }
 
-  private async run(tool: RegisteredTool, input: unknown, ctx: CallContext, entry: AuditEntry): Promise<unknown> {
+  private async run(tool: RegisteredTool, input: unknown, ctx: CallContext, entry: AuditEntry): Promise<{ output: unknown; content?: ContentBlock[] }> {
     this.admit(tool, ctx);
     const inputCheck = tool.checkInput(input);
     if (!inputCheck.ok)
@@ -338,7 +414,7 @@ export class Broker {
     entry.confirmedBy = answer.by ?? ctx.actor;
   }
 
-  private async execute(tool: RegisteredTool, input: unknown, ctx: CallContext, entry: AuditEntry, controller: AbortController): Promise<unknown> {
+  private async execute(tool: RegisteredTool, input: unknown, ctx: CallContext, entry: AuditEntry, controller: AbortController): Promise<{ output: unknown; content?: ContentBlock[] }> {
     const executor = this.options.executors[tool.sandbox.runtime];
     if (!executor)
       throw new WardenError("E_SANDBOX_UNAVAILABLE", `no ${tool.sandbox.runtime} sandbox is available on this server; ${tool.name} cannot run`);
@@ -350,7 +426,16 @@ export class Broker {
       entry.files = files;
       // The backend's own start-up (workers loading isolated-vm) never counts against a call's deadline.
       if (executor.ready) await executor.ready();
-      outcome = await executor.execute({ callId: entry.callId, tool: tool.sandbox, input, env: tool.secrets, host, signal: controller.signal });
+      outcome = await executor.execute({
+        callId: entry.callId,
+        tool: tool.sandbox,
+        input,
+        env: tool.secrets,
+        host,
+        signal: controller.signal,
+        ...(tool.server ? { remote: { name: tool.server.remote, sha256: tool.server.sha256 } } : {}),
+        ...(ctx.session !== undefined ? { session: ctx.session } : {}),
+      });
     } finally {
       release();
     }
@@ -361,22 +446,35 @@ export class Broker {
       if (outcome.error.code === "E_TOOL_FAILED" && denial) throw new WardenError("E_CAPABILITY_DENIED", outcome.error.message);
       throw new WardenError(outcome.error.code, outcome.error.message);
     }
-    return this.checkOutput(tool, outcome.output, entry);
+    return this.checkOutput(tool, outcome.output, entry, outcome.content);
   }
 
-  /** Secret values never leave in a result; the output must match the declared outputSchema. */
-  private checkOutput(tool: RegisteredTool, raw: unknown, entry: AuditEntry): unknown {
+  /**
+   * Secret values never leave in a result; the output must match the declared outputSchema.
+   * A hosted server's content blocks are redacted like the output; its structuredContent is the output.
+   */
+  private checkOutput(tool: RegisteredTool, raw: unknown, entry: AuditEntry, rawContent?: ContentBlock[]): { output: unknown; content?: ContentBlock[] } {
     const { value: output, redacted } = redactSecretValues(raw, this.registry.allSecretValues);
-    if (redacted) entry.outputRedacted = true;
+    const scrubbed = rawContent ? redactSecretValues(rawContent, this.registry.allSecretValues) : null;
+    if (redacted || scrubbed?.redacted) entry.outputRedacted = true;
+    if (scrubbed && output === undefined) {
+      // MCP: a tool that declares an outputSchema must return structuredContent.
+      if (tool.checkOutput) throw new WardenError("E_OUTPUT_INVALID", `${tool.name} declares an outputSchema but returned no structuredContent`);
+      return this.measured({ content: scrubbed.value }, entry);
+    }
     if (tool.checkOutput) {
       const check = tool.checkOutput(output);
       if (!check.ok)
         throw new WardenError("E_OUTPUT_INVALID", `the output of ${tool.name} does not match its outputSchema: ${check.problems.join("; ")}`);
     }
-    const text = JSON.stringify(output) ?? "null";
+    return this.measured(scrubbed ? { output, content: scrubbed.value } : { output }, entry);
+  }
+
+  private measured(result: { output?: unknown; content?: ContentBlock[] }, entry: AuditEntry): { output: unknown; content?: ContentBlock[] } {
+    const text = (result.content ? JSON.stringify(result) : JSON.stringify(result.output)) ?? "null";
     entry.outputBytes = Buffer.byteLength(text);
     entry.outputSha256 = createHash("sha256").update(text).digest("hex");
-    return output;
+    return { output: result.output, ...(result.content ? { content: result.content } : {}) };
   }
 
   private redactInput(input: unknown): unknown {

@@ -9,6 +9,7 @@ import { loadTool, type LoadedTool } from "../manifest/index.js";
 import { compileJsonSchema } from "../manifest/json-schema.js";
 import type { Effect, Limits } from "../manifest/schema.js";
 import type { SandboxTool } from "../../sandboxes/executor.js";
+import type { ServerToolDefinition } from "../policy/pins.js";
 
 export type SchemaCheck = (value: unknown) => { ok: true } | { ok: false; problems: string[] };
 
@@ -24,6 +25,12 @@ export interface RegisteredTool {
   secrets: Record<string, string>;
   checkInput: SchemaCheck;
   checkOutput: SchemaCheck | null;
+  /** The effect the operator raised the tool to in `grants` (hosted servers apply it per tool). */
+  grantEffect?: Effect | undefined;
+  /** A tool of a hosted MCP server (SPEC §15): its server (the manifest), its name there and its pin. */
+  server?: { unit: string; remote: string; sha256: string };
+  /** A hosted server's tool: the definition pinned at approval (what tools/list shows). */
+  definition?: ServerToolDefinition;
 }
 
 export interface Registry {
@@ -65,7 +72,8 @@ export async function loadRegistry(loaded: LoadedConfig, env: NodeJS.ProcessEnv 
   return { tools, allSecretValues };
 }
 
-function registerTool(tool: LoadedTool, loaded: LoadedConfig, env: NodeJS.ProcessEnv): RegisteredTool {
+/** One tool folder under the config: effective capabilities, limits under the ceiling, granted secrets. */
+export function registerTool(tool: LoadedTool, loaded: LoadedConfig, env: NodeJS.ProcessEnv = process.env): RegisteredTool {
   const { config, file } = loaded;
   const m = tool.manifest;
   const { capabilities, effect } = effectiveFor(m, config.grants[m.name], config, file);
@@ -91,6 +99,7 @@ function registerTool(tool: LoadedTool, loaded: LoadedConfig, env: NodeJS.Proces
     ...(m.image ? { image: m.image } : {}),
     ...(m.command ? { command: m.command } : {}),
     ...(m.owner ? { owner: m.owner } : {}),
+    ...(m.runtime === "mcp-server" ? { lifecycle: m.lifecycle ?? "session" } : {}),
     limits,
     network: capabilities.network.length > 0,
     volumes: capabilities.filesystem.map(({ volume, access, hostPath }) => ({ volume, access, hostPath })),
@@ -105,6 +114,7 @@ function registerTool(tool: LoadedTool, loaded: LoadedConfig, env: NodeJS.Proces
     secrets,
     checkInput: compileJsonSchema(m.inputSchema ?? { type: "object" }),
     checkOutput: m.outputSchema ? compileJsonSchema(m.outputSchema) : null,
+    grantEffect: config.grants[m.name]?.effect,
   };
 }
 

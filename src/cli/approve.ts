@@ -1,5 +1,7 @@
 import { createInterface } from "node:readline";
-import { findToolDirs } from "../broker/registry.js";
+import { findToolDirs, registerTool } from "../broker/registry.js";
+import { describeServerTools, pinsOf, sameServerApproval, serverChanges } from "../policy/server-approval.js";
+import { WARDEN_VERSION } from "../version.js";
 import { loadConfigFile } from "../config/load.js";
 import { loadTool, type LoadedTool } from "../manifest/index.js";
 import { approvalDiff } from "../policy/approval-diff.js";
@@ -24,14 +26,17 @@ export const approveCommand: CliCommand = async ({ positionals, flags, configPat
     const lockFile = lockPathFor(loaded.file);
     const lock = await readLock(lockFile);
     const next = approvalFor(tool.manifest, tool.digest, tool.limits);
-    const previous = lock.tools[name];
-    if (previous?.digest === next.digest) {
+    const previous = Object.hasOwn(lock.tools, name) ? lock.tools[name] : undefined;
+    const server = tool.manifest.runtime === "mcp-server" ? await probeHostedServer(tool, loaded, io) : null;
+    if (server) Object.assign(next, server);
+    if (previous && (server ? sameServerApproval(previous, next) : previous.digest === next.digest)) {
       io.stdout(`${name}@${next.version} is already approved (digest ${next.digest})\n`);
       return EXIT_OK;
     }
     io.stdout(describeApproval(next));
+    if (server) io.stdout(`\nTools the server lists (clients see these names; the effect decides confirmation):\n${describeServerTools(tool.manifest, prefixOfManifest(tool.manifest), server.pins)}`);
     if (previous) {
-      const diff = approvalDiff(previous, next);
+      const diff = [...approvalDiff(previous, next), ...(server ? serverChanges(previous, next, prefixOfManifest(tool.manifest)) : [])];
       io.stdout(`\nChanged since the approved ${previous.version} (${previous.approvedAt}):\n${diff.map((d) => `  ${d}`).join("\n") || "  nothing declared changed; only the files did"}\n`);
     } else io.stdout("\nThis tool was never approved before.\n");
     const yes = flags.yes === true || (await ask(`Approve ${name}@${next.version}? [y/N] `, io));
@@ -49,8 +54,25 @@ export const approveCommand: CliCommand = async ({ positionals, flags, configPat
   }
 };
 
+/**
+ * SPEC §15: a hosted server is approved with what it lists. It is started in its
+ * sandbox (its volumes and granted secrets, no network), its tools are read and
+ * pinned, with the image ID it ran from.
+ */
+async function probeHostedServer(tool: LoadedTool, loaded: Awaited<ReturnType<typeof loadConfigFile>>, io: CliIo): Promise<{ imageId: string; pins: ReturnType<typeof pinsOf> }> {
+  const registered = registerTool(tool, loaded);
+  io.stdout(`starting ${tool.manifest.name} (${tool.manifest.image}) in its sandbox to read its tools…\n`);
+  const { probeServer } = await import("../../sandboxes/mcp-server/index.js");
+  const probe = await probeServer(registered.sandbox, registered.secrets, { version: WARDEN_VERSION });
+  return { imageId: probe.imageId, pins: pinsOf(probe.definitions) };
+}
+
+function prefixOfManifest(m: LoadedTool["manifest"]): string {
+  return m.toolPrefix ?? `${m.name}_`;
+}
+
 export function describeApproval(a: Approval): string {
-  const rw = a.runtime === "container" ? " (no rollback)" : "";
+  const rw = a.runtime !== "isolate" ? " (no rollback)" : "";
   return [
     `${a.name}@${a.version}  runtime=${a.runtime}  effect=${a.effect}`,
     `  network hosts: ${a.capabilities.network.join(", ") || "none"}`,

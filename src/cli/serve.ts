@@ -37,7 +37,7 @@ export const serveCommand: CliCommand = async ({ flags, configPath }, io) => {
     logger.info({ url: listener.url, tools: broker.listTools().length }, `mcp-warden listening on ${listener.url} (Streamable HTTP, bearer token required)`);
   } else {
     const transport = new StdioServerTransport();
-    const server = createMcpSession({ broker, identity: { actor: "stdio", allow: loaded.config.stdio.allow }, logger, version: WARDEN_VERSION });
+    const server = createMcpSession({ broker, identity: { actor: "stdio", allow: loaded.config.stdio.allow }, logger, version: WARDEN_VERSION, sessionId: () => "stdio" });
     transport.onclose = () => void stop();
     process.stdin.once("end", () => void stop());
     await server.connect(transport);

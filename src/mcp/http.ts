@@ -97,7 +97,7 @@ export async function startHttp(broker: Broker, http: Config["http"], logger: Lo
       },
     });
     const identity = { actor: token.actor, allow: token.allow };
-    const mcp = createMcpSession({ broker, identity, logger, version, inFlight });
+    const mcp = createMcpSession({ broker, identity, logger, version, inFlight, sessionId: () => transport.sessionId });
     const session: Session = { transport, mcp, tokenSha256: token.tokenSha256, identity, inFlight, lastSeen: Date.now() };
     transport.onclose = () => {
       if (transport.sessionId) sessions.delete(transport.sessionId);

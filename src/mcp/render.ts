@@ -12,6 +12,14 @@ export const ERROR_META_KEY = "mcp-warden/error";
  * tool's outputSchema, even on an error, and would throw instead of showing it.
  */
 export function renderResult(result: CallResult): CallToolResult {
+  if (result.ok && result.content) {
+    // A hosted MCP server's result (SPEC §15): its content blocks as they were, its structuredContent if it sent one.
+    const structured = result.output;
+    return {
+      content: result.content as CallToolResult["content"],
+      ...(structured !== undefined && structured !== null && typeof structured === "object" ? { structuredContent: structured as Record<string, unknown> } : {}),
+    };
+  }
   if (result.ok) {
     const output = result.output;
     const structured = output !== null && typeof output === "object" && !Array.isArray(output) ? (output as Record<string, unknown>) : { result: output };

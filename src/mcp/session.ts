@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import {
   CallToolRequestSchema,
@@ -23,6 +24,8 @@ export interface SessionOptions {
   identity: Identity;
   logger: Logger;
   version: string;
+  /** "stdio", or the HTTP session id once known (hosted MCP servers with lifecycle "session" live per session). */
+  sessionId?: () => string | undefined;
   /** Calls in flight of this session, by JSON-RPC request id, so a disconnect can stop them. */
   inFlight?: Map<string | number, AbortController>;
 }
@@ -59,6 +62,7 @@ export function createMcpSession(options: SessionOptions): Server {
         actor: identity.actor,
         allow: identity.allow,
         signal: controller.signal,
+        session: sessionKey(),
         log: (level, message) => {
           if (LEVELS.indexOf(level) < LEVELS.indexOf(minLevel)) return;
           void extra.sendNotification({ method: "notifications/message", params: { level, logger: name, data: message } }).catch(() => {});
@@ -87,7 +91,16 @@ export function createMcpSession(options: SessionOptions): Server {
   const unsubscribe = broker.onToolsChanged(() => {
     void server.sendToolListChanged().catch(() => {});
   });
-  server.onclose = () => unsubscribe();
+  // One key per session, fixed at the first call: hosted servers of this session are stopped when it closes.
+  let key: string | undefined;
+  function sessionKey(): string {
+    key ??= options.sessionId?.() ?? `session-${randomUUID()}`;
+    return key;
+  }
+  server.onclose = () => {
+    unsubscribe();
+    if (key !== undefined) void broker.endSession(key);
+  };
   server.onerror = (err) => logger.warn({ err: err.message }, "mcp session error");
   return server;
 }

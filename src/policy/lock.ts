@@ -18,6 +18,18 @@ export const ApprovalSchema = z.strictObject({
   }),
   limits: z.record(z.string(), z.number()),
   approvedAt: z.string(),
+  /** mcp-server / container: the image ID the approval is bound to. */
+  imageId: z.string().optional(),
+  /** mcp-server: each tool the server listed at approval, by its name there: sha256 of the canonical definition + the definition. */
+  pins: z
+    .record(
+      z.string(),
+      z.strictObject({
+        sha256: z.string().regex(/^[0-9a-f]{64}$/),
+        definition: z.looseObject({ name: z.string(), inputSchema: z.record(z.string(), z.unknown()) }),
+      }),
+    )
+    .optional(),
 });
 export type Approval = z.infer<typeof ApprovalSchema>;
 
@@ -79,5 +91,5 @@ export function approvalFor(manifest: Manifest, digest: string, limits: Limits, 
 }
 
 export function isApproved(lock: Lock, name: string, digest: string): boolean {
-  return lock.tools[name]?.digest === digest;
+  return Object.hasOwn(lock.tools, name) && lock.tools[name]!.digest === digest;
 }

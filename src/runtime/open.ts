@@ -9,6 +9,7 @@ import type { RuntimeKind } from "../manifest/schema.js";
 import { createAlerter, type Alerter } from "../incident/alerts.js";
 import { startLiveReload, type LiveReload } from "./live.js";
 import { createJournal, journalDirOf, type Journal } from "../journal/index.js";
+import { WARDEN_VERSION } from "../version.js";
 
 const JOURNAL_PRUNE_INTERVAL_MS = 60 * 60 * 1000;
 
@@ -45,6 +46,16 @@ export async function openRuntime(configPath: string, logger: Logger): Promise<R
       networkGrantsFor: (tool) => brokerRef?.getTool(tool.name)?.capabilities.network ?? [],
       envFor: (tool) => brokerRef?.getTool(tool.name)?.secrets ?? {},
       onEgress: (callId, record) => brokerRef?.recordEgress(callId, record),
+    });
+  }
+  if (runtimes.has("mcp-server")) {
+    const { createMcpServerExecutor } = await import("../../sandboxes/mcp-server/index.js");
+    executors["mcp-server"] = createMcpServerExecutor({
+      logger,
+      version: WARDEN_VERSION,
+      networkGrantsFor: (tool) => brokerRef?.getTool(tool.name)?.capabilities.network ?? [],
+      onEgress: (callId, record) => brokerRef?.recordEgress(callId, record),
+      onDefinitions: (tool, definitions) => brokerRef?.onServerDefinitions(tool, definitions),
     });
   }
   const audit = await openAuditLog(loaded.config.audit.file, {

@@ -1,0 +1,284 @@
+/**
+ * The mcp-server backend (SPEC §15): unmodified MCP servers in hardened
+ * containers, one per MCP session (`lifecycle: "session"`, default) or one
+ * per call (`"call"`). warden is their MCP client; every call is checked
+ * against the pin it was approved with before the server sees it.
+ */
+import type Dockerode from "dockerode";
+import { randomBytes } from "node:crypto";
+import type { Logger } from "pino";
+import { toWardenError, WardenError } from "../../src/errors.js";
+import type { EgressRecord, NetworkGrant } from "../../src/capabilities/types.js";
+import type { ServerToolDefinition } from "../../src/policy/pins.js";
+import { containerSpec, type EgressAttachment } from "../container/container-spec.js";
+import { defaultDocker, engineCall } from "../container/engine.js";
+import type { ExecuteOutcome, ExecuteRequest, Executor, SandboxTool } from "../executor.js";
+import { reapLeftovers } from "../container/reaper.js";
+import { EgressGateway } from "../container/egress-gateway.js";
+import { authorizeEgress } from "../../src/capabilities/network/index.js";
+import { HostedServer } from "./hosted-server.js";
+import { outcomeOf } from "./result.js";
+
+/**
+ * Start-up (container, initialize, tools/list) has its own budget, outside the
+ * call's `timeoutMs`: a cold npm server takes seconds to load, and the call's
+ * deadline should measure the tool, not the engine. A call therefore waits at
+ * most STARTUP_BUDGET_MS + timeoutMs (+ the grace) in all.
+ */
+export const STARTUP_BUDGET_MS = 20_000;
+/** After a cancel or the deadline, the server gets this long before its container is killed. */
+export const CANCEL_GRACE_MS = 1_000;
+/** A session's server that saw no call for this long is stopped (a safety net behind session end). */
+export const IDLE_MS = 10 * 60_000;
+
+/** What the mcp-server backend needs of the shared egress gateway (sandboxes/container). */
+export interface EgressProvider {
+  ready(): Promise<EgressAttachment>;
+  bind(ip: string, binding: { callId: string; tool: string; grants: NetworkGrant[]; onEgress(record: EgressRecord): void }): void;
+  unbind(ip: string): void;
+}
+
+export interface McpServerExecutorOptions {
+  docker?: Dockerode;
+  serverId?: string;
+  logger?: Logger;
+  version?: string;
+  egress?: EgressProvider;
+  networkGrantsFor?(tool: SandboxTool): NetworkGrant[];
+  onEgress?(callId: string, record: EgressRecord): void;
+  /** Every tools/list read from a hosted server (start and `list_changed`): the broker checks it against the pins. */
+  onDefinitions?(tool: SandboxTool, definitions: ServerToolDefinition[]): void;
+}
+
+interface Slot {
+  server: Promise<HostedServer>;
+  inFlight: Set<string>;
+  idle?: NodeJS.Timeout;
+}
+
+export function createMcpServerExecutor(options: McpServerExecutorOptions = {}): McpServerExecutor {
+  return new McpServerExecutor(options);
+}
+
+/**
+ * An egress gateway of its own (network, proxy, host firewall rules), made only
+ * when a hosted server is granted hosts. Same allowlist and address policy as
+ * ctx.fetch (authorizeEgress).
+ */
+export function ownEgressGateway(docker: Dockerode, serverId: string, logger?: Logger): EgressGateway {
+  return new EgressGateway({ docker, serverId, authorize: authorizeEgress, logger });
+}
+
+export class McpServerExecutor implements Executor {
+  readonly runtime = "mcp-server" as const;
+  private readonly docker: Dockerode;
+  private readonly serverId: string;
+  /** `${session}\0${tool}\0${digest}` → the session's server. */
+  private readonly slots = new Map<string, Slot>();
+  private readonly running = new Set<HostedServer>();
+  private closed = false;
+
+  constructor(private readonly options: McpServerExecutorOptions) {
+    this.docker = options.docker ?? defaultDocker();
+    this.serverId = options.serverId ?? randomBytes(6).toString("hex");
+    // Servers left running by a warden that died (kill -9) go at start, like the container backend's leftovers.
+    void reapLeftovers(this.docker, { serverId: this.serverId }).catch(() => {});
+  }
+
+  async prepare(): Promise<void> {
+    // Servers start with their session's first call: a server per session cannot be warmed before the session exists.
+  }
+
+  async execute(request: ExecuteRequest): Promise<ExecuteOutcome> {
+    const { tool, remote } = request;
+    if (this.closed) return failure("E_SANDBOX_UNAVAILABLE", "the mcp-server backend is closed");
+    if (tool.runtime !== "mcp-server" || !tool.image || !remote) return failure("E_SANDBOX_UNAVAILABLE", `${tool.name} is not a hosted MCP server tool`);
+    if (request.signal.aborted) return stopped(request.signal, tool);
+    const session = tool.lifecycle === "call" ? `call:${request.callId}` : (request.session ?? "default");
+    const key = `${session}\0${tool.name}\0${tool.digest}`;
+    let slot: Slot;
+    let server: HostedServer;
+    try {
+      slot = this.slotFor(key, request);
+      server = await raceSignal(slot.server, request.signal, AbortSignal.timeout(STARTUP_BUDGET_MS), tool);
+      if (server.ended) {
+        // Stopped (crash, flood, cancel) but not yet forgotten: this call gets a new server.
+        if (this.slots.get(key) === slot) this.slots.delete(key);
+        slot = this.slotFor(key, request);
+        server = await raceSignal(slot.server, request.signal, AbortSignal.timeout(STARTUP_BUDGET_MS), tool);
+      }
+    } catch (err) {
+      if (tool.lifecycle === "call") this.drop(key);
+      return { ok: false, error: toWardenError(err, "E_SANDBOX_UNAVAILABLE").toPayload() };
+    }
+    slot.inFlight.add(request.callId);
+    if (slot.idle) clearTimeout(slot.idle);
+    try {
+      return await this.callOn(server, request, remote.name, remote.sha256);
+    } finally {
+      slot.inFlight.delete(request.callId);
+      if (tool.lifecycle === "call") this.drop(key);
+      else if (this.slots.get(key) === slot && slot.inFlight.size === 0) slot.idle = setTimeout(() => this.drop(key), IDLE_MS).unref();
+    }
+  }
+
+  async endSession(session: string): Promise<void> {
+    await Promise.all([...this.slots.keys()].filter((k) => k.startsWith(`${session}\0`)).map((k) => this.drop(k)));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.slots.keys()].map((k) => this.drop(k)));
+    await Promise.all([...this.running].map((s) => s.close()));
+    await this.gateway?.close();
+  }
+
+  /** The egress gateway: injected, or created on first use by a networked server. */
+  private gateway: EgressGateway | undefined;
+  private egressProvider(): EgressProvider {
+    if (this.options.egress) return this.options.egress;
+    this.gateway ??= ownEgressGateway(this.docker, this.serverId, this.options.logger);
+    return this.gateway;
+  }
+
+  private slotFor(key: string, request: ExecuteRequest): Slot {
+    const existing = this.slots.get(key);
+    if (existing) return existing;
+    const slot: Slot = { server: this.start(request), inFlight: new Set() };
+    this.slots.set(key, slot);
+    // A server that fails to start or dies is forgotten: the next call starts a new one.
+    slot.server.then(
+      (s) => void s.exited.then(() => this.slots.get(key) === slot && this.slots.delete(key)),
+      () => this.slots.get(key) === slot && this.slots.delete(key),
+    );
+    return slot;
+  }
+
+  private async drop(key: string): Promise<void> {
+    const slot = this.slots.get(key);
+    if (!slot) return;
+    this.slots.delete(key);
+    if (slot.idle) clearTimeout(slot.idle);
+    const server = await slot.server.catch(() => null);
+    if (server) await server.close();
+  }
+
+  private async start(request: ExecuteRequest): Promise<HostedServer> {
+    const { tool } = request;
+    const imageId = await this.approvedImage(tool);
+    const egress = tool.network ? await this.egressFor(tool) : undefined;
+    const base = containerSpec({ tool, env: request.env, serverId: this.serverId, callId: tool.lifecycle === "call" ? request.callId : "session", ...(egress ? { egress } : {}) });
+    // Long-lived: stdin stays open for every JSON-RPC request; the image is the approved ID, never the tag.
+    const spec: Dockerode.ContainerCreateOptions = { ...base, Image: imageId, StdinOnce: false };
+    const startup = AbortSignal.timeout(STARTUP_BUDGET_MS);
+    const server = await HostedServer.start(
+      {
+        docker: this.docker,
+        spec,
+        egressNetwork: egress?.networkName,
+        maxLineBytes: tool.limits.outputBytes + 64 * 1024,
+        logger: this.options.logger,
+        name: tool.name,
+        version: this.options.version ?? "0",
+      },
+      startup,
+    );
+    this.running.add(server);
+    void server.exited.then(() => this.running.delete(server));
+    server.onDefinitions((defs) => this.options.onDefinitions?.(tool, defs));
+    this.options.onDefinitions?.(tool, server.definitions);
+    if (egress && server.ip) this.bindEgress(server, tool);
+    return server;
+  }
+
+  /** SPEC §15 / the image binding: the tag must still name the image that was approved. */
+  private async approvedImage(tool: SandboxTool): Promise<string> {
+    const info = await engineCall("inspect image", this.docker.getImage(tool.image!).inspect());
+    if (tool.imageId && info.Id !== tool.imageId)
+      throw new WardenError("E_NOT_APPROVED", `the image ${tool.image} of ${tool.name} was rebuilt since it was approved (approved ${tool.imageId.slice(0, 19)}, now ${info.Id.slice(0, 19)}); review and run: warden approve ${tool.name}`);
+    return info.Id;
+  }
+
+  private async egressFor(tool: SandboxTool): Promise<EgressAttachment> {
+    return this.egressProvider().ready();
+  }
+
+  /** The proxy binds the container's address for its life; each exchange is charged to the calls in flight. */
+  private bindEgress(server: HostedServer, tool: SandboxTool): void {
+    const ip = server.ip!;
+    const egress = this.egressProvider();
+    egress.bind(ip, {
+      callId: `server:${server.id.slice(0, 12)}`,
+      tool: tool.name,
+      grants: this.options.networkGrantsFor?.(tool) ?? [],
+      onEgress: (record) => {
+        for (const callId of server.calls) this.options.onEgress?.(callId, record);
+      },
+    });
+    void server.exited.then(() => egress.unbind(ip));
+  }
+
+  private async callOn(server: HostedServer, request: ExecuteRequest, name: string, pinned: string): Promise<ExecuteOutcome> {
+    const { tool } = request;
+    // The rug-pull check, per call and per container: the server must still list this tool exactly as approved.
+    const live = server.live.get(name);
+    if (live !== pinned)
+      return failure(
+        "E_NOT_APPROVED",
+        live === undefined
+          ? `${tool.name}: the server no longer lists the tool "${name}"; review and run: warden approve ${tool.name}`
+          : `${tool.name}: the server changed the definition of "${name}" since it was approved; review and run: warden approve ${tool.name}`,
+      );
+    const controller = new AbortController();
+    const relay = (): void => controller.abort(request.signal.reason);
+    request.signal.addEventListener("abort", relay, { once: true });
+    const deadline = setTimeout(
+      () => controller.abort(new WardenError("E_TIMEOUT", `${tool.name} exceeded its ${tool.limits.timeoutMs} ms time limit`)),
+      tool.limits.timeoutMs,
+    );
+    const removeLog = server.addLogSink((level, message) => request.host.log(level, message));
+    server.calls.add(request.callId);
+    try {
+      const input = (request.input ?? {}) as Record<string, unknown>;
+      const result = await server.call(name, input, { signal: controller.signal, onProgress: (done, total) => request.host.progress(done, total) });
+      return outcomeOf(result, tool.name, tool.limits.outputBytes);
+    } catch (err) {
+      if (controller.signal.aborted) {
+        // notifications/cancelled went out with the abort; the server gets a short grace, then its container goes.
+        setTimeout(() => server.end(new WardenError("E_CANCELLED", `the MCP server of ${tool.name} was stopped after a cancelled call`)), CANCEL_GRACE_MS).unref();
+        return stopped(controller.signal, tool);
+      }
+      if (server.ended) return { ok: false, error: server.failure.toPayload() };
+      return { ok: false, error: toWardenError(err, "E_TOOL_FAILED").toPayload() };
+    } finally {
+      clearTimeout(deadline);
+      removeLog();
+      server.calls.delete(request.callId);
+      request.signal.removeEventListener("abort", relay);
+    }
+  }
+}
+
+function failure(code: "E_SANDBOX_UNAVAILABLE" | "E_NOT_APPROVED" | "E_CANCELLED", message: string): ExecuteOutcome {
+  return { ok: false, error: { code, message } };
+}
+
+function stopped(signal: AbortSignal, tool: SandboxTool): ExecuteOutcome {
+  const reason: unknown = signal.reason;
+  if (reason instanceof WardenError) return { ok: false, error: reason.toPayload() };
+  return failure("E_CANCELLED", `the call of ${tool.name} was cancelled`);
+}
+
+/** The server's start, bounded by the call's cancellation and the start-up budget. */
+async function raceSignal<T>(p: Promise<T>, cancel: AbortSignal, startup: AbortSignal, tool: SandboxTool): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onCancel = (): void => reject(cancel.reason instanceof WardenError ? cancel.reason : new WardenError("E_CANCELLED", `the call of ${tool.name} was cancelled while its server started`));
+    const onStartup = (): void => reject(new WardenError("E_TIMEOUT", `the MCP server of ${tool.name} did not start within ${STARTUP_BUDGET_MS} ms`));
+    cancel.addEventListener("abort", onCancel, { once: true });
+    startup.addEventListener("abort", onStartup, { once: true });
+    p.then(resolve, reject).finally(() => {
+      cancel.removeEventListener("abort", onCancel);
+      startup.removeEventListener("abort", onStartup);
+    });
+  });
+}

@@ -1,0 +1,86 @@
+/**
+ * Set-up of the hosted-MCP-server tests: the fixture server image (a stdlib
+ * Python MCP server, test/fixtures/mcp-servers/pyfixture), a workspace whose
+ * tool folder hosts it unmodified, and approval through the real CLI.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { buildToolImage } from "../../../sandboxes/container/images.js";
+import { runCli } from "../../../src/cli/main.js";
+import { containerBackendAvailable, docker } from "../container/fixture.js";
+import { repoRoot } from "../../helpers/paths.js";
+import { makeWorkspace, type Workspace } from "../../helpers/workspace.js";
+
+export const PYFIXTURE_IMAGE = "warden-test/pyfixture:1";
+export const FIXTURE_SECRET = "fixture-secret-value-9876";
+
+let built: Promise<true | string> | undefined;
+
+/** The engine, the base image and the fixture server image; or why not. */
+export function mcpServerBackendAvailable(): Promise<true | string> {
+  built ??= (async () => {
+    const base = await containerBackendAvailable();
+    if (base !== true) return base;
+    await buildToolImage(docker, join(repoRoot(), "test", "fixtures", "mcp-servers", "pyfixture"), PYFIXTURE_IMAGE, () => {});
+    return true as const;
+  })().catch((err: unknown) => `fixture server image build failed: ${(err as Error).message}`);
+  return built;
+}
+
+export function fixtureManifest(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    name: "fixture",
+    version: "1.0.0",
+    description: "The test fixture MCP server, unmodified.",
+    runtime: "mcp-server",
+    image: PYFIXTURE_IMAGE,
+    command: ["python3", "-u", "/app/server.py"],
+    toolPrefix: "fx_",
+    effect: "write",
+    effects: { echo: "read", add: "read", image: "read", audio: "read", resource: "read", mixed: "read", logs: "read", progress: "read" },
+    capabilities: {
+      filesystem: [
+        { volume: "conf", access: "read" },
+        { volume: "ws", access: "read-write" },
+      ],
+      env: ["FIXTURE_SECRET"],
+    },
+    limits: { timeoutMs: 4000, memoryMb: 128, outputBytes: 100_000 },
+    ...extra,
+  };
+}
+
+/** A workspace with the fixture server as tool "fixture", volumes conf (variant.txt) and ws. */
+export function fixtureWorkspace(config: Record<string, unknown> = {}, manifest: Record<string, unknown> = {}): Workspace & { conf: string; ws: string } {
+  const wsp = makeWorkspace({ tools: { fixture: { manifest: fixtureManifest(manifest), files: {} } }, config: { secrets: { FIXTURE_SECRET: { env: "WARDEN_FIXTURE_SECRET" } }, ...config } });
+  const conf = join(wsp.dir, "conf");
+  const ws = join(wsp.dir, "ws");
+  mkdirSync(conf);
+  mkdirSync(ws);
+  writeFileSync(join(conf, "variant.txt"), "v1\n");
+  // Volumes are added here: the helper's config is written already, so patch it.
+  const cfgPath = wsp.configPath;
+  const cfg = JSON.parse(readFileSync(cfgPath, "utf8")) as Record<string, unknown>;
+  cfg.volumes = { conf: { path: conf }, ws: { path: ws }, ...((config.volumes as object) ?? {}) };
+  writeFileSync(cfgPath, JSON.stringify(cfg, null, 2));
+  return Object.assign(wsp, { conf, ws });
+}
+
+/** `warden approve fixture --yes` through the real CLI; returns what it printed. */
+export async function approveFixture(configPath: string, env: Record<string, string> = { WARDEN_FIXTURE_SECRET: FIXTURE_SECRET }): Promise<string> {
+  let out = "";
+  const saved = { ...process.env };
+  Object.assign(process.env, env);
+  try {
+    const code = await runCli(["approve", "fixture", "--yes", "--config", configPath], { stdout: (t) => (out += t), stderr: (t) => (out += t) });
+    if (code !== 0) throw new Error(`approve failed (${code}): ${out}`);
+    return out;
+  } finally {
+    for (const k of Object.keys(env)) if (saved[k] === undefined) delete process.env[k];
+  }
+}
+
+export async function fixtureContainers(): Promise<number> {
+  const list = await docker.listContainers({ all: true, filters: { label: ["warden.tool=fixture"] } });
+  return list.length;
+}
