@@ -1,6 +1,9 @@
+import { existsSync, readFileSync } from "node:fs";
 import { enableCompileCache } from "node:module";
-import { resolve } from "node:path";
-import { EXIT_USAGE, type CliCommand, type CliIo } from "./types.js";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { WARDEN_VERSION } from "../version.js";
+import { EXIT_OK, EXIT_USAGE, type CliCommand, type CliIo } from "./types.js";
 
 /** `warden <command> …` (SPEC §11). Loaded lazily so `warden validate` does not start sandboxes. */
 const COMMANDS: Record<string, () => Promise<CliCommand>> = {
@@ -18,6 +21,7 @@ const COMMANDS: Record<string, () => Promise<CliCommand>> = {
 };
 
 const USAGE = `usage: warden <command> [--config F]
+       warden --version | -v          print the version
   serve [--http]                 run the MCP server (stdio by default)
   list                           tools, effect, runtime, capabilities
   call <tool> '<json>'           run one call locally through the broker
@@ -53,6 +57,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   // Start-up matters (first tools/list under 1 s): reuse V8's compiled code across runs when a cache dir is writable.
   if (process.env.WARDEN_COMPILE_CACHE !== "0") enableCompileCache?.();
   const { command, positionals, flags } = parseCli(argv);
+  if (flags.version === true || command === "-v") {
+    io.stdout(`mcp-warden ${packageVersion()}\n`);
+    return EXIT_OK;
+  }
   if (!command || flags.help || command === "help") {
     io.stderr(USAGE + "\n");
     return command || flags.help ? 0 : EXIT_USAGE;
@@ -65,6 +73,25 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const configPath = resolve(typeof flags.config === "string" ? flags.config : "warden.config.json");
   const run = await load();
   return run({ positionals, flags, configPath }, io);
+}
+
+/** The version of the installed package: package.json of the mcp-warden folder this file was loaded from. */
+function packageVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const file = join(dir, "package.json");
+    if (existsSync(file)) {
+      try {
+        const pkg = JSON.parse(readFileSync(file, "utf8")) as { name?: unknown; version?: unknown };
+        if (pkg.name === "mcp-warden" && typeof pkg.version === "string") return pkg.version;
+      } catch {
+        // An unreadable package.json on the way up is not ours; keep looking.
+      }
+    }
+    const up = dirname(dir);
+    if (up === dir) return WARDEN_VERSION;
+    dir = up;
+  }
 }
 
 const io: CliIo = { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) };
