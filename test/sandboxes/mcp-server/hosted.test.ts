@@ -226,6 +226,19 @@ describe("hosted MCP server, unmodified, through warden (SPEC §15)", () => {
 });
 
 describe("pinning across server starts (rug pull between approval and use)", () => {
+  test("warden approve shows each tool as clients will see it: name with prefix, effect, description, schemas, untrusted hints", async (t) => {
+    if (!(await requireServerBackend(t))) return;
+    const ws = fixtureWorkspace();
+    const out = await approveFixture(ws.configPath);
+    assert.match(out, /fx_echo {2}effect=read/);
+    assert.match(out, /fx_write {2}effect=write {2}\(server's hints, not trusted: \{"readOnlyHint":true\}\)/);
+    assert.match(out, /description: {2}Echo the text back\./);
+    assert.match(out, /inputSchema: {2}\{"type":"object","properties":\{"text":\{"type":"string"\}\},"required":\["text"\]\}/);
+    assert.match(out, /outputSchema: \{"type":"object","properties":\{"sum"/);
+    assert.match(out, /This tool was never approved before/);
+    assert.match(await approveFixture(ws.configPath), /already approved/, "nothing changed: nothing to approve");
+  });
+
   test("a changed description withholds the tool, a new tool is not exposed; re-approval exposes both", async (t) => {
     if (!(await requireServerBackend(t))) return;
     const ws = fixtureWorkspace();
