@@ -1,5 +1,6 @@
 import { loadRegistry } from "../broker/index.js";
 import { isDisabled } from "../broker/scope.js";
+import { exposeServerTools } from "../broker/server-tools.js";
 import { loadConfigFile } from "../config/load.js";
 import { lockPathFor, readLock } from "../policy/lock.js";
 import { reportCliError } from "./errors.js";
@@ -24,7 +25,11 @@ export const listCommand: CliCommand = async ({ configPath, flags }, io) => {
             ? `changed since approval of ${lock.tools[t.name]!.version} (run: warden approve ${t.name})`
             : `not approved (run: warden approve ${t.name})`,
       network: t.capabilities.network.map((n) => n.pattern + (n.allowPrivate ? " (private allowed)" : "")),
-      filesystem: t.capabilities.filesystem.map((f) => `${f.volume}:${f.access}${f.access === "read-write" && t.sandbox.runtime === "container" ? " (no rollback)" : ""}`),
+      filesystem: t.capabilities.filesystem.map((f) => `${f.volume}:${f.access}${f.access === "read-write" && t.sandbox.runtime !== "isolate" ? " (no rollback)" : ""}`),
+      // A hosted MCP server exposes the tools pinned at its approval (SPEC §15), under warden's names.
+      ...(t.sandbox.runtime === "mcp-server"
+        ? { tools: [...exposeServerTools([t], lock, new Set()).values()].map((x) => `${x.name} (${x.effect})`) }
+        : {}),
       env: t.capabilities.env,
       limits: t.limits,
       digest: t.sandbox.digest,
@@ -39,6 +44,7 @@ export const listCommand: CliCommand = async ({ configPath, flags }, io) => {
       io.stdout(`  filesystem: ${r.filesystem.join(", ") || "none"}\n`);
       io.stdout(`  secrets:    ${r.env.join(", ") || "none"}\n`);
       io.stdout(`  limits:     timeout ${r.limits.timeoutMs} ms, memory ${r.limits.memoryMb} MiB, output ${r.limits.outputBytes} B\n`);
+      if (r.tools) io.stdout(`  tools:      ${r.tools.join(", ") || "none pinned (run: warden approve " + r.name + ")"}\n`);
       io.stdout(`  digest:     ${r.digest}\n`);
     }
     if (rows.length === 0) io.stdout("no tools found (check the tools globs in the config)\n");

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { after, before, describe, test, type TestContext } from "node:test";
 import { CallToolResultSchema, CreateMessageRequestSchema, ElicitRequestSchema, ListRootsRequestSchema, LoggingMessageNotificationSchema, ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { readAudit } from "../../helpers/audit-read.js";
+import { runCli } from "../../../src/cli/main.js";
 import { errorCodeOf, errorOf } from "../../helpers/result.js";
 import { connectStdio } from "../../helpers/server.js";
 import { approveFixture, FIXTURE_SECRET, fixtureContainers, fixtureWorkspace, mcpServerBackendAvailable } from "./fixture.js";
@@ -237,6 +238,11 @@ describe("pinning across server starts (rug pull between approval and use)", () 
     assert.match(out, /outputSchema: \{"type":"object","properties":\{"sum"/);
     assert.match(out, /This tool was never approved before/);
     assert.match(await approveFixture(ws.configPath), /already approved/, "nothing changed: nothing to approve");
+    let listed = "";
+    process.env.WARDEN_FIXTURE_SECRET = FIXTURE_SECRET;
+    await runCli(["list", "--config", ws.configPath], { stdout: (x) => (listed += x), stderr: (x) => (listed += x) });
+    assert.match(listed, /fixture@1\.0\.0 {2}mcp-server/);
+    assert.match(listed, /tools: {6}.*fx_echo \(read\).*fx_write \(write\)/);
   });
 
   test("a changed description withholds the tool, a new tool is not exposed; re-approval exposes both", async (t) => {
