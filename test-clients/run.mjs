@@ -23,6 +23,7 @@ import { conformancePackage, inspectorPackage } from "./lib/packages.mjs";
 import { printSummary } from "./lib/report.mjs";
 import { startWardenHttp, wardenCommand } from "./lib/warden.mjs";
 import { createWorkspace } from "./lib/workspace.mjs";
+import { runHostedScenarios } from "./lib/hosted.mjs";
 
 /** @type {Array<{ group: string, name: string, ok: boolean, verdict?: string, detail: string }>} */
 const results = [];
@@ -96,6 +97,8 @@ try {
     warden = undefined;
     record("audit", await runAuditChecks(workspace));
     phase("audit checks");
+    record("hosted", await runHostedScenarios({ proxy, token, proxyHost: `127.0.0.1:${proxy.port}` }));
+    phase("conformance tool scenarios through a hosted MCP server");
   }
 } catch (err) {
   record("run", [{ name: "harness", ok: false, detail: err.stack ?? String(err) }]);

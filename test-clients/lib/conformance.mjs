@@ -9,12 +9,13 @@ import { conformancePackage } from "./packages.mjs";
 /**
  * @returns {Promise<{ version: string, scenarios: Map<string, { status: "SUCCESS" | "WARNING" | "FAILURE" | "MISSING", checks: any[] }>, log: string }>}
  */
-export async function runConformance({ url, outDir }) {
+export async function runConformance({ url, outDir, scenario }) {
   const { bin, version } = conformancePackage();
   await mkdir(outDir, { recursive: true });
   const listed = await capture(process.execPath, [bin, "list", "--server"]);
   const names = [...listed.stdout.matchAll(/^\s+- ([a-z0-9-]+)/gm)].map((m) => m[1]);
-  const run = await capture(process.execPath, [bin, "server", "--url", url, "--suite", "all", "-o", outDir], { timeoutMs: 300_000 });
+  const which = scenario ? ["--scenario", scenario] : ["--suite", "all"];
+  const run = await capture(process.execPath, [bin, "server", "--url", url, ...which, "-o", outDir], { timeoutMs: 300_000 });
 
   const byScenario = new Map();
   for (const entry of await readdir(outDir)) {
@@ -24,7 +25,7 @@ export async function runConformance({ url, outDir }) {
     const checks = JSON.parse(await readFile(join(outDir, entry, "checks.json"), "utf8"));
     byScenario.set(m[1], { status: overall(checks), checks });
   }
-  for (const name of names) {
+  for (const name of scenario ? [scenario] : names) {
     // The suite writes no checks.json when a scenario itself throws; that is a failure.
     if (!byScenario.has(name)) byScenario.set(name, { status: "MISSING", checks: [] });
   }

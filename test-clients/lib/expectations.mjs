@@ -10,7 +10,7 @@
 const NO_PROMPTS = "warden exposes tools only (SPEC §8): it advertises no `prompts` capability, so prompts/* is answered -32601 Method not found, as MCP requires for an unadvertised capability";
 const NO_RESOURCES = "warden exposes tools only (SPEC §8): it advertises no `resources` capability, so resources/* is answered -32601 Method not found, as MCP requires for an unadvertised capability";
 const NO_CONTENT_BLOCKS =
-  "a tool's result is JSON validated against its outputSchema, rendered as structuredContent + a JSON text block (SPEC §8); tools cannot return raw image/audio/resource content blocks, so the suite's fixture tool cannot be written (the call gets the JSON-RPC error for an unknown tool)";
+  "in this (isolate-only) run: an isolate tool's result is JSON validated against its outputSchema, rendered as structuredContent + a JSON text block (SPEC §8), so the fixture tool cannot be written here (unknown tool); the same scenario must pass through a hosted MCP server (group \"hosted\")";
 const NO_TOOL_ELICITATION =
   "an untrusted tool may not put its own questions in front of the human: warden uses elicitation only for its own per-call confirmation (SPEC §8) and the tool ctx has no elicit(), so the suite's fixture tool cannot be written (unknown tool)";
 const METHOD_NOT_FOUND = /Method not found/;
