@@ -1,0 +1,211 @@
+/**
+ * The broker pipeline in isolation (SPEC §8–§10): a real registry, lock and
+ * config, a fake executor and an in-memory audit log, so every step can be
+ * observed in order and every guard can be shown to matter.
+ * find → kill switch → approval → scope → input schema → confirm → re-admit →
+ * admission → execute → redact + output schema → audit.
+ */
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import type { AuditEntry, AuditLog, AuditRecord } from "../../src/audit/index.js";
+import { Broker, loadRegistry, type CallContext, type ConfirmationAnswer } from "../../src/broker/index.js";
+import { loadConfigFile } from "../../src/config/load.js";
+import { createLogger } from "../../src/logger.js";
+import { lockPathFor, readLock } from "../../src/policy/lock.js";
+import type { ExecuteOutcome, ExecuteRequest, Executor } from "../../sandboxes/executor.js";
+import { approveAll, isolateManifest, makeWorkspace } from "../helpers/workspace.js";
+
+class MemoryAudit implements AuditLog {
+  readonly records: AuditEntry[] = [];
+  fail = false;
+  lastHash = "";
+  nextSeq = 1;
+  async append(entry: AuditEntry): Promise<AuditRecord> {
+    if (this.fail) throw new Error("disk full");
+    this.records.push(structuredClone(entry));
+    return { ...entry, seq: this.nextSeq++, prev: "", hash: "" };
+  }
+  async close(): Promise<void> {}
+}
+
+class FakeExecutor implements Executor {
+  readonly runtime = "isolate" as const;
+  readonly requests: ExecuteRequest[] = [];
+  next: (req: ExecuteRequest) => Promise<ExecuteOutcome> = async (req) => ({ ok: true, output: { echo: req.input }, outputBytes: 10 });
+  async prepare(): Promise<void> {}
+  async execute(req: ExecuteRequest): Promise<ExecuteOutcome> {
+    this.requests.push(req);
+    return this.next(req);
+  }
+  async close(): Promise<void> {}
+}
+
+const SECRET = "broker-test-secret-123";
+
+async function setUp(config: Record<string, unknown> = {}) {
+  const ws = makeWorkspace({
+    tools: {
+      echo: {
+        manifest: isolateManifest("echo", {
+          inputSchema: { type: "object", properties: { n: { type: "number" } }, additionalProperties: false },
+          outputSchema: { type: "object", properties: { echo: { type: "object" } }, required: ["echo"] },
+          capabilities: { env: ["BROKER_SECRET"] },
+        }),
+        files: { "index.js": "export default async function run(i) { return { echo: i }; }\n" },
+      },
+      eraser: { manifest: isolateManifest("eraser", { effect: "destructive" }), files: { "index.js": "export default async function run() { return {}; }\n" } },
+    },
+    config: { secrets: { BROKER_SECRET: { env: "WARDEN_BROKER_SECRET" } }, ...config },
+  });
+  await approveAll(ws);
+  const env = { ...process.env, WARDEN_BROKER_SECRET: SECRET };
+  const loaded = await loadConfigFile(ws.configPath);
+  const registry = await loadRegistry(loaded, env);
+  const lock = await readLock(lockPathFor(loaded.file));
+  const executor = new FakeExecutor();
+  const audit = new MemoryAudit();
+  const broker = new Broker({ config: loaded.config, registry, lock, executors: { isolate: executor }, audit, logger: createLogger({ level: "silent" }) });
+  return { ws, env, loaded, broker, executor, audit };
+}
+
+const ctx = (extra: Partial<CallContext> = {}): CallContext => ({ actor: "tester", signal: new AbortController().signal, ...extra });
+const codeOf = (r: { ok: boolean; error?: { code: string } }) => (r.ok ? "ok" : r.error!.code);
+
+describe("broker pipeline with a fake executor", () => {
+  test("a call runs the executor once with the validated input and the granted secrets, and is audited", async () => {
+    const { broker, executor, audit } = await setUp();
+    const r = await broker.call("echo", { n: 1 }, ctx());
+    assert.deepEqual(r.ok && r.output, { echo: { n: 1 } });
+    assert.equal(executor.requests.length, 1);
+    assert.deepEqual(executor.requests[0]!.env, { BROKER_SECRET: SECRET });
+    assert.equal(audit.records.length, 1);
+    assert.equal(audit.records[0]!.outcome, "ok");
+    assert.equal(audit.records[0]!.actor, "tester");
+  });
+
+  test("unknown tool: refused before anything runs, still audited", async () => {
+    const { broker, executor, audit } = await setUp();
+    assert.equal(codeOf(await broker.call("nope", {}, ctx())), "E_UNKNOWN_TOOL");
+    assert.equal(executor.requests.length, 0);
+    assert.equal(audit.records[0]!.errorCode, "E_UNKNOWN_TOOL");
+  });
+
+  test("kill switch comes before input validation", async () => {
+    const { broker, executor } = await setUp({ disabled: ["echo"] });
+    assert.equal(codeOf(await broker.call("echo", { n: "not a number" }, ctx())), "E_DISABLED");
+    assert.equal(executor.requests.length, 0);
+  });
+
+  test("an identity's scope is enforced (E_FORBIDDEN) before input validation", async () => {
+    const { broker, executor } = await setUp();
+    assert.equal(codeOf(await broker.call("eraser", {}, ctx({ allow: ["read"] }))), "E_FORBIDDEN");
+    assert.equal(executor.requests.length, 0);
+  });
+
+  test("an unapproved digest is refused", async () => {
+    const { broker, executor, loaded, env } = await setUp();
+    writeFileSync(join(loaded.file, "..", "tools", "echo", "index.js"), "export default async function run() { return { echo: 'changed' }; }\n");
+    broker.update({ registry: await loadRegistry(loaded, env) });
+    assert.equal(codeOf(await broker.call("echo", {}, ctx())), "E_NOT_APPROVED");
+    assert.equal(executor.requests.length, 0);
+  });
+
+  test("invalid input is refused before a human is asked and before the executor", async () => {
+    const { broker, executor } = await setUp({ confirm: ["read", "destructive"] });
+    let asked = 0;
+    const r = await broker.call("echo", { n: "x" }, ctx({ confirm: async () => ((asked += 1), { accepted: true, by: "h" }) }));
+    assert.equal(codeOf(r), "E_INPUT_INVALID");
+    assert.equal(asked, 0);
+    assert.equal(executor.requests.length, 0);
+  });
+
+  test("a declined confirmation never runs the tool", async () => {
+    const { broker, executor, audit } = await setUp();
+    const r = await broker.call("eraser", {}, ctx({ confirm: async () => ({ accepted: false, by: null }) }));
+    assert.equal(codeOf(r), "E_NOT_CONFIRMED");
+    assert.equal(executor.requests.length, 0);
+    assert.equal(audit.records[0]!.errorCode, "E_NOT_CONFIRMED");
+  });
+
+  test("re-admission after confirmation: the tool's files changed (and were approved) while the human decided ⇒ E_NOT_APPROVED, nothing runs", async () => {
+    const { broker, executor, loaded, env, ws } = await setUp();
+    let answer!: (a: ConfirmationAnswer) => void;
+    const asked = new Promise<void>((resolveAsked) => {
+      void broker
+        .call("eraser", {}, ctx({ confirm: () => (resolveAsked(), new Promise<ConfirmationAnswer>((r) => (answer = r))) }))
+        .then((r) => (result = r));
+    });
+    let result: Awaited<ReturnType<Broker["call"]>> | undefined;
+    await asked;
+    // A new version of the tool, approved too: still callable, so nothing cancels the waiting call.
+    writeFileSync(join(ws.toolDir("eraser"), "index.js"), "export default async function run() { return { v: 2 }; }\n");
+    await approveAll(ws);
+    broker.update({ registry: await loadRegistry(loaded, env), lock: await readLock(lockPathFor(loaded.file)) });
+    answer({ accepted: true, by: "human" });
+    while (!result) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(codeOf(result), "E_NOT_APPROVED", "the confirmed version is not the one that would run");
+    assert.equal(executor.requests.length, 0);
+  });
+
+  test("disabling a tool while its call waits for a human: refused and nothing runs", async () => {
+    const { broker, executor } = await setUp();
+    let answer!: (a: ConfirmationAnswer) => void;
+    let result: Awaited<ReturnType<Broker["call"]>> | undefined;
+    const asked = new Promise<void>((resolveAsked) => {
+      void broker.call("eraser", {}, ctx({ confirm: () => (resolveAsked(), new Promise<ConfirmationAnswer>((r) => (answer = r))) })).then((r) => (result = r));
+    });
+    await asked;
+    broker.update({ config: { ...broker.currentConfig, disabled: ["eraser"] } });
+    answer({ accepted: true, by: "human" });
+    while (!result) await new Promise((r) => setTimeout(r, 5));
+    assert.ok(["E_DISABLED", "E_CANCELLED"].includes(codeOf(result)));
+    assert.equal(executor.requests.length, 0, "the tool never ran");
+  });
+
+  test("secret values are redacted from the output and the record says so", async () => {
+    const { broker, executor, audit } = await setUp();
+    executor.next = async () => ({ ok: true, output: { echo: { leaked: SECRET } }, outputBytes: 40 });
+    const r = await broker.call("echo", {}, ctx());
+    assert.deepEqual(r.ok && r.output, { echo: { leaked: "[REDACTED]" } });
+    assert.equal(audit.records[0]!.outputRedacted, true);
+    assert.ok(!JSON.stringify(audit.records).includes(SECRET));
+  });
+
+  test("output that does not match the outputSchema is refused", async () => {
+    const { broker, executor } = await setUp();
+    executor.next = async () => ({ ok: true, output: { nope: 1 }, outputBytes: 10 });
+    assert.equal(codeOf(await broker.call("echo", {}, ctx())), "E_OUTPUT_INVALID");
+  });
+
+  test("a tool failure after a recorded denial is reported as the denial", async () => {
+    const { broker, executor } = await setUp();
+    executor.next = async (req) => {
+      await req.host.fetch({ url: "https://evil.example/" });
+      return { ok: false, error: { code: "E_TOOL_FAILED", message: "fetch failed" } };
+    };
+    assert.equal(codeOf(await broker.call("echo", {}, ctx())), "E_CAPABILITY_DENIED");
+  });
+
+  test("past in-flight + queue, E_BUSY at once", async () => {
+    const { broker, executor } = await setUp({ concurrency: { maxInFlight: 1, maxQueue: 0 } });
+    let release!: () => void;
+    executor.next = () => new Promise((r) => (release = () => r({ ok: true, output: { echo: {} }, outputBytes: 2 })));
+    const first = broker.call("echo", {}, ctx());
+    while (executor.requests.length === 0) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(codeOf(await broker.call("echo", {}, ctx())), "E_BUSY");
+    release();
+    assert.equal(codeOf(await first), "ok");
+  });
+
+  test("once the audit log cannot be written, every later call is refused before it runs", async () => {
+    const { broker, executor, audit } = await setUp();
+    audit.fail = true;
+    assert.equal(codeOf(await broker.call("echo", {}, ctx())), "E_AUDIT");
+    audit.fail = false;
+    const before = executor.requests.length;
+    assert.equal(codeOf(await broker.call("echo", {}, ctx())), "E_AUDIT");
+    assert.equal(executor.requests.length, before, "nothing runs unaudited");
+  });
+});
