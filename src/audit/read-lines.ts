@@ -44,3 +44,43 @@ export async function* readLines(file: string): AsyncGenerator<FileLine> {
     await handle.close();
   }
 }
+
+const BACKWARD_CHUNK_BYTES = 64 * 1024;
+
+/**
+ * The lines of a file from the last to the first, reading only as far back
+ * as the caller iterates: reopening a 200 MB log needs its last record, not
+ * its whole text (issue 11). Trailing bytes with no "\n" come first, as
+ * `terminated: false`.
+ */
+export async function* readLinesBackward(file: string): AsyncGenerator<FileLine> {
+  const handle = await open(file, "r");
+  try {
+    const size = (await handle.stat()).size;
+    let buf = Buffer.alloc(0); // bytes [bufStart, bufStart + buf.length) of the file, the current segment at its end
+    let bufStart = size;
+    let terminated = false; // whether the segment being assembled ends in "\n"
+    while (bufStart > 0) {
+      const length = Math.min(BACKWARD_CHUNK_BYTES, bufStart);
+      const chunk = Buffer.allocUnsafe(length);
+      const { bytesRead } = await handle.read(chunk, 0, length, bufStart - length);
+      if (bytesRead !== length) throw Object.assign(new Error(`${file} shrank while being read`), { code: "EIO" });
+      buf = buf.length > 0 ? Buffer.concat([chunk, buf]) : chunk;
+      bufStart -= length;
+      let end = buf.length;
+      while (end > 0) {
+        const nl = buf.lastIndexOf(0x0a, end - 1);
+        if (nl === -1) break;
+        if (terminated || end > nl + 1) {
+          yield { text: buf.toString("utf8", nl + 1, end), start: bufStart + nl + 1, end: bufStart + end + (terminated ? 1 : 0), terminated };
+        }
+        terminated = true;
+        end = nl;
+      }
+      buf = Buffer.from(buf.subarray(0, end));
+    }
+    if (buf.length > 0 || terminated) yield { text: buf.toString("utf8"), start: 0, end: buf.length + (terminated ? 1 : 0), terminated };
+  } finally {
+    await handle.close();
+  }
+}
