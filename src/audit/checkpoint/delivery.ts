@@ -22,12 +22,14 @@ export const DEFAULT_RETRY: RetryPolicy = { initialMs: 1000, maxMs: 60_000, aler
  * Nothing here is awaited by an append: a dead sink never slows a call.
  */
 export class SinkQueue {
-  #pending: Checkpoint[] = [];
+  #pending: Array<{ checkpoint: Checkpoint; queuedAt: number }> = [];
+  #watchdog: NodeJS.Timeout | null = null;
   #running = false;
   #failingSince: number | null = null;
   #lastError: string | null = null;
   #attempts = 0;
   #alerted = false;
+  #lastDeliveredAt = 0;
   #closed = false;
   #wake: (() => void) | null = null;
   #timer: NodeJS.Timeout | null = null;
@@ -42,9 +44,10 @@ export class SinkQueue {
   ) {}
 
   push(checkpoint: Checkpoint): void {
-    this.#pending.push(checkpoint);
+    this.#pending.push({ checkpoint, queuedAt: Date.now() });
+    this.#startWatchdog();
     if (this.#pending.length > this.policy.maxPending) {
-      const dropped = this.#pending.shift()!;
+      const dropped = this.#pending.shift()!.checkpoint;
       this.logger.error({ event: "audit.checkpoint_dropped", sink: this.sink.name, seq: dropped.seq }, `audit: checkpoint sink ${this.sink.name} is too far behind; dropped the checkpoint of seq ${dropped.seq} (newer ones cover it)`);
     }
     if (!this.#running) void this.#drain();
@@ -54,11 +57,40 @@ export class SinkQueue {
     return this.#pending.length;
   }
 
-  /** A line for /healthz when this sink has been failing for at least alertAfterMs, else null. */
+  /**
+   * A line for /healthz when a checkpoint has waited at least alertAfterMs
+   * (failing, or a delivery that hangs), else null.
+   */
   problem(now = Date.now()): string | null {
-    if (this.#failingSince === null || now - this.#failingSince < this.policy.alertAfterMs) return null;
-    const oldest = this.#pending[0]?.seq;
-    return `audit checkpoint sink ${this.sink.name} has not delivered since ${new Date(this.#failingSince).toISOString()} (${this.#pending.length} pending${oldest ? ` from seq ${oldest}` : ""}; ${this.#lastError ?? "error"})`;
+    const oldest = this.#pending[0];
+    if (!oldest) return null;
+    // Waiting since it was queued, or since the last delivery while a backlog drains.
+    const waiting = Math.max(oldest.queuedAt, this.#lastDeliveredAt);
+    if (now - waiting < this.policy.alertAfterMs) return null;
+    const since = new Date(this.#failingSince ?? waiting).toISOString();
+    return `audit checkpoint sink ${this.sink.name} has not delivered since ${since} (${this.#pending.length} pending from seq ${oldest.checkpoint.seq}; ${this.#lastError ?? "delivery not answered"})`;
+  }
+
+  /** While anything is pending, checks every so often whether it has waited too long (a hanging sink never fails). */
+  #startWatchdog(): void {
+    if (this.#watchdog) return;
+    this.#watchdog = setInterval(() => {
+      if (this.#pending.length === 0 || this.#closed) {
+        clearInterval(this.#watchdog!);
+        this.#watchdog = null;
+        return;
+      }
+      this.#alertIfDue();
+    }, Math.max(10, Math.floor(this.policy.alertAfterMs / 4)));
+    this.#watchdog.unref();
+  }
+
+  #alertIfDue(): void {
+    const problem = this.problem();
+    if (!problem || this.#alerted) return;
+    this.#alerted = true;
+    this.logger.error({ event: "audit.checkpoint_sink_down", sink: this.sink.name, pending: this.#pending.length }, problem);
+    this.alerter?.raise({ kind: "audit_checkpoint_failed", tool: null, owner: null, reason: problem });
   }
 
   /** Resolves when nothing is pending, or after `timeoutMs` (then the rest is reported lost). */
@@ -77,10 +109,11 @@ export class SinkQueue {
   close(): void {
     this.#closed = true;
     if (this.#timer) clearTimeout(this.#timer);
+    if (this.#watchdog) clearInterval(this.#watchdog);
     this.#wake?.();
     if (this.#pending.length > 0) {
       this.logger.error(
-        { event: "audit.checkpoint_undelivered", sink: this.sink.name, seqs: this.#pending.map((c) => c.seq) },
+        { event: "audit.checkpoint_undelivered", sink: this.sink.name, seqs: this.#pending.map((p) => p.checkpoint.seq) },
         `audit: ${this.#pending.length} checkpoint(s) could not be delivered to sink ${this.sink.name} before shutdown`,
       );
     }
@@ -89,11 +122,12 @@ export class SinkQueue {
   async #drain(): Promise<void> {
     this.#running = true;
     while (this.#pending.length > 0 && !this.#closed) {
-      const checkpoint = this.#pending[0]!;
+      const checkpoint = this.#pending[0]!.checkpoint;
       try {
         await this.sink.deliver(checkpoint);
         this.#pending.shift();
         this.delivered++;
+        this.#lastDeliveredAt = Date.now();
         this.#recovered();
       } catch (err) {
         this.#failed(checkpoint, err);
@@ -105,26 +139,20 @@ export class SinkQueue {
   }
 
   #failed(checkpoint: Checkpoint, err: unknown): void {
-    const now = Date.now();
-    this.#failingSince ??= now;
+    this.#failingSince ??= Date.now();
     this.#attempts++;
     this.#lastError = (err as Error).message ?? String(err);
     this.logger.warn(
       { event: "audit.checkpoint_delivery_failed", sink: this.sink.name, seq: checkpoint.seq, attempt: this.#attempts, err: this.#lastError },
       `audit: checkpoint of seq ${checkpoint.seq} not delivered to sink ${this.sink.name} (${this.#lastError}); retrying`,
     );
-    const problem = this.problem(now);
-    if (problem && !this.#alerted) {
-      this.#alerted = true;
-      this.logger.error({ event: "audit.checkpoint_sink_down", sink: this.sink.name, since: new Date(this.#failingSince).toISOString() }, problem);
-      this.alerter?.raise({ kind: "audit_checkpoint_failed", tool: null, owner: null, reason: problem });
-    }
+    this.#alertIfDue();
   }
 
   #recovered(): void {
-    if (this.#failingSince === null) return;
+    if (this.#failingSince === null && !this.#alerted) return;
     this.logger.info(
-      { event: "audit.checkpoint_delivered_again", sink: this.sink.name, downMs: Date.now() - this.#failingSince },
+      { event: "audit.checkpoint_delivered_again", sink: this.sink.name, downMs: this.#failingSince === null ? null : Date.now() - this.#failingSince },
       `audit: checkpoint sink ${this.sink.name} delivers again`,
     );
     this.#failingSince = null;

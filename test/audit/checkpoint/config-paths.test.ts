@@ -1,0 +1,49 @@
+import assert from "node:assert/strict";
+import { mkdir, symlink } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { parseConfigText } from "../../../src/config/load.js";
+import { tempDir } from "../audit-fixtures.js";
+
+async function load(checkpoint: Record<string, unknown>, extra: Record<string, unknown> = {}) {
+  const dir = await tempDir();
+  await mkdir(join(dir, "logs"));
+  await mkdir(join(dir, "data"));
+  await mkdir(join(dir, "anchor"));
+  const config = { tools: ["./tools/*"], audit: { file: "./logs/audit.jsonl", checkpoint }, volumes: { data: { path: "./data" } }, ...extra };
+  return { dir, load: () => parseConfigText(join(dir, "warden.config.json"), JSON.stringify(config)) };
+}
+
+describe("audit.checkpoint in the config", () => {
+  test("paths resolve against the config folder and defaults are filled", async () => {
+    const { dir, load: run } = await load({ key: "./secrets/signing.key", sink: { file: "./anchor/cp.jsonl" } });
+    const { config } = run();
+    assert.deepEqual(config.audit.checkpoint, { every: 100, intervalSec: 60, alertAfterSec: 30, key: join(dir, "secrets", "signing.key"), sink: { file: join(dir, "anchor", "cp.jsonl") } });
+  });
+
+  test("a sink file inside the audit folder is refused at load, naming the path and the fix", async () => {
+    const { load: run } = await load({ key: "./k", sink: { file: "./logs/checkpoints.jsonl" } });
+    assert.throws(run, { code: "E_CONFIG", message: /audit\.checkpoint\.sink\.file: .*checkpoints\.jsonl is inside the audit folder .*fix: put it on another mount/ });
+  });
+
+  test("a sink file inside a tool volume is refused (a tool could rewrite it)", async () => {
+    const { load: run } = await load({ key: "./k", sink: { file: "./data/cp.jsonl" } });
+    assert.throws(run, { code: "E_CONFIG", message: /inside volume "data"/ });
+  });
+
+  test("a symlink cannot smuggle the sink file into the audit folder", async () => {
+    const { dir, load: run } = await load({ key: "./k", sink: { file: "./innocent/cp.jsonl" } });
+    await symlink(join(dir, "logs"), join(dir, "innocent"));
+    assert.throws(run, { code: "E_CONFIG", message: /inside the audit folder/ });
+  });
+
+  test("the signing key inside a tool volume is refused (a tool could read it and forge checkpoints)", async () => {
+    const { load: run } = await load({ key: "./data/signing.key", sink: { webhook: "https://anchor.example/cp" } });
+    assert.throws(run, { code: "E_CONFIG", message: /audit\.checkpoint\.key: .* is inside volume "data"/ });
+  });
+
+  test("a checkpoint without any sink is a config error", async () => {
+    const { load: run } = await load({ key: "./k", sink: {} });
+    assert.throws(run, { code: "E_CONFIG", message: /sink needs at least one of file, webhook, command/ });
+  });
+});
