@@ -121,6 +121,31 @@ describe("warden audit verify --checkpoints", () => {
     assert.equal((await run(verifyArgs(ws))).code, 0);
   });
 
+  test("rotated files are part of the chain checked against the checkpoints", async () => {
+    const ws = await checkpointedLog(12, {}, null, 2_000);
+    const { readdir, unlink } = await import("node:fs/promises");
+    const { dirname } = await import("node:path");
+    const rotated = (await readdir(dirname(ws.auditFile))).filter((n) => /\.\d{12}-\d{12}$/.test(n));
+    assert.ok(rotated.length >= 2, `expected rotation, got ${rotated.join(", ")}`);
+    const ok = await run(verifyArgs(ws));
+    assert.equal(ok.code, 0, ok.out);
+    assert.match(ok.stdout, /^ok: 12 records and \d+ checkpoints verified/);
+    // The whole current file deleted: the newest rotated file now ends the chain, short of the last checkpoint.
+    await unlink(ws.auditFile);
+    const lastRotatedSeq = Math.max(...rotated.map((n) => Number(n.slice(-12))));
+    assert.equal((await run(["audit", "verify", ws.auditFile])).code, 0, "the chain alone cannot tell");
+    const cut = await run(verifyArgs(ws));
+    assert.equal(cut.code, 1);
+    assert.match(cut.stderr, new RegExp(`^BROKEN at seq ${lastRotatedSeq + 1}: `));
+  });
+
+  test("a missing checkpoints file is a usage error naming it", async () => {
+    const ws = await checkpointedLog(1);
+    const result = await run(["audit", "verify", ws.auditFile, "--checkpoints", `${ws.checkpointFile}.nope`, "--pubkey", ws.key.publicKeyFile]);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /--checkpoints: cannot read .*\.nope \(ENOENT\)/);
+  });
+
   test("--checkpoints without --pubkey is a usage error", async () => {
     const ws = await checkpointedLog(1);
     assert.equal((await run(["audit", "verify", ws.auditFile, "--checkpoints", ws.checkpointFile])).code, 2);

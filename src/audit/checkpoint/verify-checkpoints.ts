@@ -1,4 +1,6 @@
 import type { KeyObject } from "node:crypto";
+import { access } from "node:fs/promises";
+import { WardenError } from "../../errors.js";
 import { readLines } from "../read-lines.js";
 import type { VerifyReport } from "../types.js";
 import { verifyAuditChain } from "../verify.js";
@@ -66,6 +68,9 @@ interface LoadedCheckpoints {
 }
 
 async function readCheckpoints(file: string, publicKey: KeyObject): Promise<LoadedCheckpoints> {
+  await access(file).catch((err: NodeJS.ErrnoException) => {
+    throw new WardenError("E_CONFIG", `--checkpoints: cannot read ${file} (${err.code ?? "error"})`);
+  });
   const checkpoints: Checkpoint[] = [];
   let lineNo = 0;
   for await (const line of readLines(file)) {

@@ -15,10 +15,10 @@ export async function checkpointWorkspace() {
 }
 
 /** A log of `records` records with a checkpointer on it (file sink), both closed at the end. */
-export async function checkpointedLog(records: number, config: Partial<CheckpointConfig> = {}, alerter: Alerter | null = null) {
+export async function checkpointedLog(records: number, config: Partial<CheckpointConfig> = {}, alerter: Alerter | null = null, maxBytes?: number) {
   const ws = await checkpointWorkspace();
   const { logger, lines } = captureLogger();
-  const log = await openAuditLog(ws.auditFile, { logger });
+  const log = await openAuditLog(ws.auditFile, { logger, ...(maxBytes ? { maxBytes } : {}) });
   const checkpointer: Checkpointer = await startCheckpointer({
     log,
     logger,

@@ -42,6 +42,22 @@ describe("audit.checkpoint in the config", () => {
     assert.throws(run, { code: "E_CONFIG", message: /audit\.checkpoint\.key: .* is inside volume "data"/ });
   });
 
+  test("a missing or non-Ed25519 signing key stops the start with E_CONFIG", async () => {
+    const { generateKeyPairSync } = await import("node:crypto");
+    const { writeFile } = await import("node:fs/promises");
+    const { openAuditLog, startCheckpointer } = await import("../../../src/audit/index.js");
+    const { captureLogger } = await import("../audit-fixtures.js");
+    const dir = await tempDir();
+    const { logger } = captureLogger();
+    const log = await openAuditLog(join(dir, "audit.jsonl"), { logger });
+    const config = { every: 1, intervalSec: 60, sink: { file: join(dir, "..", "cp.jsonl") } };
+    await assert.rejects(startCheckpointer({ log, logger, config: { ...config, key: join(dir, "missing.key") } }), { code: "E_CONFIG", message: /cannot read .*missing\.key.*warden audit keygen/ });
+    const rsa = join(dir, "rsa.key");
+    await writeFile(rsa, generateKeyPairSync("rsa", { modulusLength: 1024 }).privateKey.export({ type: "pkcs8", format: "pem" }));
+    await assert.rejects(startCheckpointer({ log, logger, config: { ...config, key: rsa } }), { code: "E_CONFIG", message: /is a rsa key, not Ed25519/ });
+    await log.close();
+  });
+
   test("a checkpoint without any sink is a config error", async () => {
     const { load: run } = await load({ key: "./k", sink: {} });
     assert.throws(run, { code: "E_CONFIG", message: /sink needs at least one of file, webhook, command/ });
