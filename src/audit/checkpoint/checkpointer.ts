@@ -61,22 +61,27 @@ export async function startCheckpointer(options: CheckpointerOptions): Promise<C
   }
   const policy: RetryPolicy = { ...DEFAULT_RETRY, alertAfterMs: (config.alertAfterSec ?? 30) * 1000, ...options.retry };
   const queues = createSinks(config.sink).map((sink) => new SinkQueue(sink, policy, logger, options.alerter ?? null));
-  const checkpointer = new RunningCheckpointer(log, config.serverId ?? hostname(), key, queues, config.every, logger);
-  const unsubscribe = log.onCommitted((head) => checkpointer.committed(head));
-  const timer = setInterval(() => checkpointer.emitIfBehind(), config.intervalSec * 1000);
-  timer.unref();
-  active.add(checkpointer);
-  checkpointer.onClose = async () => {
-    clearInterval(timer);
-    unsubscribe();
-    active.delete(checkpointer);
-    checkpointer.emitIfBehind(log.durableHead ?? null);
-    const timeoutMs = options.shutdownTimeoutMs ?? 5000;
-    await Promise.all(queues.map((q) => q.flush(timeoutMs)));
-    for (const q of queues) q.close();
-  };
+  const checkpointer = new RunningCheckpointer(log, {
+    serverId: config.serverId ?? hostname(),
+    key,
+    queues,
+    every: config.every,
+    intervalMs: config.intervalSec * 1000,
+    shutdownTimeoutMs: options.shutdownTimeoutMs ?? 5000,
+    logger,
+  });
   logger.info({ event: "audit.checkpoints_started", every: config.every, intervalSec: config.intervalSec, sinks: queues.map((q) => q.sink.name) }, "audit: signed checkpoints on");
   return checkpointer;
+}
+
+interface RunningOptions {
+  serverId: string;
+  key: KeyObject;
+  queues: SinkQueue[];
+  every: number;
+  intervalMs: number;
+  shutdownTimeoutMs: number;
+  logger: Logger;
 }
 
 class RunningCheckpointer implements Checkpointer {
@@ -84,54 +89,60 @@ class RunningCheckpointer implements Checkpointer {
   #signedSeq: number;
   #scheduled = false;
   #closed = false;
+  readonly #unsubscribe: () => void;
+  readonly #timer: NodeJS.Timeout;
   last: Checkpoint | null = null;
-  onClose: () => Promise<void> = async () => {};
 
   constructor(
-    log: AuditLog,
-    private readonly serverId: string,
-    private readonly key: KeyObject,
-    private readonly queues: SinkQueue[],
-    private readonly every: number,
-    private readonly logger: Logger,
+    private readonly log: AuditLog,
+    private readonly options: RunningOptions,
   ) {
     // What was on disk at start was covered (or not) by the previous run; re-signing it adds nothing.
     this.#head = log.durableHead ?? null;
     this.#signedSeq = this.#head?.seq ?? 0;
+    this.#unsubscribe = log.onCommitted!((head) => this.#committed(head));
+    this.#timer = setInterval(() => this.#emitIfBehind(), options.intervalMs);
+    this.#timer.unref();
+    active.add(this);
   }
 
   /** On the commit path: remember the head; sign later, off the path. */
-  committed(head: ChainHead): void {
+  #committed(head: ChainHead): void {
     this.#head = head;
-    if (head.seq - this.#signedSeq >= this.every && !this.#scheduled) {
+    if (head.seq - this.#signedSeq >= this.options.every && !this.#scheduled) {
       this.#scheduled = true;
       setImmediate(() => {
         this.#scheduled = false;
-        this.emitIfBehind();
+        this.#emitIfBehind();
       });
     }
   }
 
-  emitIfBehind(head: ChainHead | null = this.#head): void {
+  #emitIfBehind(head: ChainHead | null = this.#head): void {
     if (!head || head.seq <= this.#signedSeq) return;
     this.#head = head;
     try {
-      const checkpoint = signCheckpoint(head, this.serverId, this.key);
+      const checkpoint = signCheckpoint(head, this.options.serverId, this.options.key);
       this.#signedSeq = head.seq;
       this.last = checkpoint;
-      for (const queue of this.queues) queue.push(checkpoint);
+      for (const queue of this.options.queues) queue.push(checkpoint);
     } catch (err) {
-      this.logger.error({ event: "audit.checkpoint_sign_failed", err: (err as Error).message }, "audit: signing a checkpoint failed");
+      this.options.logger.error({ event: "audit.checkpoint_sign_failed", err: (err as Error).message }, "audit: signing a checkpoint failed");
     }
   }
 
   problems(): string[] {
-    return this.queues.map((q) => q.problem()).filter((p): p is string => p !== null);
+    return this.options.queues.map((q) => q.problem()).filter((p): p is string => p !== null);
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.onClose();
+    clearInterval(this.#timer);
+    this.#unsubscribe();
+    active.delete(this);
+    this.#emitIfBehind(this.log.durableHead ?? null);
+    await Promise.all(this.options.queues.map((q) => q.flush(this.options.shutdownTimeoutMs)));
+    for (const q of this.options.queues) q.close();
   }
 }

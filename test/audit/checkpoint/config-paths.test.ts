@@ -58,6 +58,23 @@ describe("audit.checkpoint in the config", () => {
     await log.close();
   });
 
+  test("a signing key readable by group or others is logged at start (a 0600 key is not)", async () => {
+    const { chmod } = await import("node:fs/promises");
+    const { generateSigningKey, openAuditLog, startCheckpointer } = await import("../../../src/audit/index.js");
+    const { captureLogger } = await import("../audit-fixtures.js");
+    const dir = await tempDir();
+    const key = await generateSigningKey(join(dir, "signing.key"));
+    const { logger, lines } = captureLogger();
+    const log = await openAuditLog(join(dir, "audit", "audit.jsonl"), { logger });
+    const config = { every: 1, intervalSec: 60, key: key.privateKeyFile, sink: { file: join(dir, "cp.jsonl") } };
+    await (await startCheckpointer({ log, logger, config })).close();
+    assert.equal(lines.filter((l) => l.event === "audit.checkpoint_key_mode").length, 0);
+    await chmod(key.privateKeyFile, 0o644);
+    await (await startCheckpointer({ log, logger, config })).close();
+    assert.equal(lines.find((l) => l.event === "audit.checkpoint_key_mode")?.level, "warn");
+    await log.close();
+  });
+
   test("a checkpoint without any sink is a config error", async () => {
     const { load: run } = await load({ key: "./k", sink: {} });
     assert.throws(run, { code: "E_CONFIG", message: /sink needs at least one of file, webhook, command/ });
