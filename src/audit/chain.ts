@@ -86,7 +86,11 @@ export class ChainCursor {
   }
 
   check(text: string): LinkResult {
-    const record = parseRecordLine(text);
+    return this.checkParsed(text, parseRecordLine(text));
+  }
+
+  /** As check, for a line the caller already parsed (a 1 MB record is not parsed twice). */
+  checkParsed(text: string, record: AuditRecord | null): LinkResult {
     if (!record) return this.broken("line is not an audit record (unparseable or missing seq/prev/hash)");
     // Any edit of any field (including seq and prev) changes this hash.
     if (!hashMatches(text, record)) return this.broken("hash mismatch (record changed)", record.seq);

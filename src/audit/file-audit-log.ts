@@ -5,7 +5,7 @@ import type { Logger } from "../logger.js";
 import { writeAndSync, syncDirectory } from "./audit-file.js";
 import { GroupCommitQueue } from "./group-commit.js";
 import { DEFAULT_MAX_RECORD_BYTES, sealBounded } from "./record-bound.js";
-import type { ChainTail } from "./recover-chain.js";
+import { firstSeqOf, type ChainTail } from "./recover-chain.js";
 import { prunedEntry, pruneRotatedFiles, rotatedFileName } from "./rotation.js";
 import type { AuditEntry, AuditLog, AuditLogOptions, AuditRecord, ChainHead } from "./types.js";
 
@@ -21,7 +21,9 @@ export class FileAuditLog implements AuditLog {
   #nextSeq: number;
   #lastHash: string;
   #fileBytes: number;
-  #fileFirstSeq: number | null;
+  /** null: no record in the current file yet, or (with #fileFirstSeqUnread) one not read at open. */
+  #fileFirstSeq: number | null = null;
+  #fileFirstSeqUnread: boolean;
   #fileLastSeq: number | null;
   #closed = false;
   #durable: ChainHead | null = null;
@@ -40,8 +42,8 @@ export class FileAuditLog implements AuditLog {
     this.#nextSeq = tail.nextSeq;
     this.#lastHash = tail.lastHash;
     this.#fileBytes = tail.fileBytes;
-    this.#fileFirstSeq = tail.fileFirstSeq;
-    this.#fileLastSeq = tail.fileLastSeq;
+    this.#fileFirstSeqUnread = tail.fileHasRecords;
+    this.#fileLastSeq = tail.fileHasRecords ? tail.nextSeq - 1 : null;
     if (tail.nextSeq > 1) this.#durable = { seq: tail.nextSeq - 1, hash: tail.lastHash };
     this.#queue = new GroupCommitQueue((lines) => this.#commit(lines), (err) => this.#failed(err));
   }
@@ -117,7 +119,7 @@ export class FileAuditLog implements AuditLog {
       }
       segment.push(line.bytes);
       segmentBytes += line.bytes.length;
-      this.#fileFirstSeq ??= line.seq;
+      if (!this.#fileFirstSeqUnread) this.#fileFirstSeq ??= line.seq;
       this.#fileLastSeq = line.seq;
     }
     await this.#writeSegment(segment, segmentBytes);
@@ -145,6 +147,9 @@ export class FileAuditLog implements AuditLog {
 
   /** The full file gets its seq range as a name; the new file's first record links to its last hash. */
   async #rotate(): Promise<void> {
+    // Opening read only the tail: the first seq of what was there is read now, once per rotation.
+    if (this.#fileFirstSeqUnread) this.#fileFirstSeq = (await firstSeqOf(this.file)) ?? this.#fileLastSeq;
+    this.#fileFirstSeqUnread = false;
     await this.#handle.close();
     await rename(this.file, rotatedFileName(this.file, this.#fileFirstSeq ?? 0, this.#fileLastSeq ?? 0));
     this.#handle = await open(this.file, "a");

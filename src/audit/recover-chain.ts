@@ -11,14 +11,12 @@ export interface ChainTail {
   lastHash: string;
   /** Bytes in the current file after a torn tail was cut off. */
   fileBytes: number;
-  /** seq of the first record in the current file (null when it holds none). */
-  fileFirstSeq: number | null;
-  fileLastSeq: number | null;
+  /** The current file holds records; the seq of its first one is read only when it is rotated. */
+  fileHasRecords: boolean;
 }
 
-interface TailRecords {
+interface TailRecord {
   last: { record: AuditRecord; text: string } | null;
-  previous: AuditRecord | null;
   /** Offset just past the last complete line (the torn tail, if any, starts here). */
   completeBytes: number;
   torn: { start: number; bytes: number } | null;
@@ -26,16 +24,16 @@ interface TailRecords {
 
 /**
  * Finds the last good record so a reopened log continues the same chain,
- * reading only the end of the file (issue 11: opening a 200 MB log must not
- * read 200 MB; SPEC §14).
+ * reading only the end of the file: its last record (issue 11: opening a
+ * 200 MB log must not read 200 MB; SPEC §14).
  *
  * - A torn last line (a crash in the middle of a write) is cut off with a
  *   warning: its append never resolved, so no caller was told it was logged.
- * - The last record's own hash and its link to the record before it (or to
- *   the newest rotated file) are checked; a break is logged as an error, but
- *   the log still opens and appends after it, because refusing every call
- *   forever would turn one tampered line into a denial of service. A break
- *   further back is found by `warden audit verify`, which reads everything.
+ * - The last record's own hash is checked (and, when it is seq 1, its genesis
+ *   link); a mismatch is logged as an error, but the log still opens and
+ *   appends after it, because refusing every call forever would turn one
+ *   tampered line into a denial of service. A break anywhere else is found by
+ *   `warden audit verify`, which reads everything.
  */
 export async function recoverChain(file: string, logger: Logger): Promise<ChainTail> {
   const rotated = await lastRecordOfRotatedFiles(file, logger);
@@ -43,12 +41,11 @@ export async function recoverChain(file: string, logger: Logger): Promise<ChainT
     nextSeq: rotated ? rotated.seq + 1 : 1,
     lastHash: rotated?.hash ?? GENESIS_HASH,
     fileBytes: 0,
-    fileFirstSeq: null,
-    fileLastSeq: null,
+    fileHasRecords: false,
   };
   if (!(await isNonEmptyFile(file))) return tail;
 
-  const found = await lastRecords(file);
+  const found = await lastRecord(file);
   tail.fileBytes = found.completeBytes;
   if (found.torn) {
     logger.warn(
@@ -59,24 +56,22 @@ export async function recoverChain(file: string, logger: Logger): Promise<ChainT
   }
   if (!found.last) return tail;
 
-  const anchor = found.previous ?? rotated;
-  const link = (anchor ? new ChainCursor(anchor.seq + 1, anchor.hash) : new ChainCursor()).check(found.last.text);
+  const link = new ChainCursor().checkParsed(found.last.text, found.last.record);
   if (!link.ok) {
     logger.error(
-      { event: "audit.chain_broken", file, seq: link.seq, reason: link.reason },
-      `audit: hash chain BROKEN at seq ${link.seq}: ${link.reason}; run "warden audit verify" — appending continues after the last record`,
+      { event: "audit.chain_broken", file, seq: found.last.record.seq, reason: link.reason },
+      `audit: hash chain BROKEN at seq ${found.last.record.seq}: ${link.reason}; run "warden audit verify" — appending continues after the last record`,
     );
   }
   tail.nextSeq = found.last.record.seq + 1;
   tail.lastHash = found.last.record.hash;
-  tail.fileLastSeq = found.last.record.seq;
-  tail.fileFirstSeq = (await firstRecord(file))?.seq ?? found.last.record.seq;
+  tail.fileHasRecords = true;
   return tail;
 }
 
-/** The last two parseable records, walking back from the end (lines that are not records are skipped). */
-async function lastRecords(file: string): Promise<TailRecords> {
-  const out: TailRecords = { last: null, previous: null, completeBytes: 0, torn: null };
+/** The last parseable record, walking back from the end (lines that are not records are skipped). */
+async function lastRecord(file: string): Promise<TailRecord> {
+  const out: TailRecord = { last: null, completeBytes: 0, torn: null };
   let sawComplete = false;
   for await (const line of readLinesBackward(file)) {
     if (!line.terminated) {
@@ -86,21 +81,19 @@ async function lastRecords(file: string): Promise<TailRecords> {
     if (!sawComplete) out.completeBytes = line.end;
     sawComplete = true;
     const record = parseRecordLine(line.text);
-    if (!record) continue;
-    if (!out.last) {
+    if (record) {
       out.last = { record, text: line.text };
-      continue;
+      break;
     }
-    out.previous = record;
-    break;
   }
   return out;
 }
 
-async function firstRecord(file: string): Promise<AuditRecord | null> {
+/** seq of the first record of a file (read when the file is rotated, to name it). */
+export async function firstSeqOf(file: string): Promise<number | null> {
   for await (const line of readLines(file)) {
     const record = line.terminated ? parseRecordLine(line.text) : null;
-    if (record) return record;
+    if (record) return record.seq;
   }
   return null;
 }
@@ -109,11 +102,10 @@ async function firstRecord(file: string): Promise<AuditRecord | null> {
 async function lastRecordOfRotatedFiles(file: string, logger: Logger): Promise<AuditRecord | null> {
   const newest = (await listRotatedFiles(file)).at(-1);
   if (!newest) return null;
-  const { last } = await lastRecords(newest.path);
+  const { last } = await lastRecord(newest.path);
   if (!last) logger.error({ event: "audit.chain_broken", file: newest.path }, "audit: the newest rotated file holds no readable record");
   return last?.record ?? null;
 }
-
 async function isNonEmptyFile(file: string): Promise<boolean> {
   try {
     return (await stat(file)).size > 0;
