@@ -85,6 +85,11 @@ describe("audit log: rotation", () => {
     await log.close();
     for (const r of await listRotatedFiles(file)) assert.ok((await stat(r.path)).size <= MAX_BYTES, r.path);
     assert.equal((await verifyAuditChain(file)).records, 20);
+    // The file that was current at the reopen (its first seq not read at open) is named by its real range.
+    for (const r of await listRotatedFiles(file)) {
+      const records = await readRecords(r.path);
+      assert.deepEqual([records[0]!.seq, records.at(-1)!.seq], [r.firstSeq, r.lastSeq], basename(r.path));
+    }
   });
 
   test("reopening after a crash between the rename and the first write resumes from the rotated file", async () => {
