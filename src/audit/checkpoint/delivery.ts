@@ -68,7 +68,8 @@ export class SinkQueue {
     const waiting = Math.max(oldest.queuedAt, this.#lastDeliveredAt);
     if (now - waiting < this.policy.alertAfterMs) return null;
     const since = new Date(this.#failingSince ?? waiting).toISOString();
-    return `audit checkpoint sink ${this.sink.name} has not delivered since ${since} (${this.#pending.length} pending from seq ${oldest.checkpoint.seq}; ${this.#lastError ?? "delivery not answered"})`;
+    // No error text here: /healthz answers without a token, and a command's stderr or a URL is not for everyone.
+    return `audit checkpoint sink ${this.sink.name} has not delivered since ${since} (${this.#pending.length} pending from seq ${oldest.checkpoint.seq})`;
   }
 
   /** While anything is pending, checks every so often whether it has waited too long (a hanging sink never fails). */
@@ -89,8 +90,9 @@ export class SinkQueue {
     const problem = this.problem();
     if (!problem || this.#alerted) return;
     this.#alerted = true;
-    this.logger.error({ event: "audit.checkpoint_sink_down", sink: this.sink.name, pending: this.#pending.length }, problem);
-    this.alerter?.raise({ kind: "audit_checkpoint_failed", tool: null, owner: null, reason: problem });
+    const detail = `${problem}; ${this.#lastError ?? "delivery not answered"}`;
+    this.logger.error({ event: "audit.checkpoint_sink_down", sink: this.sink.name, pending: this.#pending.length, err: this.#lastError }, detail);
+    this.alerter?.raise({ kind: "audit_checkpoint_failed", tool: null, owner: null, reason: detail });
   }
 
   /** Resolves when nothing is pending, or after `timeoutMs` (then the rest is reported lost). */

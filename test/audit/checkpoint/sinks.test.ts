@@ -142,6 +142,8 @@ describe("audit checkpoints: sinks", () => {
     hook.mode = "fail";
     hook.release();
     await until(() => lines.some((l) => l.event === "audit.checkpoint_delivery_failed" && l.level === "warn"), "a failed attempt logged");
+    await until(() => lines.some((l) => l.event === "audit.checkpoint_delivery_failed" && /HTTP 500/.test(String(l.err))), "the 500 logged");
+    assert.doesNotMatch(checkpointHealth()[0]!, /HTTP 500/, "the unauthenticated health line carries no error text");
     assert.equal(alerts.bodies.filter((b) => (b as { kind: string }).kind === "audit_checkpoint_failed").length, 1, "one alert per outage");
 
     hook.mode = "ok";
