@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import type { z } from "zod";
-import { resolveCheckpointPaths } from "../audit/checkpoint/config-paths.js";
+import { resolveCheckpointPaths } from "../audit/index.js";
 import { WardenError } from "../errors.js";
 import { ConfigSchema, type Config } from "./schema.js";
 
