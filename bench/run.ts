@@ -12,6 +12,7 @@ import { round } from "./stats.js";
 import { runCli } from "../src/cli/main.js";
 import { benchCapabilities } from "./capabilities-bench.js";
 import { benchContainers } from "./container-bench.js";
+import { benchCheckpoints } from "./checkpoint-bench.js";
 
 const buildRoot = join(dirname(fileURLToPath(import.meta.url)), "..");
 const repo = join(buildRoot, "..");
@@ -46,6 +47,7 @@ results.targets = {
 };
 results.capabilities = await benchCapabilities(quick);
 results.containers = await benchContainers(repo, buildRoot, quick);
+results.checkpoints = await benchCheckpoints(repo, buildRoot, quick);
 
 console.log("\nMCP over stdio (word_stats)");
 console.table(mcpRows.map((r) => ({ server: r.name, "spawn→list ms": r.startupToFirstListMs, "p50 ms (c=1)": r.p50Ms, "p99 ms (c=1)": r.p99Ms, "calls/s (c=16)": r.callsPerSecC16, "RSS idle MiB": r.rssIdleMb, "RSS load MiB": r.rssLoadMb, errors: r.errors })));
@@ -56,5 +58,9 @@ console.log("\nCapabilities");
 console.table(results.capabilities);
 console.log("\nContainers (py_word_freq)");
 console.table(results.containers);
+const checkpoints = results.checkpoints as Awaited<ReturnType<typeof benchCheckpoints>>;
+console.log("\nAudit checkpoints (word_stats, isolate; same run)");
+console.table(checkpoints.rows);
+console.log(`p50 with checkpoints every 100 − without: ${checkpoints.p50DiffMs} ms (${checkpoints.checkpointsWritten} checkpoints written)`);
 writeFileSync(join(repo, "bench", "results.json"), JSON.stringify(results, null, 2) + "\n");
 console.log(`\nwrote bench/results.json`);

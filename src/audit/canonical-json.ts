@@ -10,12 +10,57 @@ import { WardenError } from "../errors.js";
  * symbols are dropped from objects and become null in arrays, non-finite
  * numbers become null). A "__proto__" key is serialized as an ordinary key,
  * never used to change a prototype (tool input is attacker-controlled).
+ *
+ * U+2028 and U+2029 are written as `\u2028` / `\u2029`: JSON.stringify leaves
+ * them raw, and a reader that splits lines on Unicode line separators (many
+ * editors, log shippers, `str.splitlines()`) would otherwise see one record as
+ * two — a tool could forge what looks like an extra line.
  */
-export function canonicalJson(value: unknown): string {
-  return serialize(value, new Set()) ?? "null";
+export function canonicalJson(value: unknown, options: CanonicalOptions = {}): string {
+  return serialize(value, new SerializeState(options)) ?? "null";
 }
 
-function serialize(input: unknown, ancestors: Set<object>): string | undefined {
+export interface CanonicalOptions {
+  /** Throw RecordTooLargeError once the text would exceed this many UTF-16 units (checked as it is built). */
+  maxChars?: number;
+  /** Records written before U+2028/U+2029 were escaped were hashed with them raw (verify only). */
+  rawLineSeparators?: boolean;
+}
+
+/** A value whose canonical text would exceed the caller's bound: nothing of it was kept. */
+export class RecordTooLargeError extends Error {
+  constructor(readonly limit: number) {
+    super(`canonical JSON exceeds ${limit} characters`);
+  }
+}
+
+const LINE_SEPARATOR = /[\u2028\u2029]/;
+
+/** JSON string literal; U+2028/U+2029 escaped unless `raw` (legacy records). */
+export function quoteString(text: string, raw = false): string {
+  const quoted = JSON.stringify(text);
+  if (raw || !LINE_SEPARATOR.test(quoted)) return quoted;
+  return quoted.replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+}
+
+class SerializeState {
+  readonly ancestors = new Set<object>();
+  chars = 0;
+  readonly maxChars: number;
+  readonly raw: boolean;
+  constructor(options: CanonicalOptions) {
+    this.maxChars = options.maxChars ?? Infinity;
+    this.raw = options.rawLineSeparators === true;
+  }
+  /** Counts leaf text (strings, numbers, keys): a bound on the whole text up to punctuation. */
+  add(text: string): string {
+    this.chars += text.length + 1;
+    if (this.chars > this.maxChars) throw new RecordTooLargeError(this.maxChars);
+    return text;
+  }
+}
+
+function serialize(input: unknown, state: SerializeState): string | undefined {
   let value = input;
   if (value !== null && (typeof value === "object" || typeof value === "bigint")) {
     const toJSON = (value as { toJSON?: unknown }).toJSON;
@@ -25,30 +70,32 @@ function serialize(input: unknown, ancestors: Set<object>): string | undefined {
 
   switch (typeof value) {
     case "string":
-      return JSON.stringify(value);
+      // Checked before quoting: a string near V8's limit must not be copied first.
+      if (value.length > state.maxChars) throw new RecordTooLargeError(state.maxChars);
+      return state.add(quoteString(value, state.raw));
     case "number":
-      return Number.isFinite(value) ? JSON.stringify(value) : "null";
+      return state.add(Number.isFinite(value) ? JSON.stringify(value) : "null");
     case "boolean":
       return value ? "true" : "false";
     case "bigint":
       throw new WardenError("E_AUDIT", "audit record contains a BigInt, which JSON cannot represent");
     case "object":
-      return value === null ? "null" : serializeObject(value, ancestors);
+      return value === null ? "null" : serializeObject(value, state);
     default:
       return undefined; // undefined, function, symbol
   }
 }
 
-function serializeObject(value: object, ancestors: Set<object>): string {
-  if (ancestors.has(value)) throw new WardenError("E_AUDIT", "audit record contains a circular reference");
-  ancestors.add(value);
+function serializeObject(value: object, state: SerializeState): string {
+  if (state.ancestors.has(value)) throw new WardenError("E_AUDIT", "audit record contains a circular reference");
+  state.ancestors.add(value);
   try {
     if (Array.isArray(value)) {
-      return `[${value.map((item) => serialize(item, ancestors) ?? "null").join(",")}]`;
+      return `[${value.map((item) => serialize(item, state) ?? "null").join(",")}]`;
     }
-    return `{${members(value, ancestors).map(([, member]) => member).join(",")}}`;
+    return `{${members(value, state).map(([, member]) => member).join(",")}}`;
   } finally {
-    ancestors.delete(value);
+    state.ancestors.delete(value);
   }
 }
 
@@ -57,15 +104,17 @@ function serializeObject(value: object, ancestors: Set<object>): string {
  * canonical order, so a caller can hash a record and then write it with one
  * more member without serializing it twice.
  */
-export function canonicalMembers(value: object): Array<[key: string, member: string]> {
-  return members(value, new Set([value]));
+export function canonicalMembers(value: object, options: CanonicalOptions = {}): Array<[key: string, member: string]> {
+  const state = new SerializeState(options);
+  state.ancestors.add(value);
+  return members(value, state);
 }
 
-function members(value: object, ancestors: Set<object>): Array<[string, string]> {
+function members(value: object, state: SerializeState): Array<[string, string]> {
   const parts: Array<[string, string]> = [];
   for (const key of Object.keys(value).sort()) {
-    const text = serialize((value as Record<string, unknown>)[key], ancestors);
-    if (text !== undefined) parts.push([key, `${JSON.stringify(key)}:${text}`]);
+    const text = serialize((value as Record<string, unknown>)[key], state);
+    if (text !== undefined) parts.push([key, `${state.add(quoteString(key, state.raw))}:${text}`]);
   }
   return parts;
 }

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { canonicalJson, canonicalMembers } from "./canonical-json.js";
+import { canonicalJson, canonicalMembers, type CanonicalOptions } from "./canonical-json.js";
 import type { AuditEntry, AuditRecord } from "./types.js";
 
 /** prev of the very first record: there is nothing before it. */
@@ -8,8 +8,8 @@ export const GENESIS_HASH = "0".repeat(64);
 const HASH_PATTERN = /^[0-9a-f]{64}$/;
 
 /** hash = sha256(prev + canonicalJson(record without hash)), hex (SPEC §10). */
-export function recordHash(prev: string, recordWithoutHash: object): string {
-  return createHash("sha256").update(prev).update(canonicalJson(recordWithoutHash)).digest("hex");
+export function recordHash(prev: string, recordWithoutHash: object, options: CanonicalOptions = {}): string {
+  return createHash("sha256").update(prev).update(canonicalJson(recordWithoutHash, options)).digest("hex");
 }
 
 /**
@@ -17,10 +17,10 @@ export function recordHash(prev: string, recordWithoutHash: object): string {
  * the whole record). seq/prev/hash keys in the entry are dropped first: a
  * caller must not be able to pick its own place in the chain.
  */
-export function sealRecord(entry: AuditEntry, seq: number, prev: string): { record: AuditRecord; line: string } {
+export function sealRecord(entry: AuditEntry, seq: number, prev: string, options: CanonicalOptions = {}): { record: AuditRecord; line: string } {
   const { seq: _seq, prev: _prev, hash: _hash, ...fields } = entry;
   const body = { ...fields, seq, prev } as Omit<AuditRecord, "hash">;
-  const members = canonicalMembers(body);
+  const members = canonicalMembers(body, options);
   const hash = createHash("sha256").update(prev).update(`{${members.map(([, m]) => m).join(",")}}`).digest("hex");
   const at = members.findIndex(([key]) => key > "hash"); // where canonical key order puts "hash"
   members.splice(at === -1 ? members.length : at, 0, ["hash", `"hash":"${hash}"`]);
@@ -59,7 +59,9 @@ function hashMatches(text: string, record: AuditRecord): boolean {
     if (createHash("sha256").update(record.prev).update(hashedText).digest("hex") === record.hash) return true;
   }
   const { hash, ...body } = record;
-  return recordHash(record.prev, body) === hash;
+  if (recordHash(record.prev, body) === hash) return true;
+  // Lines written before U+2028/U+2029 were escaped were hashed with them raw (src/audit/README.md).
+  return recordHash(record.prev, body, { rawLineSeparators: true }) === hash;
 }
 
 export type LinkResult = { ok: true; record: AuditRecord } | { ok: false; seq: number | null; reason: string };
@@ -84,7 +86,11 @@ export class ChainCursor {
   }
 
   check(text: string): LinkResult {
-    const record = parseRecordLine(text);
+    return this.checkParsed(text, parseRecordLine(text));
+  }
+
+  /** As check, for a line the caller already parsed (a 1 MB record is not parsed twice). */
+  checkParsed(text: string, record: AuditRecord | null): LinkResult {
     if (!record) return this.broken("line is not an audit record (unparseable or missing seq/prev/hash)");
     // Any edit of any field (including seq and prev) changes this hash.
     if (!hashMatches(text, record)) return this.broken("hash mismatch (record changed)", record.seq);

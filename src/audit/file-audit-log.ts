@@ -3,14 +3,15 @@ import { dirname } from "node:path";
 import { WardenError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { writeAndSync, syncDirectory } from "./audit-file.js";
-import { sealRecord } from "./chain.js";
 import { GroupCommitQueue } from "./group-commit.js";
-import type { ChainTail } from "./recover-chain.js";
-import { pruneRotatedFiles, rotatedFileName } from "./rotation.js";
-import type { AuditEntry, AuditLog, AuditLogOptions, AuditRecord } from "./types.js";
+import { DEFAULT_MAX_RECORD_BYTES, sealBounded } from "./record-bound.js";
+import { firstSeqOf, type ChainTail } from "./recover-chain.js";
+import { prunedEntry, pruneRotatedFiles, rotatedFileName } from "./rotation.js";
+import type { AuditEntry, AuditLog, AuditLogOptions, AuditRecord, ChainHead } from "./types.js";
 
 interface PendingLine {
   seq: number;
+  hash: string;
   bytes: Buffer;
 }
 
@@ -20,9 +21,13 @@ export class FileAuditLog implements AuditLog {
   #nextSeq: number;
   #lastHash: string;
   #fileBytes: number;
-  #fileFirstSeq: number | null;
+  /** null: no record in the current file yet, or (with #fileFirstSeqUnread) one not read at open. */
+  #fileFirstSeq: number | null = null;
+  #fileFirstSeqUnread: boolean;
   #fileLastSeq: number | null;
   #closed = false;
+  #durable: ChainHead | null = null;
+  readonly #committedListeners = new Set<(head: ChainHead) => void>();
   readonly #queue: GroupCommitQueue<PendingLine>;
 
   constructor(
@@ -37,8 +42,9 @@ export class FileAuditLog implements AuditLog {
     this.#nextSeq = tail.nextSeq;
     this.#lastHash = tail.lastHash;
     this.#fileBytes = tail.fileBytes;
-    this.#fileFirstSeq = tail.fileFirstSeq;
-    this.#fileLastSeq = tail.fileLastSeq;
+    this.#fileFirstSeqUnread = tail.fileHasRecords;
+    this.#fileLastSeq = tail.fileHasRecords ? tail.nextSeq - 1 : null;
+    if (tail.nextSeq > 1) this.#durable = { seq: tail.nextSeq - 1, hash: tail.lastHash };
     this.#queue = new GroupCommitQueue((lines) => this.#commit(lines), (err) => this.#failed(err));
   }
 
@@ -50,6 +56,16 @@ export class FileAuditLog implements AuditLog {
     return this.#nextSeq;
   }
 
+  get durableHead(): ChainHead | null {
+    return this.#durable;
+  }
+
+  /** Called after each commit with the newest durable record (checkpoints sign only what is on disk). */
+  onCommitted(listener: (head: ChainHead) => void): () => void {
+    this.#committedListeners.add(listener);
+    return () => this.#committedListeners.delete(listener);
+  }
+
   append(entry: AuditEntry): Promise<AuditRecord> {
     if (this.#closed) return Promise.reject(new WardenError("E_AUDIT", "the audit log is closed"));
     if (this.#queue.failure) return Promise.reject(this.#queue.failure);
@@ -57,16 +73,22 @@ export class FileAuditLog implements AuditLog {
     let bytes: Buffer;
     try {
       // Serialized now, synchronously: a caller mutating `input` afterwards cannot change what is logged.
-      const sealed = sealRecord(entry, this.#nextSeq, this.#lastHash);
+      const sealed = sealBounded(entry, this.#nextSeq, this.#lastHash, this.options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES);
       record = sealed.record;
       bytes = Buffer.from(`${sealed.line}\n`, "utf8");
+      if (sealed.truncated) {
+        this.logger.warn(
+          { event: "audit.record_truncated", seq: record.seq, callId: record.callId, tool: record.tool, fields: Object.keys(sealed.truncated.fields), original: sealed.truncated.original },
+          `audit: the record of call ${String(record.callId)} exceeded ${sealed.truncated.maxRecordBytes} bytes; written truncated (sizes and sha256 of the cut fields are in the record)`,
+        );
+      }
     } catch (err) {
       // A malformed entry (cycle, BigInt) is the caller's bug; the chain is untouched and stays usable.
       return Promise.reject(err instanceof WardenError ? err : new WardenError("E_AUDIT", String(err)));
     }
     this.#nextSeq = record.seq + 1;
     this.#lastHash = record.hash;
-    return this.#queue.enqueue({ seq: record.seq, bytes }).then(() => record);
+    return this.#queue.enqueue({ seq: record.seq, hash: record.hash, bytes }).then(() => record);
   }
 
   async close(): Promise<void> {
@@ -97,11 +119,24 @@ export class FileAuditLog implements AuditLog {
       }
       segment.push(line.bytes);
       segmentBytes += line.bytes.length;
-      this.#fileFirstSeq ??= line.seq;
+      if (!this.#fileFirstSeqUnread) this.#fileFirstSeq ??= line.seq;
       this.#fileLastSeq = line.seq;
     }
     await this.#writeSegment(segment, segmentBytes);
+    const last = lines.at(-1);
+    if (last) this.#committed({ seq: last.seq, hash: last.hash });
     if (rotated && this.options.retainDays !== undefined) await this.#prune(this.options.retainDays);
+  }
+
+  #committed(head: ChainHead): void {
+    this.#durable = head;
+    for (const listener of this.#committedListeners) {
+      try {
+        listener(head);
+      } catch (err) {
+        this.logger.error({ event: "audit.listener_failed", err: (err as Error).message }, "audit: a commit listener threw");
+      }
+    }
   }
 
   async #writeSegment(segment: Buffer[], bytes: number): Promise<void> {
@@ -112,6 +147,9 @@ export class FileAuditLog implements AuditLog {
 
   /** The full file gets its seq range as a name; the new file's first record links to its last hash. */
   async #rotate(): Promise<void> {
+    // Opening read only the tail: the first seq of what was there is read now, once per rotation.
+    if (this.#fileFirstSeqUnread) this.#fileFirstSeq = (await firstSeqOf(this.file)) ?? this.#fileLastSeq;
+    this.#fileFirstSeqUnread = false;
     await this.#handle.close();
     await rename(this.file, rotatedFileName(this.file, this.#fileFirstSeq ?? 0, this.#fileLastSeq ?? 0));
     this.#handle = await open(this.file, "a");
@@ -123,7 +161,13 @@ export class FileAuditLog implements AuditLog {
 
   async #prune(retainDays: number): Promise<void> {
     try {
-      await pruneRotatedFiles(this.file, retainDays, this.logger);
+      const pruned = await pruneRotatedFiles(this.file, retainDays, this.logger);
+      // Queued behind this commit (awaiting it here would wait on ourselves): the pruning is itself in the chain.
+      if (pruned.length > 0) {
+        this.append(prunedEntry(pruned, retainDays)).catch((err: unknown) => {
+          this.logger.error({ event: "audit.prune_record_failed", err: (err as Error).message }, "audit: could not record the pruning in the chain");
+        });
+      }
     } catch (err) {
       // Keeping an old file too long is a retention problem, not a lost record: appends go on.
       this.logger.error({ event: "audit.prune_failed", err: (err as Error).message }, "audit: pruning old rotated files failed");

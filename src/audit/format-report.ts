@@ -16,8 +16,16 @@ export function formatVerifyReport(report: VerifyReport): string {
     const after = report.lastSeq ?? report.records;
     lines.push(`torn last line after seq ${after} (crash during write), chain intact before it`);
   }
+  for (const p of report.pruned ?? []) {
+    lines.push(`pruned: records through seq ${p.throughSeq} (${p.files.length} ${p.files.length === 1 ? "file" : "files"}: ${p.files.join(", ")}) at ${p.ts}, recorded as seq ${p.seq}`);
+  }
   if (report.firstSeq != null && report.firstSeq > 1) {
-    lines.push(`note: the chain starts at seq ${report.firstSeq} (older files pruned); its prev hash is trusted, not checked`);
+    const explained = (report.pruned ?? []).some((p) => p.throughSeq + 1 >= report.firstSeq!);
+    lines.push(
+      explained
+        ? `note: the chain starts at seq ${report.firstSeq} (older files pruned); its prev hash is trusted, not checked`
+        : `note: the chain starts at seq ${report.firstSeq} (older files pruned); its prev hash is trusted, not checked — no pruning record in the chain covers seq ${report.firstSeq - 1}`,
+    );
   }
   return lines.join("\n");
 }

@@ -1,7 +1,7 @@
 import { open, stat } from "node:fs/promises";
 import type { Logger } from "../logger.js";
 import { ChainCursor, GENESIS_HASH, parseRecordLine } from "./chain.js";
-import { readLines } from "./read-lines.js";
+import { readLines, readLinesBackward } from "./read-lines.js";
 import { listRotatedFiles } from "./rotation.js";
 import type { AuditRecord } from "./types.js";
 
@@ -11,90 +11,101 @@ export interface ChainTail {
   lastHash: string;
   /** Bytes in the current file after a torn tail was cut off. */
   fileBytes: number;
-  /** seq of the first record in the current file (null when it holds none). */
-  fileFirstSeq: number | null;
-  fileLastSeq: number | null;
+  /** The current file holds records; the seq of its first one is read only when it is rotated. */
+  fileHasRecords: boolean;
+}
+
+interface TailRecord {
+  last: { record: AuditRecord; text: string } | null;
+  /** Offset just past the last complete line (the torn tail, if any, starts here). */
+  completeBytes: number;
+  torn: { start: number; bytes: number } | null;
 }
 
 /**
- * Finds the last good record so a reopened log continues the same chain.
+ * Finds the last good record so a reopened log continues the same chain,
+ * reading only the end of the file: its last record (issue 11: opening a
+ * 200 MB log must not read 200 MB; SPEC §14).
  *
  * - A torn last line (a crash in the middle of a write) is cut off with a
  *   warning: its append never resolved, so no caller was told it was logged.
- * - A broken link inside the current file is not accepted silently: it is
- *   logged as an error (and `verifyAuditChain` reports it), but the log still
- *   opens and appends after the last parseable record, because refusing every
- *   call forever would turn one tampered line into a denial of service.
- *
- * The current file is read in full (bounded by `maxBytes` when rotation is
- * on); rotated files are only consulted for their last record.
+ * - The last record's own hash is checked (and, when it is seq 1, its genesis
+ *   link); a mismatch is logged as an error, but the log still opens and
+ *   appends after it, because refusing every call forever would turn one
+ *   tampered line into a denial of service. A break anywhere else is found by
+ *   `warden audit verify`, which reads everything.
  */
 export async function recoverChain(file: string, logger: Logger): Promise<ChainTail> {
-  const cursor = await cursorAfterRotatedFiles(file, logger);
+  const rotated = await lastRecordOfRotatedFiles(file, logger);
   const tail: ChainTail = {
-    nextSeq: cursor.nextSeq ?? 1,
-    lastHash: cursor.lastHash ?? GENESIS_HASH,
+    nextSeq: rotated ? rotated.seq + 1 : 1,
+    lastHash: rotated?.hash ?? GENESIS_HASH,
     fileBytes: 0,
-    fileFirstSeq: null,
-    fileLastSeq: null,
+    fileHasRecords: false,
   };
   if (!(await isNonEmptyFile(file))) return tail;
 
-  let chainBroken = false;
-  let last: AuditRecord | null = null;
-  for await (const line of readLines(file)) {
-    if (!line.terminated) {
-      logger.warn(
-        { event: "audit.torn_tail", file, bytes: line.end - line.start, afterSeq: last?.seq ?? null },
-        "audit: the last line was cut short by a crash during a write; removing it (its call was never confirmed as logged)",
-      );
-      await truncateTornTail(file, line.start);
-      break;
-    }
-    tail.fileBytes = line.end;
-    let record: AuditRecord | null;
-    if (chainBroken) {
-      record = parseRecordLine(line.text);
-    } else {
-      const link = cursor.check(line.text);
-      record = link.ok ? link.record : parseRecordLine(line.text);
-      if (!link.ok) {
-        chainBroken = true;
-        logger.error(
-          { event: "audit.chain_broken", file, seq: link.seq, reason: link.reason },
-          `audit: hash chain BROKEN at seq ${link.seq}: ${link.reason}; run "warden audit verify" — appending continues after the last record`,
-        );
-      }
-    }
-    if (record) {
-      last = record;
-      tail.fileFirstSeq ??= record.seq;
-      tail.fileLastSeq = record.seq;
-    }
+  const found = await lastRecord(file);
+  tail.fileBytes = found.completeBytes;
+  if (found.torn) {
+    logger.warn(
+      { event: "audit.torn_tail", file, bytes: found.torn.bytes, afterSeq: found.last?.record.seq ?? null },
+      "audit: the last line was cut short by a crash during a write; removing it (its call was never confirmed as logged)",
+    );
+    await truncateTornTail(file, found.torn.start);
   }
-  if (last) {
-    tail.nextSeq = last.seq + 1;
-    tail.lastHash = last.hash;
+  if (!found.last) return tail;
+
+  const link = new ChainCursor().checkParsed(found.last.text, found.last.record);
+  if (!link.ok) {
+    logger.error(
+      { event: "audit.chain_broken", file, seq: found.last.record.seq, reason: link.reason },
+      `audit: hash chain BROKEN at seq ${found.last.record.seq}: ${link.reason}; run "warden audit verify" — appending continues after the last record`,
+    );
   }
+  tail.nextSeq = found.last.record.seq + 1;
+  tail.lastHash = found.last.record.hash;
+  tail.fileHasRecords = true;
   return tail;
 }
 
-/** The chain position after the newest rotated file, or unanchored when there is none. */
-async function cursorAfterRotatedFiles(file: string, logger: Logger): Promise<ChainCursor> {
-  const newest = (await listRotatedFiles(file)).at(-1);
-  if (!newest) return new ChainCursor();
-  let last: AuditRecord | null = null;
-  for await (const line of readLines(newest.path)) {
-    const record = line.terminated ? parseRecordLine(line.text) : null;
-    if (record) last = record;
+/** The last parseable record, walking back from the end (lines that are not records are skipped). */
+async function lastRecord(file: string): Promise<TailRecord> {
+  const out: TailRecord = { last: null, completeBytes: 0, torn: null };
+  let sawComplete = false;
+  for await (const line of readLinesBackward(file)) {
+    if (!line.terminated) {
+      out.torn = { start: line.start, bytes: line.end - line.start };
+      continue;
+    }
+    if (!sawComplete) out.completeBytes = line.end;
+    sawComplete = true;
+    const record = parseRecordLine(line.text);
+    if (record) {
+      out.last = { record, text: line.text };
+      break;
+    }
   }
-  if (!last) {
-    logger.error({ event: "audit.chain_broken", file: newest.path }, "audit: the newest rotated file holds no readable record");
-    return new ChainCursor();
-  }
-  return new ChainCursor(last.seq + 1, last.hash);
+  return out;
 }
 
+/** seq of the first record of a file (read when the file is rotated, to name it). */
+export async function firstSeqOf(file: string): Promise<number | null> {
+  for await (const line of readLines(file)) {
+    const record = line.terminated ? parseRecordLine(line.text) : null;
+    if (record) return record.seq;
+  }
+  return null;
+}
+
+/** The last record of the newest rotated file (null when there is none: the chain is unanchored). */
+async function lastRecordOfRotatedFiles(file: string, logger: Logger): Promise<AuditRecord | null> {
+  const newest = (await listRotatedFiles(file)).at(-1);
+  if (!newest) return null;
+  const { last } = await lastRecord(newest.path);
+  if (!last) logger.error({ event: "audit.chain_broken", file: newest.path }, "audit: the newest rotated file holds no readable record");
+  return last?.record ?? null;
+}
 async function isNonEmptyFile(file: string): Promise<boolean> {
   try {
     return (await stat(file)).size > 0;

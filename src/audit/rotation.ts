@@ -1,6 +1,8 @@
 import { readdir, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { randomUUID } from "node:crypto";
 import type { Logger } from "../logger.js";
+import type { AuditEntry } from "./types.js";
 
 export interface RotatedFile {
   path: string;
@@ -60,4 +62,33 @@ export async function pruneRotatedFiles(file: string, retainDays: number, logger
     );
   }
   return pruned;
+}
+
+/** The tool name of a pruning record: not a tool, so no tool can produce it. */
+export const PRUNE_RECORD_TOOL = "warden.audit.prune";
+
+/**
+ * The chain record of a pruning (issue 11): `audit verify` reads it to say
+ * what was deleted and when, instead of the chain silently starting later.
+ */
+export function prunedEntry(pruned: RotatedFile[], retainDays: number): AuditEntry {
+  return {
+    ts: new Date().toISOString(),
+    callId: `prune-${randomUUID()}`,
+    actor: "warden",
+    tool: PRUNE_RECORD_TOOL,
+    version: null,
+    digest: null,
+    effect: null,
+    input: { retainDays },
+    outcome: "ok",
+    errorCode: null,
+    durationMs: 0,
+    outputSha256: null,
+    outputBytes: 0,
+    egress: [],
+    files: [],
+    confirmedBy: null,
+    pruned: { files: pruned.map((p) => basename(p.path)), firstSeq: pruned[0]?.firstSeq ?? null, throughSeq: pruned.at(-1)?.lastSeq ?? null },
+  };
 }

@@ -18,6 +18,7 @@ import { WardenError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { syncDirectory, writeAndSync } from "./audit-file.js";
 import { openAuditLog } from "./open-audit-log.js";
+import { PRUNE_RECORD_TOOL } from "./rotation.js";
 import type { AuditEntry, AuditLog, AuditLogOptions } from "./types.js";
 
 export const DEFAULT_SPOOL_INTERVAL_MS = 500;
@@ -97,6 +98,8 @@ async function readSpooled(path: string): Promise<AuditEntry | null> {
       typeof entry.tool === "string" &&
       typeof entry.actor === "string" &&
       (entry.outcome === "ok" || entry.outcome === "error") &&
+      // Only the log itself writes pruning records: a spooled one would make verify explain away deleted files.
+      entry.tool !== PRUNE_RECORD_TOOL &&
       !("seq" in entry || "prev" in entry || "hash" in entry);
     return valid ? (entry as AuditEntry) : null;
   } catch (err) {

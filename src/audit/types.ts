@@ -27,6 +27,12 @@ export interface AuditRecord extends AuditEntry {
   hash: string;
 }
 
+/** The newest record that is durably on disk: what a checkpoint signs. */
+export interface ChainHead {
+  seq: number;
+  hash: string;
+}
+
 export interface AuditLog {
   /** Resolves only after the record is durably on disk (fdatasync). Rejects with WardenError("E_AUDIT") when it cannot write. */
   append(entry: AuditEntry): Promise<AuditRecord>;
@@ -36,6 +42,10 @@ export interface AuditLog {
   readonly lastHash: string;
   /** seq the next append will get. */
   readonly nextSeq: number;
+  /** The newest durable record (null for an empty chain). */
+  readonly durableHead?: ChainHead | null;
+  /** Subscribes to commits (newest durable record after each); returns the unsubscribe. */
+  onCommitted?(listener: (head: ChainHead) => void): () => void;
 }
 
 export interface AuditLogOptions {
@@ -44,6 +54,8 @@ export interface AuditLogOptions {
   maxBytes?: number;
   /** Delete rotated files whose newest record is older than this many days, at open and at rotation (SPEC §14). */
   retainDays?: number;
+  /** Bound of one audit line; a larger record is written truncated, still chained (default 4 MiB). */
+  maxRecordBytes?: number;
   /** How often the holder seals entries other processes spooled (spool.ts). Default 500 ms; 0 = only at open. */
   spoolIntervalMs?: number;
 }
@@ -62,4 +74,14 @@ export interface VerifyReport {
   firstSeq?: number | null;
   /** seq of the last record that verified. */
   lastSeq?: number | null;
+  /** Pruning records found in the chain: what was deleted and when. */
+  pruned?: PruneNote[];
+}
+
+export interface PruneNote {
+  /** seq of the pruning record itself. */
+  seq: number;
+  ts: string;
+  files: string[];
+  throughSeq: number;
 }

@@ -1,8 +1,8 @@
 import { access } from "node:fs/promises";
 import { ChainCursor } from "./chain.js";
 import { readLines } from "./read-lines.js";
-import { listRotatedFiles } from "./rotation.js";
-import type { VerifyReport } from "./types.js";
+import { listRotatedFiles, PRUNE_RECORD_TOOL } from "./rotation.js";
+import type { AuditRecord, PruneNote, VerifyReport } from "./types.js";
 
 /**
  * Verifies the rotated files and the current file as one chain, oldest first,
@@ -14,7 +14,7 @@ import type { VerifyReport } from "./types.js";
  * looks like pruning), and cutting records off the END of the newest file is
  * only visible against an external copy of `lastHash`.
  */
-export async function verifyAuditChain(file: string): Promise<VerifyReport> {
+export async function verifyAuditChain(file: string, options: { onRecord?: (record: AuditRecord) => void } = {}): Promise<VerifyReport> {
   const files = (await listRotatedFiles(file)).map((r) => r.path);
   if (await exists(file)) files.push(file);
   const report: Required<VerifyReport> = {
@@ -26,6 +26,7 @@ export async function verifyAuditChain(file: string): Promise<VerifyReport> {
     tornTail: false,
     firstSeq: null,
     lastSeq: null,
+    pruned: [],
   };
   if (files.length === 0) return { ...report, ok: false, reason: `no audit file at ${file}` };
 
@@ -44,6 +45,9 @@ export async function verifyAuditChain(file: string): Promise<VerifyReport> {
       report.records += 1;
       report.firstSeq ??= link.record.seq;
       report.lastSeq = link.record.seq;
+      const pruned = pruneNoteOf(link.record);
+      if (pruned) report.pruned.push(pruned);
+      options.onRecord?.(link.record);
     }
   }
   return report;
@@ -60,4 +64,12 @@ async function exists(file: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** A pruning record (written by the log itself, see rotation.ts) as a line of the report. */
+function pruneNoteOf(record: AuditRecord): PruneNote | null {
+  if (record.tool !== PRUNE_RECORD_TOOL || record.actor !== "warden") return null;
+  const pruned = record.pruned as { files?: unknown; throughSeq?: unknown } | undefined;
+  if (!pruned || !Array.isArray(pruned.files) || typeof pruned.throughSeq !== "number") return null;
+  return { seq: record.seq, ts: record.ts, files: pruned.files.map(String), throughSeq: pruned.throughSeq };
 }

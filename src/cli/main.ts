@@ -29,7 +29,8 @@ const USAGE = `usage: warden <command> [--config F]
   init <name> --runtime isolate|container   scaffold a tool folder
   approve <tool> [--yes]         review and approve a tool (binds to its digest)
   disable|enable <tool|class>    kill switch, applied live
-  audit verify [file]            verify the audit hash chain
+  audit verify [file] [--checkpoints F --pubkey K]   verify the audit hash chain (and its signed checkpoints)
+  audit keygen --out F           Ed25519 key pair for audit checkpoints
   images build                   build the base and tool images (Docker)
   rollback <callId> [--force]    undo the file changes (ctx.fs) of one call
 exit codes: 0 ok, 1 the thing checked failed, 2 usage or config error`;
@@ -46,7 +47,7 @@ export function parseCli(argv: string[]): { command: string | undefined; positio
     if (arg.startsWith("--")) {
       const eq = arg.indexOf("=");
       if (eq > 0) flags[arg.slice(2, eq)] = arg.slice(eq + 1);
-      else if (["config", "runtime", "dir", "file"].includes(arg.slice(2)) && i + 1 < argv.length) flags[arg.slice(2)] = argv[++i]!;
+      else if (["config", "runtime", "dir", "file", "checkpoints", "pubkey", "out"].includes(arg.slice(2)) && i + 1 < argv.length) flags[arg.slice(2)] = argv[++i]!;
       else flags[arg.slice(2)] = true;
     } else positionals.push(arg);
   }

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import type { z } from "zod";
+import { resolveCheckpointPaths } from "../audit/index.js";
 import { WardenError } from "../errors.js";
 import { ConfigSchema, type Config } from "./schema.js";
 
@@ -43,6 +44,7 @@ export function parseConfigText(abs: string, text: string): LoadedConfig {
   config.tools = config.tools.map((g) => resolve(dir, g));
   for (const v of Object.values(config.volumes)) v.path = resolve(dir, v.path);
   config.audit.file = resolve(dir, config.audit.file);
+  resolveCheckpointPaths(abs, dir, config.audit, config.volumes);
   if (config.journal?.dir) config.journal.dir = resolve(dir, config.journal.dir);
   return { file: abs, dir, config };
 }

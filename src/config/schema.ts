@@ -71,7 +71,27 @@ export const ConfigSchema = z.strictObject({
       file: z.string().min(1).default("./warden-audit.jsonl"),
       redact: z.array(z.string()).default(["password", "token", "authorization"]),
       retainDays: z.number().positive().optional(),
+      /** Rotation size; the log rotates at 64 MiB when unset (SPEC §14). */
       maxBytes: z.number().int().positive().optional(),
+      /** Bound of one record; a larger one is written truncated, still chained (issue 17). */
+      maxRecordBytes: z.number().int().min(16 * 1024).max(256 * 1024 * 1024).optional(),
+      /** Signed checkpoints of the chain's head, shipped off the host (SPEC §10). Paths are checked at load. */
+      checkpoint: z
+        .strictObject({
+          every: z.number().int().min(1).max(10_000_000).default(100),
+          intervalSec: z.number().positive().max(86_400).default(60),
+          key: z.string().min(1),
+          serverId: z.string().min(1).max(128).optional(),
+          alertAfterSec: z.number().positive().max(86_400).default(30),
+          sink: z
+            .strictObject({
+              file: z.string().min(1).optional(),
+              webhook: z.string().regex(/^https?:\/\/\S+$/, "webhook is an http(s) URL").optional(),
+              command: z.array(z.string().min(1)).min(1).optional(),
+            })
+            .refine((s) => s.file !== undefined || s.webhook !== undefined || s.command !== undefined, "sink needs at least one of file, webhook, command"),
+        })
+        .optional(),
     })
     .default({ file: "./warden-audit.jsonl", redact: ["password", "token", "authorization"] }),
   journal: z.strictObject({ dir: z.string().optional(), retainDays: z.number().positive().optional(), maxBytes: z.number().int().positive().optional() }).optional(),

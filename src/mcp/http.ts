@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 import type { Logger } from "pino";
+import { checkpointHealth } from "../audit/index.js";
 import type { Broker } from "../broker/index.js";
 import type { Config } from "../config/schema.js";
 import { allowedHostHeaders, authenticate, hostAllowed, originAllowed } from "./http-guard.js";
@@ -49,7 +50,10 @@ export async function startHttp(broker: Broker, http: Config["http"], logger: Lo
     const url = new URL(req.url ?? "/", "http://x");
     if (!hostAllowed(req, allowed)) return sendJson(res, 403, { error: "forbidden host header" });
     if (!originAllowed(req, http.allowedOrigins)) return sendJson(res, 403, { error: "forbidden origin" });
-    if (url.pathname === "/healthz" && req.method === "GET") return sendJson(res, 200, { status: "ok" });
+    if (url.pathname === "/healthz" && req.method === "GET") {
+      const detail = checkpointHealth(); // audit checkpoints not delivered for a while (SPEC §10)
+      return sendJson(res, 200, { status: "ok", ...(detail.length > 0 ? { detail } : {}) });
+    }
     if (url.pathname !== "/mcp") return sendJson(res, 404, { error: "not found" });
     // Tokens come from the config in force now: a token removed from the config stops working at once.
     const identity = authenticate(req, broker.currentConfig.http.tokens);

@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { openAuditLog, type AuditLog } from "../audit/index.js";
+import { openAuditLog, startCheckpointer, type AuditLog } from "../audit/index.js";
 import { Broker, loadRegistry } from "../broker/index.js";
 import { loadConfigFile, type LoadedConfig } from "../config/load.js";
 import { createIsolateExecutor } from "../../sandboxes/isolate/index.js";
@@ -62,6 +62,7 @@ export async function openRuntime(configPath: string, logger: Logger): Promise<R
     logger,
     ...(loaded.config.audit.maxBytes ? { maxBytes: loaded.config.audit.maxBytes } : {}),
     ...(loaded.config.audit.retainDays ? { retainDays: loaded.config.audit.retainDays } : {}),
+    ...(loaded.config.audit.maxRecordBytes ? { maxRecordBytes: loaded.config.audit.maxRecordBytes } : {}),
   });
   const journal = createJournal({
     dir: journalDirOf(loaded),
@@ -71,6 +72,12 @@ export async function openRuntime(configPath: string, logger: Logger): Promise<R
   });
   const journalPrune = await startJournalPruning(journal, loaded.config.journal?.retainDays, logger);
   const alerter = createAlerter({ webhook: loaded.config.alerts?.webhook, command: loaded.config.alerts?.command, logger, secrets: () => brokerRef?.secretValues() ?? registry.allSecretValues });
+  const checkpoints = loaded.config.audit.checkpoint
+    ? await startCheckpointer({ log: audit, config: loaded.config.audit.checkpoint, logger, alerter }).catch(async (err: unknown) => {
+        await Promise.all([audit.close(), ...Object.values(executors).map((e) => e.close().catch(() => {}))]);
+        throw err;
+      })
+    : null;
   const broker = new Broker({ config: loaded.config, registry, lock, executors, audit, logger, alerter, configFile: loaded.file, journal });
   brokerRef = broker;
   const runtime: Runtime = {
@@ -88,6 +95,7 @@ export async function openRuntime(configPath: string, logger: Logger): Promise<R
       if (journalPrune) clearInterval(journalPrune);
       await Promise.all(Object.values(executors).map((e) => e.close().catch(() => {})));
       await audit.close();
+      await checkpoints?.close(); // after the log: the final checkpoint signs its last record
       await alerter.drain();
     },
   };

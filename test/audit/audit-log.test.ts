@@ -55,7 +55,7 @@ describe("audit log: appending", () => {
     assert.deepEqual(records.map((r) => r.seq), Array.from({ length: 64 }, (_, i) => i + 1));
     assert.deepEqual((await readRecords(file)).map((r) => r.callId), records.map((r) => r.callId));
     assert.deepEqual(await verifyAuditChain(file), {
-      ok: true, records: 64, files: [file], firstBrokenSeq: null, reason: null, tornTail: false, firstSeq: 1, lastSeq: 64,
+      ok: true, records: 64, files: [file], firstBrokenSeq: null, reason: null, tornTail: false, firstSeq: 1, lastSeq: 64, pruned: [],
     });
   });
 
@@ -166,24 +166,39 @@ describe("audit log: reopening", () => {
     assert.equal(report.records, 4);
   });
 
-  test("a broken chain in the middle is logged as an error on open; the log still opens and appends", async () => {
+  test("a broken last record is logged as an error on open; the log still opens and appends", async () => {
     const { file, log } = await freshLog();
     for (let i = 1; i <= 5; i++) await log.append(sampleEntry(i));
     await log.close();
     const text = await readFile(file, "utf8");
-    await writeFile(file, text.replace('"text":"hello 3"', '"text":"hello 33"'));
+    await writeFile(file, text.replace('"text":"hello 5"', '"text":"hello 55"'));
 
     const { logger, lines } = captureLogger();
     const reopened = await openAuditLog(file, { logger });
     const error = lines.find((l) => l.event === "audit.chain_broken");
     assert.equal(error?.level, "error");
-    assert.equal(error?.seq, 3);
+    assert.equal(error?.seq, 5);
     assert.equal(reopened.nextSeq, 6);
     await reopened.append(sampleEntry(6));
     await reopened.close();
     const report = await verifyAuditChain(file);
     assert.equal(report.ok, false);
-    assert.equal(report.firstBrokenSeq, 3);
+    assert.equal(report.firstBrokenSeq, 5);
+  });
+
+  test("a break further back is not read at open (only the tail is) but verify reports it", async () => {
+    const { file, log } = await freshLog();
+    for (let i = 1; i <= 5; i++) await log.append(sampleEntry(i));
+    await log.close();
+    const text = await readFile(file, "utf8");
+    await writeFile(file, text.replace('"text":"hello 2"', '"text":"hello 22"'));
+    const reopened = await openAuditLog(file, { logger: captureLogger().logger });
+    assert.equal(reopened.nextSeq, 6);
+    await reopened.append(sampleEntry(6));
+    await reopened.close();
+    const report = await verifyAuditChain(file);
+    assert.equal(report.ok, false);
+    assert.equal(report.firstBrokenSeq, 2);
   });
 
   test("an intact file opens without warnings or errors", async () => {

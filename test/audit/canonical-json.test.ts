@@ -15,7 +15,7 @@ describe("canonicalJson", () => {
     const value = { n: -0, big: 1e21, tiny: 5e-7, nan: NaN, u: undefined, arr: [undefined, () => 1], d: new Date(0), s: "\u2028\ud800é" };
     const once = canonicalJson(value);
     assert.equal(canonicalJson(JSON.parse(once)), once);
-    assert.equal(once, '{"arr":[null,null],"big":1e+21,"d":"1970-01-01T00:00:00.000Z","n":0,"nan":null,"s":"\u2028\\ud800é","tiny":5e-7}');
+    assert.equal(once, '{"arr":[null,null],"big":1e+21,"d":"1970-01-01T00:00:00.000Z","n":0,"nan":null,"s":"\\u2028\\ud800é","tiny":5e-7}');
   });
 
   test("a __proto__ key in tool input is kept as data, not used as a prototype", () => {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { readLines, type FileLine } from "../../src/audit/read-lines.js";
+import { readLines, readLinesBackward, type FileLine } from "../../src/audit/read-lines.js";
 import { tempDir } from "./audit-fixtures.js";
 
 async function linesOf(content: Buffer | string): Promise<FileLine[]> {
@@ -35,5 +35,28 @@ describe("readLines", () => {
     const out: FileLine[] = [];
     for await (const line of readLines("/dev/zero")) out.push(line);
     assert.deepEqual(out, []);
+  });
+});
+
+describe("readLinesBackward", () => {
+  test("gives exactly the lines of readLines, last first, across chunk boundaries, empty lines and a torn tail", async () => {
+    const cases = [
+      "",
+      "a\n",
+      "a",
+      "\n\n",
+      `one\n${"x".repeat(70_000)}\n\nthree\n`,
+      `${"y".repeat(200_000)}\nz\n${"é".repeat(40_000)}`,
+      "a\nb\n".repeat(30_000) + "torn",
+    ];
+    for (const content of cases) {
+      const file = join(await tempDir(), "lines");
+      await writeFile(file, content);
+      const forward: FileLine[] = [];
+      for await (const line of readLines(file)) forward.push(line);
+      const backward: FileLine[] = [];
+      for await (const line of readLinesBackward(file)) backward.push(line);
+      assert.deepEqual(backward.reverse(), forward, `content of ${content.length} chars`);
+    }
   });
 });

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFile, rename, stat, unlink, utimes, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { describe, test } from "node:test";
-import { openAuditLog, verifyAuditChain, type AuditRecord } from "../../src/audit/index.js";
+import { formatVerifyReport, openAuditLog, verifyAuditChain, type AuditRecord } from "../../src/audit/index.js";
 import { listRotatedFiles } from "../../src/audit/rotation.js";
 import { captureLogger, readRecords, sampleEntry, tempDir } from "./audit-fixtures.js";
 
@@ -85,6 +85,11 @@ describe("audit log: rotation", () => {
     await log.close();
     for (const r of await listRotatedFiles(file)) assert.ok((await stat(r.path)).size <= MAX_BYTES, r.path);
     assert.equal((await verifyAuditChain(file)).records, 20);
+    // The file that was current at the reopen (its first seq not read at open) is named by its real range.
+    for (const r of await listRotatedFiles(file)) {
+      const records = await readRecords(r.path);
+      assert.deepEqual([records[0]!.seq, records.at(-1)!.seq], [r.firstSeq, r.lastSeq], basename(r.path));
+    }
   });
 
   test("reopening after a crash between the rename and the first write resumes from the rotated file", async () => {
@@ -119,7 +124,22 @@ describe("audit log: retention", () => {
     const report = await verifyAuditChain(file);
     assert.equal(report.ok, true);
     assert.equal(report.firstSeq, rotated[2]!.firstSeq);
-    assert.equal(report.lastSeq, 21);
+    assert.equal(report.lastSeq, 22, "seq 21 is the pruning record, the call is seq 22");
+    assert.equal(report.pruned?.length, 1);
+    assert.equal(report.pruned![0]!.seq, 21);
+    assert.equal(report.pruned![0]!.throughSeq, rotated[1]!.lastSeq);
+    assert.deepEqual(report.pruned![0]!.files, [basename(rotated[0]!.path), basename(rotated[1]!.path)]);
+    assert.match(formatVerifyReport(report), new RegExp(`pruned: records through seq ${rotated[1]!.lastSeq} \\(2 files: .*\\) at \\S+, recorded as seq 21`));
+    assert.doesNotMatch(formatVerifyReport(report), /no pruning record/);
+  });
+
+  test("oldest files deleted without a pruning record are called out by verify", async () => {
+    const { file, rotated } = await rotatedLog(20);
+    await unlink(rotated[0]!.path); // an intruder hiding the start, not retention
+    const report = await verifyAuditChain(file);
+    assert.equal(report.ok, true);
+    assert.deepEqual(report.pruned, []);
+    assert.match(formatVerifyReport(report), new RegExp(`no pruning record in the chain covers seq ${rotated[0]!.lastSeq}`));
   });
 
   test("only a prefix of the chain is pruned: an old file after a recent one is kept", async () => {
@@ -148,7 +168,8 @@ describe("audit log: retention", () => {
     const report = await verifyAuditChain(file);
     assert.equal(report.ok, true);
     assert.equal(report.firstSeq, old.at(-1)!.lastSeq + 1);
-    assert.equal(report.lastSeq, 30);
+    assert.equal(report.lastSeq, 31, "30 calls and one pruning record");
+    assert.equal(report.pruned?.[0]?.throughSeq, old.at(-1)!.lastSeq);
   });
 
   test("tampering in a rotated file is still detected after pruning", async () => {

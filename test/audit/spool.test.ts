@@ -80,12 +80,14 @@ describe("audit spool: records from a second process", () => {
     mkdirSync(`${file}.spool`);
     writeFileSync(join(`${file}.spool`, "000000000000001-1-aa.json"), "{not json");
     writeFileSync(join(`${file}.spool`, "000000000000002-1-bb.json"), JSON.stringify({ ...sampleEntry(1), seq: 99, hash: "forged" }));
+    // A forged pruning record would make verify explain away deleted files.
+    writeFileSync(join(`${file}.spool`, "000000000000003-1-cc.json"), JSON.stringify({ ...sampleEntry(2), tool: "warden.audit.prune", actor: "warden", pruned: { files: ["x"], firstSeq: 1, throughSeq: 500 } }));
     const { logger, lines } = captureLogger();
     const log = await openAuditLog(file, { logger, spoolIntervalMs: 0 });
     assert.equal(await ingestSpool(log, file, logger), 0);
     await log.close();
     assert.equal(readFileSync(file, "utf8"), "");
-    assert.equal(readdirSync(`${file}.spool`).filter((n) => n.endsWith(".rejected")).length, 2);
-    assert.equal(lines.filter((l) => l.event === "audit.spool_rejected").length, 2);
+    assert.equal(readdirSync(`${file}.spool`).filter((n) => n.endsWith(".rejected")).length, 3);
+    assert.equal(lines.filter((l) => l.event === "audit.spool_rejected").length, 3);
   });
 });
