@@ -85,6 +85,8 @@ export interface SandboxTool {
   entry?: string;
   /** Container: image reference and optional command. */
   image?: string;
+  /** Container: the image ID the approval is bound to; every container start checks the tag still names it. */
+  imageId?: string;
   command?: string[];
   owner?: string;
   limits: Limits;

@@ -16,7 +16,7 @@ import { Admission } from "./admission.js";
 import type { Registry, RegisteredTool } from "./registry.js";
 import { createToolHost } from "./tool-host.js";
 import { isAllowedFor, isDisabled } from "./scope.js";
-import { isApproved, type Lock } from "../policy/lock.js";
+import { approvalOf, isApproved, type Lock } from "../policy/lock.js";
 import type { Alerter } from "../incident/alerts.js";
 import { QuarantineCounter } from "../incident/quarantine.js";
 import { quarantineInConfig } from "../incident/quarantine-config.js";
@@ -263,7 +263,7 @@ export class Broker {
     if (!isApproved(this.lock, current.name, current.sandbox.digest))
       throw new WardenError(
         "E_NOT_APPROVED",
-        this.lock.tools[current.name]
+        approvalOf(this.lock, current.name)
           ? `${current.name} changed since it was approved (digest ${current.sandbox.digest}); review and run: warden approve ${current.name}`
           : `${current.name} is not approved; review it and run: warden approve ${current.name}`,
       );

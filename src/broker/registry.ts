@@ -5,7 +5,7 @@ import type { LoadedConfig } from "../config/load.js";
 import { effectiveFor } from "../capabilities/effective.js";
 import { MIN_SECRET_LENGTH } from "../capabilities/redaction.js";
 import type { EffectiveCapabilities } from "../capabilities/types.js";
-import { loadTool, type LoadedTool } from "../manifest/index.js";
+import { loadTool, readEngineImageId, type LoadedTool } from "../manifest/index.js";
 import { compileJsonSchema } from "../manifest/json-schema.js";
 import type { Effect, Limits } from "../manifest/schema.js";
 import type { SandboxTool } from "../../sandboxes/executor.js";
@@ -50,7 +50,7 @@ export async function loadRegistry(loaded: LoadedConfig, env: NodeJS.ProcessEnv 
   const { config, file } = loaded;
   const tools = new Map<string, RegisteredTool>();
   for (const dir of await findToolDirs(config.tools)) {
-    const tool = await loadTool(dir);
+    const tool = await loadTool(dir, { imageIdOf: readEngineImageId });
     const name = tool.manifest.name;
     const other = tools.get(name);
     if (other)
@@ -68,7 +68,8 @@ export async function loadRegistry(loaded: LoadedConfig, env: NodeJS.ProcessEnv 
 function registerTool(tool: LoadedTool, loaded: LoadedConfig, env: NodeJS.ProcessEnv): RegisteredTool {
   const { config, file } = loaded;
   const m = tool.manifest;
-  const { capabilities, effect } = effectiveFor(m, config.grants[m.name], config, file);
+  // hasOwn: a tool named "constructor" must not find Object.prototype.constructor as its grant.
+  const { capabilities, effect } = effectiveFor(m, Object.hasOwn(config.grants, m.name) ? config.grants[m.name] : undefined, config, file);
   const limits = capLimits(tool.limits, config.ceiling);
   const secrets: Record<string, string> = {};
   for (const name of capabilities.env) {
@@ -89,6 +90,7 @@ function registerTool(tool: LoadedTool, loaded: LoadedConfig, env: NodeJS.Proces
     dir: tool.dir,
     ...(m.entry ? { entry: m.entry } : {}),
     ...(m.image ? { image: m.image } : {}),
+    ...(tool.imageId ? { imageId: tool.imageId } : {}),
     ...(m.command ? { command: m.command } : {}),
     ...(m.owner ? { owner: m.owner } : {}),
     limits,
