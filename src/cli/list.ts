@@ -29,8 +29,8 @@ export const listCommand: CliCommand = async ({ configPath, flags }, io) => {
       digest: t.sandbox.digest,
     }));
     if (flags.json) {
-      // JSON.stringify escapes controls; bidi and other format characters are escaped below for terminals too.
-      io.stdout(JSON.stringify(rows, null, 2).replace(/[\p{Cf}\p{Zl}\p{Zp}]/gu, (c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, "0")}`) + "\n");
+      // JSON.stringify escapes C0 controls only; DEL, C1, bidi and other format characters are escaped here too.
+      io.stdout(JSON.stringify(rows, null, 2).replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, (c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, "0")}`) + "\n");
       return EXIT_OK;
     }
     for (const r of rows) {

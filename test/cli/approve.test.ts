@@ -84,6 +84,16 @@ describe("terminal escapes from a tool folder", () => {
     assert.match(listed.out, /folder: {5}.*notes\\u\{1b\}\[31m\\u\{202e\}/);
   });
 
+  test("an error naming a broken tool folder (list) is escaped too", async () => {
+    const ws = makeWorkspace({ tools: { t: { manifest: isolateManifest("t"), files: { "index.js": CODE } } } });
+    const { symlinkSync } = await import("node:fs");
+    symlinkSync("/etc/passwd", join(ws.toolDir("t"), "x\u001b]52;c;cm0gLXJmIH4K\u0007\u202e"));
+    const listed = await runCommand(listCommand, [], ws.configPath);
+    assert.equal(listed.code, 2);
+    assert.doesNotMatch(listed.err, TERMINAL_UNSAFE, JSON.stringify(listed.err));
+    assert.match(listed.err, /x\\u\{1b\}\]52;c;cm0gLXJmIH4K\\u\{7\}\\u\{202e\}: \(root\): is a symbolic link/);
+  });
+
   test("validate escapes file names quoted in problems", async () => {
     const ws = makeWorkspace({ tools: { t: { manifest: isolateManifest("t"), files: { "index.js": CODE } } } });
     mkdirSync(join(ws.toolDir("t"), "fifo-dir"));
