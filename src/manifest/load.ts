@@ -37,7 +37,7 @@ const MAX_MANIFEST_BYTES = 256 * 1024;
 
 /**
  * Reads and validates a tool folder. Throws E_MANIFEST listing every problem.
- * `options.imageId` binds a container's image ID into the digest (digest.ts).
+ * `options.imageIdOf` reads a container's image ID from the engine and binds it into the digest (digest.ts).
  */
 export async function loadTool(dir: string, options: LoadOptions = {}): Promise<LoadedTool> {
   const { tool, problems } = await validateToolDir(dir, options);
@@ -48,12 +48,12 @@ export async function loadTool(dir: string, options: LoadOptions = {}): Promise<
   return tool;
 }
 
-/** Same checks as loadTool, but returns the problems (for `warden validate`). */
 export interface LoadOptions extends DigestOptions {
   /** Container tools: read the image ID from the engine and bind it into the digest (SPEC §2: approvals bind the image). */
   imageIdOf?: ImageIdReader;
 }
 
+/** Same checks as loadTool, but returns the problems (for `warden validate`). */
 export async function validateToolDir(dir: string, options: LoadOptions = {}): Promise<{ tool: LoadedTool | null; problems: ManifestProblem[] }> {
   const root = await toolRoot(dir);
   if (typeof root !== "string") return { tool: null, problems: [root] };
