@@ -11,7 +11,10 @@
  * - `journal.dir`: a tool could rewrite the pre-images a rollback restores;
  * - the config folder (warden.config.json and warden.lock.json): a tool could
  *   grant and approve itself;
- * - the audit log's folder: a tool could rewrite or truncate the record.
+ * - the audit log's folder: a tool could rewrite or truncate the record;
+ * - the folder a `tools` glob searches: a tool could plant a second folder
+ *   with an approved tool's name (startup and every reload then refuse the
+ *   ambiguous name) or rewrite other tools' code.
  *
  * Paths are compared both as written (resolved) and as real paths (symlinks in
  * the operator's own layout resolved), so a link cannot hide an overlap.
@@ -39,12 +42,20 @@ export async function checkPathLayout(loaded: LoadedConfig, journalDir: string):
     await place(`the config folder (${loaded.dir}, holding the config and warden.lock.json)`, loaded.dir),
     await place(`the audit log's folder (${dirname(config.audit.file)})`, dirname(config.audit.file)),
     journal,
+    ...(await Promise.all(config.tools.map((glob) => place(`the folder searched by tools glob ${glob}`, globBase(glob))))),
   ];
   for (const v of volumes) {
     for (const t of trusted)
       if (inside(t, v)) refuse(file, `${t.what} is inside ${v.what}; a tool with that volume could rewrite it; fix: move it out of every volume`);
     if (inside(v, journal)) refuse(file, `${v.what} is inside ${journal.what}; a tool with that volume could rewrite the pre-images; fix: move one of them`);
   }
+}
+
+/** The fixed folder a glob searches: its segments before the first one with a wildcard. */
+function globBase(glob: string): string {
+  const segments = glob.split("/");
+  const magic = segments.findIndex((s) => /[*?[\]{}!]/.test(s));
+  return (magic === -1 ? segments.slice(0, -1) : segments.slice(0, magic)).join("/") || "/";
 }
 
 async function place(what: string, path: string): Promise<Place> {

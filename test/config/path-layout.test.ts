@@ -54,6 +54,10 @@ describe("config load: where volumes may sit", () => {
     assert.match(await refusal(configIn({ volumes: { ws: { path: "./audit" } } })), /the audit log's folder .* is inside volumes\.ws/);
   });
 
+  test("a volume holding the tool folders is refused (a tool could plant an impostor folder)", async () => {
+    assert.match(await refusal(configIn({ volumes: { ws: { path: "./tools" } } })), /the folder searched by tools glob .*tools\/\* is inside volumes\.ws/);
+  });
+
   test("sibling volumes, with the journal and audit beside them, load", async () => {
     const loaded = await loadConfigFile(configIn({ volumes: { ws: { path: "./ws" }, "ws-2": { path: "./ws-2" } }, journal: { dir: "./journal" } }));
     assert.deepEqual(Object.keys(loaded.config.volumes), ["ws", "ws-2"]);
