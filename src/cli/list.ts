@@ -3,7 +3,7 @@ import { isDisabled } from "../broker/scope.js";
 import { loadConfigFile } from "../config/load.js";
 import { approvalOf, lockPathFor, readLock, type Lock } from "../policy/lock.js";
 import { reportCliError } from "./errors.js";
-import { shown } from "./terminal-text.js";
+import { shown, shownJson } from "./terminal-text.js";
 import { EXIT_OK, type CliCommand } from "./types.js";
 
 /** `warden list`: what each tool may actually do (manifest ∩ grant), as the operator must see it. */
@@ -29,8 +29,7 @@ export const listCommand: CliCommand = async ({ configPath, flags }, io) => {
       digest: t.sandbox.digest,
     }));
     if (flags.json) {
-      // JSON.stringify escapes C0 controls only; DEL, C1, bidi and other format characters are escaped here too.
-      io.stdout(JSON.stringify(rows, null, 2).replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, (c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, "0")}`) + "\n");
+      io.stdout(shownJson(rows) + "\n");
       return EXIT_OK;
     }
     for (const r of rows) {

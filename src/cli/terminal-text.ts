@@ -14,3 +14,9 @@ const UNSAFE = /[\\\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/gu;
 export function shown(text: unknown): string {
   return String(text).replace(UNSAFE, (c) => (c === "\\" ? "\\\\" : `\\u{${c.codePointAt(0)!.toString(16)}}`));
 }
+
+/** JSON for a terminal: JSON.stringify escapes C0 controls only; DEL, C1 and format characters become \uXXXX too (still valid JSON). */
+export function shownJson(value: unknown): string {
+  // Raw "\n" in the output is only the indentation's (JSON.stringify escapes it inside strings).
+  return JSON.stringify(value, null, 2).replace(/(?!\n)[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, (c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, "0")}`);
+}

@@ -80,6 +80,8 @@ describe("terminal escapes from a tool folder", () => {
     for (const [what, text] of [["approve", approved.out + approved.err], ["list", listed.out + listed.err], ["list --json", json.out]] as const) {
       assert.doesNotMatch(text, TERMINAL_UNSAFE, `${what} printed a raw control: ${JSON.stringify(text)}`);
     }
+    const rows = JSON.parse(json.out) as Array<{ folder: string }>;
+    assert.ok(rows[0]!.folder.endsWith(folder), "list --json stays valid JSON and carries the exact folder name");
     assert.match(approved.out, /description: {3}Reads notes\.\\u\{1b\}\[2J\\u\{1b\}\]0;pwned\\u\{7\} \\u\{202e\}exe\.live\\u\{202c\}/);
     assert.match(listed.out, /folder: {5}.*notes\\u\{1b\}\[31m\\u\{202e\}/);
   });
