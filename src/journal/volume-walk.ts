@@ -11,6 +11,7 @@
 import { constants } from "node:fs";
 import { mkdir, open, type FileHandle } from "node:fs/promises";
 import { WardenError } from "../errors.js";
+import { ownerFor } from "./restore-owner.js";
 import { at, errnoOf, isInside, O_DIR_NOFOLLOW, openRoot, volumeRoot, type VolumeRoot } from "../capabilities/filesystem/index.js";
 
 export { at, errnoOf, O_DIR_NOFOLLOW };
@@ -94,6 +95,9 @@ export async function openParentDir(where: JournalRoot, rel: string, create: boo
         if (code === "ENOENT" && create) {
           await mkdir(at(dir, part), { mode: 0o755 });
           child = await open(at(dir, part), O_DIR_NOFOLLOW);
+          // A rollback run as root creates no root-owned folder either (restore-owner.ts).
+          const owner = ownerFor({}, await dir.stat());
+          if (owner) await child.chown(owner.uid, owner.gid);
         } else if (code === "ENOENT") {
           await dir.close();
           return null;

@@ -127,6 +127,22 @@ describe("rollback: privileges", () => {
   });
 });
 
+describe("rollback: privileges of recreated parents", () => {
+  test("folders a forced rollback must recreate above a restored file are not owned by root", async () => {
+    const w = workspace();
+    mkdirSync(join(w.ws, "d1", "d2"), { recursive: true });
+    writeFileSync(join(w.ws, "d1", "d2", "f.txt"), "before");
+    await w.callOk("call-1", [{ op: "writeFile", path: "/mnt/ws/d1/d2/f.txt", data: "after" }]);
+    const { rmSync } = await import("node:fs");
+    rmSync(join(w.ws, "d1"), { recursive: true });
+    const result = await w.rollback("call-1", true);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(readFileSync(join(w.ws, "d1", "d2", "f.txt"), "utf8"), "before");
+    if (process.geteuid?.() === 0) for (const p of ["d1", "d1/d2", "d1/d2/f.txt"]) assert.notEqual(lstatSync(join(w.ws, p)).uid, 0, `${p} is not owned by root`);
+    else console.error("*** not root: ownership not checked ***");
+  });
+});
+
 describe("journal budget: each tool has a share", () => {
   test("one tool's repeated writes are refused at its share; another tool can still write", async () => {
     const w = workspace({ maxBytes: 64 * 1024 });
