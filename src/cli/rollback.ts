@@ -14,6 +14,7 @@ import {
   restoreCall,
   toolPathOf,
   type Conflict,
+  volumePathOf,
   type OutsideChange,
 } from "../journal/index.js";
 import { createLogger } from "../logger.js";
@@ -114,7 +115,7 @@ async function rollBack(loaded: LoadedConfig, callId: string, force: boolean, ro
   }
   // Changes the journal never saw (a container tool, the operator, any process): restoring would destroy them.
   const outside = await changesSinceCall(record.entries, record.posts, async (volume, id) => {
-    const host = loaded.config.volumes[volume]?.path;
+    const host = volumePathOf(loaded.config.volumes, volume);
     return host ? journalRoot(volume, host, id).catch(() => null) : null;
   });
   if (outside.length > 0 && !force) {

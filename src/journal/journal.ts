@@ -9,7 +9,7 @@ import { journalUsage, syncDir } from "./disk.js";
 import { stateOf } from "./post-image.js";
 import { pruneJournal, type PruneResult } from "./prune.js";
 import { appendDurably, CALL_FILE, CALLS_FILE, ENTRIES_FILE, POST_FILE, type CallTouch, type PostImage } from "./records.js";
-import { dirIdentity, errnoOf, journalFailure, journalRoot, relativeInVolume, type JournalRoot } from "./volume-walk.js";
+import { dirIdentity, errnoOf, journalFailure, journalRoot, relativeInVolume, volumePathOf, type JournalRoot } from "./volume-walk.js";
 import { openRoot } from "../capabilities/filesystem/index.js";
 
 /** What ctx.fs tells the journal before a change (see createVolumeFs's beforeMutation). */
@@ -93,7 +93,7 @@ export function createJournal(options: JournalOptions): Journal {
   };
 
   async function record(state: CallState, change: MutationChange): Promise<void> {
-    const host = volumes()[change.volume]?.path;
+    const host = volumePathOf(volumes(), change.volume);
     if (!host) throw journalFailure(`${change.op} refused: volume ${change.volume} is not in the operator config, so the rollback journal cannot record it`);
     // The root as ctx.fs resolved it; its identity goes into every entry so a rollback can refuse a swapped root.
     const where = await journalRoot(change.volume, host);

@@ -16,7 +16,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { join } from "node:path";
 import type { JournalEntry } from "./records.js";
 import { ownerFor, restoredMode, type Owner } from "./restore-owner.js";
-import { at, errnoOf, journalRoot, O_DIR_NOFOLLOW, O_READ_NOFOLLOW, openParentDir, PathChanged, relativeInVolume, RootChanged, type JournalRoot } from "./volume-walk.js";
+import { at, errnoOf, journalRoot, O_DIR_NOFOLLOW, O_READ_NOFOLLOW, openParentDir, PathChanged, relativeInVolume, RootChanged, volumePathOf, type JournalRoot } from "./volume-walk.js";
 import { lstatOrNull } from "../capabilities/filesystem/index.js";
 import type { CallRecord } from "./call-record.js";
 
@@ -42,7 +42,7 @@ export async function restoreCall(journalDir: string, record: CallRecord, volume
     const lines = groups.get(group)!;
     const head = lines[0]!;
     try {
-      const host = volumes[head.volume]?.path;
+      const host = volumePathOf(volumes, head.volume);
       if (!host) throw new Error(`volume ${head.volume} is no longer in the config`);
       if (lines.some((l) => l.root === undefined || l.root !== head.root)) throw new Error("the journal entry does not name the volume folder it was recorded in (written by an older warden?)");
       const where = await journalRoot(head.volume, host, head.root);

@@ -34,6 +34,11 @@ export async function journalRoot(volume: string, hostPath: string, expectedId?:
   return expectedId === undefined ? { root } : { root, expectedId };
 }
 
+/** The host folder of volume `name` in the config, own keys only (a volume may be named "constructor"). */
+export function volumePathOf(volumes: Record<string, { path: string }>, name: string): string | undefined {
+  return Object.hasOwn(volumes, name) ? volumes[name]?.path : undefined;
+}
+
 /** "dev:ino" of the directory `handle` holds. */
 export async function dirIdentity(handle: FileHandle): Promise<string> {
   const stat = await handle.stat({ bigint: true });
