@@ -7,6 +7,7 @@
  */
 import type Dockerode from "dockerode";
 import { WardenError } from "../../src/errors.js";
+import { IMAGE_ID_UNKNOWN } from "../../src/manifest/image-id.js";
 import type { SandboxTool } from "../executor.js";
 import { defaultDocker, engineCall } from "./engine.js";
 
@@ -34,6 +35,8 @@ export async function pinnedImage(docker: Dockerode, tool: SandboxTool): Promise
   if (!tool.image) throw new WardenError("E_SANDBOX_UNAVAILABLE", `tool ${tool.name} has no image`);
   if (tool.imageId === undefined) return tool.image;
   const now = await readImageId(tool.image, docker);
+  if (tool.imageId === IMAGE_ID_UNKNOWN)
+    throw new WardenError("E_NOT_APPROVED", `the image ID of ${tool.image} could not be read when ${tool.name} was loaded, so no approval can vouch for it; check the engine, then reload (or restart) warden`);
   if (now !== tool.imageId)
     throw new WardenError(
       "E_NOT_APPROVED",

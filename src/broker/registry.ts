@@ -5,7 +5,7 @@ import type { LoadedConfig } from "../config/load.js";
 import { effectiveFor } from "../capabilities/effective.js";
 import { MIN_SECRET_LENGTH } from "../capabilities/redaction.js";
 import type { EffectiveCapabilities } from "../capabilities/types.js";
-import { loadTool, readEngineImageId, type LoadedTool } from "../manifest/index.js";
+import { IMAGE_ID_UNKNOWN, loadTool, readEngineImageId, type LoadedTool } from "../manifest/index.js";
 import { compileJsonSchema } from "../manifest/json-schema.js";
 import type { Effect, Limits } from "../manifest/schema.js";
 import type { SandboxTool } from "../../sandboxes/executor.js";
@@ -90,7 +90,8 @@ function registerTool(tool: LoadedTool, loaded: LoadedConfig, env: NodeJS.Proces
     dir: tool.dir,
     ...(m.entry ? { entry: m.entry } : {}),
     ...(m.image ? { image: m.image } : {}),
-    ...(tool.imageId ? { imageId: tool.imageId } : {}),
+    // Container: the approved image ID, checked at every start; "unknown" (engine unreadable at load) never matches.
+    ...(m.runtime === "container" ? { imageId: tool.imageId ?? IMAGE_ID_UNKNOWN } : {}),
     ...(m.command ? { command: m.command } : {}),
     ...(m.owner ? { owner: m.owner } : {}),
     limits,

@@ -34,7 +34,7 @@ export const approveCommand: CliCommand = async ({ positionals, flags, configPat
     }
     const lockFile = lockPathFor(loaded.file);
     const lock = await readLock(lockFile);
-    const next = approvalFor(tool.manifest, tool.digest, tool.limits, new Date(), { dir: tool.dir, ...(tool.imageId ? { imageId: tool.imageId } : {}) });
+    const next = approvalFor(tool.manifest, tool.digest, tool.limits, new Date(), tool.imageId ? { imageId: tool.imageId } : {});
     const previous = approvalOf(lock, name);
     if (previous?.digest === next.digest) {
       io.stdout(`${shown(name)}@${shown(next.version)} is already approved (digest ${next.digest})\n`);
@@ -60,11 +60,10 @@ export const approveCommand: CliCommand = async ({ positionals, flags, configPat
 };
 
 /** Every field of the approval, and what runs (entry, image, image ID, command), escaped: all of it is the author's text. */
-export function describeApproval(a: Approval, tool?: Pick<LoadedTool, "manifest">): string {
+export function describeApproval(a: Approval, tool?: Pick<LoadedTool, "manifest" | "dir">): string {
   const rw = a.runtime === "container" ? " (no rollback)" : "";
   const lines = [`${shown(a.name)}@${shown(a.version)}  runtime=${a.runtime}  effect=${a.effect}`];
-  if (a.dir !== undefined) lines.push(`  folder:        ${shown(a.dir)}`);
-  if (tool) lines.push(`  description:   ${shown(tool.manifest.description)}`);
+  if (tool) lines.push(`  folder:        ${shown(tool.dir)}`, `  description:   ${shown(tool.manifest.description)}`);
   if (a.entry !== undefined) lines.push(`  entry:         ${shown(a.entry)}`);
   if (a.image !== undefined) lines.push(`  image:         ${shown(a.image)}`, `  image ID:      ${shown(a.imageId ?? "(not bound)")}`);
   if (a.runtime === "container") lines.push(`  command:       ${a.command ? shown(JSON.stringify(a.command)) : "(the image's default)"}`);

@@ -23,8 +23,6 @@ export const ApprovalSchema = z.strictObject({
   command: z.array(z.string()).optional(),
   /** Container tools: the engine's image ID the digest is bound to. */
   imageId: z.string().optional(),
-  /** The tool folder that was approved (shown, never trusted: the digest is what binds). */
-  dir: z.string().optional(),
   approvedAt: z.string(),
 });
 export type Approval = z.infer<typeof ApprovalSchema>;
@@ -85,7 +83,7 @@ export async function writeLock(file: string, lock: Lock): Promise<void> {
 }
 
 /** What an approval records: the manifest's own declaration, bound to the digest. */
-export function approvalFor(manifest: Manifest, digest: string, limits: Limits, now = new Date(), where: { dir?: string; imageId?: string } = {}): Approval {
+export function approvalFor(manifest: Manifest, digest: string, limits: Limits, now = new Date(), bound: { imageId?: string } = {}): Approval {
   const caps = manifest.capabilities ?? {};
   return {
     name: manifest.name,
@@ -102,8 +100,7 @@ export function approvalFor(manifest: Manifest, digest: string, limits: Limits, 
     ...(manifest.entry !== undefined ? { entry: manifest.entry } : {}),
     ...(manifest.image !== undefined ? { image: manifest.image } : {}),
     ...(manifest.command !== undefined ? { command: [...manifest.command] } : {}),
-    ...(where.imageId !== undefined ? { imageId: where.imageId } : {}),
-    ...(where.dir !== undefined ? { dir: where.dir } : {}),
+    ...(bound.imageId !== undefined ? { imageId: bound.imageId } : {}),
     approvedAt: now.toISOString(),
   };
 }

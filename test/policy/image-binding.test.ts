@@ -109,11 +109,24 @@ describe("container approvals bind the image ID", () => {
     assert.ok(second.out.includes(`NEW command: ["python3","/app/contract.py","echo"] → ["python3","/app/contract.py","env"]`), second.out);
   });
 
-  test("without an image ID (the image is missing) approve refuses and the tool is not approved", async (t) => {
+  test("without an image ID (the image is missing) approve refuses, and a start never runs an image nobody vouched for", async (t) => {
     if (!(await requireDocker(t))) return;
-    const ws = makeWorkspace({ tools: { echo_box: { manifest: containerManifest(`warden-test-missing-${process.pid}:1`, ["true"]) } } });
+    const missing = `warden-test-missing-${process.pid}:1`;
+    const ws = makeWorkspace({ tools: { echo_box: { manifest: containerManifest(missing, ["true"]) } } });
     const result = await runCommand(approveCommand, ["echo_box"], ws.configPath, { yes: true });
     assert.equal(result.code, 1);
     assert.match(result.err, /cannot approve echo_box: its approval binds the image ID/);
+    const listed = await runCommand(listCommand, [], ws.configPath);
+    assert.match(listed.out, /echo_box@1\.0\.0 .* not approvable now: the image ID of .* cannot be read/);
+
+    // The image appears after the load: the loaded tool still carries no vouched-for ID, so its start is refused.
+    const loadedBefore = (await loadRegistry(await loadConfigFile(ws.configPath))).tools.get("echo_box")!;
+    await run("docker", ["tag", FIXTURE_IMAGE, missing]);
+    t.after(() => run("docker", ["rmi", missing]).catch(() => {}));
+    const executor = createContainerExecutor({ poolSize: 0, reapIntervalMs: 0 });
+    t.after(() => executor.close());
+    const outcome = await executor.execute({ callId: "c3", tool: loadedBefore.sandbox, input: {}, env: {}, host, signal: new AbortController().signal });
+    assert.equal(!outcome.ok && outcome.error.code, "E_NOT_APPROVED");
+    assert.match(!outcome.ok ? outcome.error.message : "", /could not be read when echo_box was loaded/);
   });
 });
