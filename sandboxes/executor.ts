@@ -85,12 +85,12 @@ export interface SandboxTool {
   entry?: string;
   /** Container: image reference and optional command. */
   image?: string;
+  /** Container / mcp-server: the image ID the approval is bound to; every container start checks the tag still names it. */
+  imageId?: string;
   command?: string[];
   owner?: string;
   /** mcp-server: one container per MCP session (default) or per call (SPEC §15). */
   lifecycle?: "session" | "call";
-  /** mcp-server: the image ID bound at approval; a container started from another image is refused. */
-  imageId?: string;
   limits: Limits;
   /** Effective network access: container backends attach the egress proxy only when true. */
   network: boolean;

@@ -14,6 +14,7 @@ import type { ExecuteOutcome, ExecuteRequest, Executor, SandboxTool } from "../e
 import { containerSpec, type EgressAttachment } from "./container-spec.js";
 import type { AuthorizeEgress } from "./egress-proxy.js";
 import { EgressGateway } from "./egress-gateway.js";
+import { pinnedImage } from "./image-id.js";
 import { defaultDocker } from "./engine.js";
 import { SandboxPool } from "./pool.js";
 import { reapLeftovers } from "./reaper.js";
@@ -168,7 +169,9 @@ class ContainerExecutor implements Executor {
 
   private async startFor(tool: SandboxTool, env: Record<string, string>, callId: string): Promise<StartedSandbox> {
     const egress: EgressAttachment | undefined = tool.network ? await this.egress.ready() : undefined;
-    const spec = containerSpec({ tool, env, serverId: this.serverId, egress, callId });
+    // Approval binding (image-id.ts): refuse a rebuilt tag, and create from the approved image ID itself.
+    const image = await pinnedImage(this.docker, tool);
+    const spec = containerSpec({ tool: { ...tool, image }, env, serverId: this.serverId, egress, callId });
     return startSandbox(this.docker, spec, egress?.networkName);
   }
 

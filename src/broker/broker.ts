@@ -18,7 +18,7 @@ import { Admission } from "./admission.js";
 import type { Registry, RegisteredTool } from "./registry.js";
 import { createToolHost } from "./tool-host.js";
 import { isAllowedFor, isDisabled } from "./scope.js";
-import { isApproved, type Lock } from "../policy/lock.js";
+import { approvalOf, isApproved, type Lock } from "../policy/lock.js";
 import type { Alerter } from "../incident/alerts.js";
 import { QuarantineCounter } from "../incident/quarantine.js";
 import { quarantineActorInConfig, quarantineInConfig } from "../incident/quarantine-config.js";
@@ -366,7 +366,7 @@ export class Broker {
     if (!this.isApprovedNow(current))
       throw new WardenError(
         "E_NOT_APPROVED",
-        Object.hasOwn(this.lock.tools, approvalName)
+        approvalOf(this.lock, approvalName)
           ? `${current.name} changed since it was approved (digest ${current.sandbox.digest}); review and run: warden approve ${approvalName}`
           : `${current.name} is not approved; review it and run: warden approve ${approvalName}`,
       );

@@ -5,7 +5,7 @@ import type { LoadedConfig } from "../config/load.js";
 import { effectiveFor } from "../capabilities/effective.js";
 import { MIN_SECRET_LENGTH } from "../capabilities/redaction.js";
 import type { EffectiveCapabilities } from "../capabilities/types.js";
-import { loadTool, type LoadedTool } from "../manifest/index.js";
+import { IMAGE_ID_UNKNOWN, loadTool, readEngineImageId, type LoadedTool } from "../manifest/index.js";
 import { compileJsonSchema } from "../manifest/json-schema.js";
 import type { Effect, Limits } from "../manifest/schema.js";
 import type { SandboxTool } from "../../sandboxes/executor.js";
@@ -57,7 +57,7 @@ export async function loadRegistry(loaded: LoadedConfig, env: NodeJS.ProcessEnv 
   const { config, file } = loaded;
   const tools = new Map<string, RegisteredTool>();
   for (const dir of await findToolDirs(config.tools)) {
-    const tool = await loadTool(dir);
+    const tool = await loadTool(dir, { imageIdOf: readEngineImageId });
     const name = tool.manifest.name;
     const other = tools.get(name);
     if (other)
@@ -76,7 +76,8 @@ export async function loadRegistry(loaded: LoadedConfig, env: NodeJS.ProcessEnv 
 export function registerTool(tool: LoadedTool, loaded: LoadedConfig, env: NodeJS.ProcessEnv = process.env): RegisteredTool {
   const { config, file } = loaded;
   const m = tool.manifest;
-  const { capabilities, effect } = effectiveFor(m, config.grants[m.name], config, file);
+  // hasOwn: a tool named "constructor" must not find Object.prototype.constructor as its grant.
+  const { capabilities, effect } = effectiveFor(m, Object.hasOwn(config.grants, m.name) ? config.grants[m.name] : undefined, config, file);
   const limits = capLimits(tool.limits, config.ceiling);
   const secrets: Record<string, string> = {};
   for (const name of capabilities.env) {
@@ -97,6 +98,8 @@ export function registerTool(tool: LoadedTool, loaded: LoadedConfig, env: NodeJS
     dir: tool.dir,
     ...(m.entry ? { entry: m.entry } : {}),
     ...(m.image ? { image: m.image } : {}),
+    // Container: the approved image ID, checked at every start; "unknown" (engine unreadable at load) never matches.
+    ...(m.runtime === "container" ? { imageId: tool.imageId ?? IMAGE_ID_UNKNOWN } : {}),
     ...(m.command ? { command: m.command } : {}),
     ...(m.owner ? { owner: m.owner } : {}),
     ...(m.runtime === "mcp-server" ? { lifecycle: m.lifecycle ?? "session" } : {}),

@@ -64,7 +64,8 @@ export function createToolHost(tool: RegisteredTool, signal: AbortSignal, sinks:
         files.push({ volume: "", path: String(operation.path).slice(0, 256), op: operation.op, denied: "no filesystem capability" });
         return DENIED("filesystem", tool.name, "declare capabilities.filesystem in its manifest and have the operator map and grant the volume");
       }
-      return fsImpl(operation, signal);
+      // The journal records what each change left (post-image) before the result returns to the tool.
+      return journal ? journal.around(() => fsImpl(operation, signal)) : fsImpl(operation, signal);
     },
   };
   return { host, egress, files };

@@ -3,10 +3,11 @@ import { findToolDirs, registerTool } from "../broker/registry.js";
 import { describeServerTools, pinsOf, sameServerApproval, serverChanges } from "../policy/server-approval.js";
 import { WARDEN_VERSION } from "../version.js";
 import { loadConfigFile } from "../config/load.js";
-import { loadTool, type LoadedTool } from "../manifest/index.js";
+import { loadTool, readEngineImageId, validateToolDir, type LoadedTool } from "../manifest/index.js";
 import { approvalDiff } from "../policy/approval-diff.js";
-import { approvalFor, lockPathFor, readLock, writeLock, type Approval } from "../policy/lock.js";
+import { approvalFor, approvalOf, lockPathFor, readLock, withApproval, writeLock, type Approval } from "../policy/lock.js";
 import { reportCliError } from "./errors.js";
+import { shown } from "./terminal-text.js";
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type CliCommand, type CliIo } from "./types.js";
 
 /** `warden approve <tool> [--yes]`: review what the tool declares (and what is new), then bind approval to its digest. */
@@ -18,36 +19,45 @@ export const approveCommand: CliCommand = async ({ positionals, flags, configPat
   }
   try {
     const loaded = await loadConfigFile(configPath);
-    const tool = await findTool(loaded.config.tools, name);
-    if (!tool) {
-      io.stderr(`warden: no tool named "${name}" under the config's tools globs\n`);
+    const dirs = await toolDirsNamed(loaded.config.tools, name);
+    if (dirs.length === 0) {
+      io.stderr(`warden: no tool named "${shown(name)}" under the config's tools globs\n`);
+      return EXIT_FAILED;
+    }
+    if (dirs.length > 1) {
+      // An impostor folder with the same name (and an extra host) must not be approved in the real one's place.
+      io.stderr(`warden: refusing to approve: ${dirs.length} tool folders are named "${shown(name)}":\n${dirs.map((d) => `  ${shown(d)}\n`).join("")}rename or remove the one you do not mean, or narrow the tools globs\n`);
+      return EXIT_FAILED;
+    }
+    const tool = await loadTool(dirs[0]!, { imageIdOf: readEngineImageId });
+    if (tool.manifest.runtime === "container" && tool.imageId === undefined) {
+      io.stderr(`warden: cannot approve ${shown(name)}: its approval binds the image ID of ${shown(tool.manifest.image)}, and the engine could not give it (${shown(tool.imageProblem)}); build the image (warden images build) where the engine is reachable\n`);
       return EXIT_FAILED;
     }
     const lockFile = lockPathFor(loaded.file);
     const lock = await readLock(lockFile);
-    const next = approvalFor(tool.manifest, tool.digest, tool.limits);
-    const previous = Object.hasOwn(lock.tools, name) ? lock.tools[name] : undefined;
+    const next = approvalFor(tool.manifest, tool.digest, tool.limits, new Date(), tool.imageId ? { imageId: tool.imageId } : {});
+    const previous = approvalOf(lock, name);
     const server = tool.manifest.runtime === "mcp-server" ? await probeHostedServer(tool, loaded, io) : null;
     if (server) Object.assign(next, server);
     if (previous && (server ? sameServerApproval(previous, next) : previous.digest === next.digest)) {
-      io.stdout(`${name}@${next.version} is already approved (digest ${next.digest})\n`);
+      io.stdout(`${shown(name)}@${shown(next.version)} is already approved (digest ${next.digest})\n`);
       return EXIT_OK;
     }
-    io.stdout(describeApproval(next));
+    io.stdout(describeApproval(next, tool));
     if (server) io.stdout(`\nTools the server lists (clients see these names; the effect decides confirmation):\n${describeServerTools(tool.manifest, prefixOfManifest(tool.manifest), server.pins)}`);
     if (previous) {
       const diff = [...approvalDiff(previous, next), ...(server ? serverChanges(previous, next, prefixOfManifest(tool.manifest)) : [])];
-      io.stdout(`\nChanged since the approved ${previous.version} (${previous.approvedAt}):\n${diff.map((d) => `  ${d}`).join("\n") || "  nothing declared changed; only the files did"}\n`);
+      io.stdout(`\nChanged since the approved ${shown(previous.version)} (${shown(previous.approvedAt)}):\n${diff.map((d) => `  ${shown(d)}`).join("\n") || "  nothing declared changed; only the files did"}\n`);
     } else io.stdout("\nThis tool was never approved before.\n");
-    const yes = flags.yes === true || (await ask(`Approve ${name}@${next.version}? [y/N] `, io));
+    const yes = flags.yes === true || (await ask(`Approve ${shown(name)}@${shown(next.version)}? [y/N] `, io));
     if (!yes) {
       io.stderr("not approved\n");
       return EXIT_FAILED;
     }
     const fresh = await readLock(lockFile);
-    fresh.tools[name] = next;
-    await writeLock(lockFile, fresh);
-    io.stdout(`approved ${name}@${next.version} (${next.digest}) in ${lockFile}\n`);
+    await writeLock(lockFile, withApproval(fresh, name, next));
+    io.stdout(`approved ${shown(name)}@${shown(next.version)} (${next.digest}) in ${lockFile}\n`);
     return EXIT_OK;
   } catch (err) {
     return reportCliError(err, io);
@@ -61,7 +71,7 @@ export const approveCommand: CliCommand = async ({ positionals, flags, configPat
  */
 async function probeHostedServer(tool: LoadedTool, loaded: Awaited<ReturnType<typeof loadConfigFile>>, io: CliIo): Promise<{ imageId: string; pins: ReturnType<typeof pinsOf> }> {
   const registered = registerTool(tool, loaded);
-  io.stdout(`starting ${tool.manifest.name} (${tool.manifest.image}) in its sandbox to read its tools…\n`);
+  io.stdout(`starting ${shown(tool.manifest.name)} (${shown(tool.manifest.image ?? "")}) in its sandbox to read its tools…\n`);
   const { probeServer } = await import("../../sandboxes/mcp-server/index.js");
   const probe = await probeServer(registered.sandbox, registered.secrets, { version: WARDEN_VERSION });
   return { imageId: probe.imageId, pins: pinsOf(probe.definitions) };
@@ -71,25 +81,33 @@ function prefixOfManifest(m: LoadedTool["manifest"]): string {
   return m.toolPrefix ?? `${m.name}_`;
 }
 
-export function describeApproval(a: Approval): string {
+/** Every field of the approval, and what runs (entry, image, image ID, command), escaped: all of it is the author's text. */
+export function describeApproval(a: Approval, tool?: Pick<LoadedTool, "manifest" | "dir">): string {
   const rw = a.runtime !== "isolate" ? " (no rollback)" : "";
-  return [
-    `${a.name}@${a.version}  runtime=${a.runtime}  effect=${a.effect}`,
-    `  network hosts: ${a.capabilities.network.join(", ") || "none"}`,
-    `  volumes:       ${a.capabilities.filesystem.map((f) => `${f.volume} (${f.access}${f.access === "read-write" ? rw : ""})`).join(", ") || "none"}`,
-    `  secrets:       ${a.capabilities.env.join(", ") || "none"}`,
-    `  limits:        ${Object.entries(a.limits).map(([k, v]) => `${k}=${v}`).join(" ")}`,
+  const lines = [`${shown(a.name)}@${shown(a.version)}  runtime=${a.runtime}  effect=${a.effect}`];
+  if (tool) lines.push(`  folder:        ${shown(tool.dir)}`, `  description:   ${shown(tool.manifest.description)}`);
+  if (a.entry !== undefined) lines.push(`  entry:         ${shown(a.entry)}`);
+  if (a.image !== undefined) lines.push(`  image:         ${shown(a.image)}`, `  image ID:      ${shown(a.imageId ?? "(not bound)")}`);
+  if (a.runtime !== "isolate") lines.push(`  command:       ${a.command ? shown(JSON.stringify(a.command)) : "(the image's default)"}`);
+  lines.push(
+    `  network hosts: ${a.capabilities.network.map(shown).join(", ") || "none"}`,
+    `  volumes:       ${a.capabilities.filesystem.map((f) => `${shown(f.volume)} (${f.access}${f.access === "read-write" ? rw : ""})`).join(", ") || "none"}`,
+    `  secrets:       ${a.capabilities.env.map(shown).join(", ") || "none"}`,
+    `  limits:        ${Object.entries(a.limits).map(([k, v]) => `${shown(k)}=${v}`).join(" ")}`,
     `  digest:        ${a.digest}`,
     "",
-  ].join("\n");
+  );
+  return lines.join("\n");
 }
 
-export async function findTool(patterns: readonly string[], name: string): Promise<LoadedTool | null> {
+/** Folders under the globs whose manifest names `name` (broken folders cannot be approved, so they are not counted). */
+export async function toolDirsNamed(patterns: readonly string[], name: string): Promise<string[]> {
+  const dirs: string[] = [];
   for (const dir of await findToolDirs(patterns)) {
-    const tool = await loadTool(dir).catch(() => null);
-    if (tool?.manifest.name === name) return tool;
+    const { tool } = await validateToolDir(dir).catch(() => ({ tool: null }));
+    if (tool?.manifest.name === name) dirs.push(tool.dir);
   }
-  return null;
+  return dirs;
 }
 
 async function ask(question: string, io: CliIo): Promise<boolean> {

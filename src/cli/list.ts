@@ -1,9 +1,10 @@
-import { loadRegistry } from "../broker/index.js";
+import { loadRegistry, type RegisteredTool } from "../broker/index.js";
 import { isDisabled } from "../broker/scope.js";
 import { exposeServerTools } from "../broker/server-tools.js";
 import { loadConfigFile } from "../config/load.js";
-import { lockPathFor, readLock } from "../policy/lock.js";
+import { approvalOf, lockPathFor, readLock, type Lock } from "../policy/lock.js";
 import { reportCliError } from "./errors.js";
+import { shown, shownJson } from "./terminal-text.js";
 import { EXIT_OK, type CliCommand } from "./types.js";
 
 /** `warden list`: what each tool may actually do (manifest ∩ grant), as the operator must see it. */
@@ -18,12 +19,10 @@ export const listCommand: CliCommand = async ({ configPath, flags }, io) => {
       runtime: t.sandbox.runtime,
       effect: t.effect,
       state: isDisabled(t, loaded.config.disabled) ? "disabled" : "enabled",
-      approval:
-        lock.tools[t.name]?.digest === t.sandbox.digest
-          ? "approved"
-          : lock.tools[t.name]
-            ? `changed since approval of ${lock.tools[t.name]!.version} (run: warden approve ${t.name})`
-            : `not approved (run: warden approve ${t.name})`,
+      approval: approvalState(t, lock),
+      folder: t.sandbox.dir,
+      ...(t.sandbox.image ? { image: t.sandbox.image, imageId: t.loaded.imageId ?? null } : {}),
+      ...(t.sandbox.command ? { command: t.sandbox.command } : {}),
       network: t.capabilities.network.map((n) => n.pattern + (n.allowPrivate ? " (private allowed)" : "")),
       filesystem: t.capabilities.filesystem.map((f) => `${f.volume}:${f.access}${f.access === "read-write" && t.sandbox.runtime !== "isolate" ? " (no rollback)" : ""}`),
       // A hosted MCP server exposes the tools pinned at its approval (SPEC §15), under warden's names.
@@ -35,14 +34,17 @@ export const listCommand: CliCommand = async ({ configPath, flags }, io) => {
       digest: t.sandbox.digest,
     }));
     if (flags.json) {
-      io.stdout(JSON.stringify(rows, null, 2) + "\n");
+      io.stdout(shownJson(rows) + "\n");
       return EXIT_OK;
     }
     for (const r of rows) {
-      io.stdout(`${r.name}@${r.version}  ${r.runtime}  effect=${r.effect}  ${r.state}  ${r.approval}\n`);
-      io.stdout(`  network:    ${r.network.join(", ") || "none"}\n`);
-      io.stdout(`  filesystem: ${r.filesystem.join(", ") || "none"}\n`);
-      io.stdout(`  secrets:    ${r.env.join(", ") || "none"}\n`);
+      io.stdout(`${shown(r.name)}@${shown(r.version)}  ${r.runtime}  effect=${r.effect}  ${r.state}  ${shown(r.approval)}\n`);
+      io.stdout(`  folder:     ${shown(r.folder)}\n`);
+      if (r.image !== undefined) io.stdout(`  image:      ${shown(r.image)} (${shown(r.imageId ?? "image ID unknown")})\n`);
+      if (r.command !== undefined) io.stdout(`  command:    ${shown(JSON.stringify(r.command))}\n`);
+      io.stdout(`  network:    ${r.network.map(shown).join(", ") || "none"}\n`);
+      io.stdout(`  filesystem: ${r.filesystem.map(shown).join(", ") || "none"}\n`);
+      io.stdout(`  secrets:    ${r.env.map(shown).join(", ") || "none"}\n`);
       io.stdout(`  limits:     timeout ${r.limits.timeoutMs} ms, memory ${r.limits.memoryMb} MiB, output ${r.limits.outputBytes} B\n`);
       if (r.tools) io.stdout(`  tools:      ${r.tools.join(", ") || "none pinned (run: warden approve " + r.name + ")"}\n`);
       io.stdout(`  digest:     ${r.digest}\n`);
@@ -53,3 +55,14 @@ export const listCommand: CliCommand = async ({ configPath, flags }, io) => {
     return reportCliError(err, io);
   }
 };
+
+function approvalState(t: RegisteredTool, lock: Lock): string {
+  const approval = approvalOf(lock, t.name);
+  if (approval?.digest === t.sandbox.digest) return "approved";
+  if (t.loaded.imageProblem !== undefined) return `not approvable now: the image ID of ${t.sandbox.image} cannot be read (${t.loaded.imageProblem})`;
+  if (approval) {
+    const rebuilt = approval.imageId !== undefined && t.loaded.imageId !== undefined && approval.imageId !== t.loaded.imageId;
+    return `changed since approval of ${approval.version}${rebuilt ? " (the image was rebuilt or retagged)" : ""} (run: warden approve ${t.name})`;
+  }
+  return `not approved (run: warden approve ${t.name})`;
+}

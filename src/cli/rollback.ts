@@ -2,7 +2,21 @@ import { randomUUID } from "node:crypto";
 import { appendOrSpool, liveLockHolder, openAuditLog, type AuditDelivery, type AuditEntry, type AuditLogOptions } from "../audit/index.js";
 import { loadConfigFile, type LoadedConfig } from "../config/load.js";
 import { WardenError } from "../errors.js";
-import { findConflicts, isCallId, journalDirOf, markRolledBack, readCallRecord, recordForcedRollback, restoreCall, toolPathOf, type Conflict } from "../journal/index.js";
+import {
+  changesSinceCall,
+  findConflicts,
+  isCallId,
+  journalDirOf,
+  journalRoot,
+  markRolledBack,
+  readCallRecord,
+  recordForcedRollback,
+  restoreCall,
+  toolPathOf,
+  type Conflict,
+  volumePathOf,
+  type OutsideChange,
+} from "../journal/index.js";
 import { createLogger } from "../logger.js";
 import { reportCliError } from "./errors.js";
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type CliCommand, type CliIo } from "./types.js";
@@ -99,6 +113,16 @@ async function rollBack(loaded: LoadedConfig, callId: string, force: boolean, ro
     io.stderr(describeConflicts(callId, conflicts));
     return { ok: false, errorCode: "E_CONFLICT", files: [], conflicts: conflictIds };
   }
+  // Changes the journal never saw (a container tool, the operator, any process): restoring would destroy them.
+  const outside = await changesSinceCall(record.entries, record.posts, async (volume, id) => {
+    const host = volumePathOf(loaded.config.volumes, volume);
+    return host ? journalRoot(volume, host, id).catch(() => null) : null;
+  });
+  if (outside.length > 0 && !force) {
+    io.stderr(describeOutsideChanges(callId, outside));
+    const files: AuditEntry["files"] = outside.map((o) => ({ volume: o.volume, path: toolPathOf(o.volume, o.path), op: "rollback", denied: o.reason }));
+    return { ok: false, errorCode: "E_CONFLICT", files, conflicts: conflictIds };
+  }
   const result = await restoreCall(dir, record, loaded.config.volumes);
   if (conflicts.length > 0 && result.restored.length > 0) await recordForcedRollback(dir, rollbackId, result.restored);
   const files: AuditEntry["files"] = result.restored.map((r) => ({ volume: r.volume, path: toolPathOf(r.volume, r.path), op: "rollback" }));
@@ -121,6 +145,14 @@ function describeConflicts(callId: string, conflicts: Conflict[]): string {
   return (
     `warden: refusing to roll back call ${callId}: later calls changed the same paths, and restoring would undo their changes too:\n${lines.join("")}` +
     `roll those back first (newest first), or pass --force to overwrite their changes\n`
+  );
+}
+
+function describeOutsideChanges(callId: string, changes: OutsideChange[]): string {
+  const shown = changes.slice(0, 50).map((c) => `  ${toolPathOf(c.volume, c.path)}: ${c.reason}\n`);
+  return (
+    `warden: refusing to roll back call ${callId}: paths it changed were changed again since, outside the journal (a container tool, the operator or another process), and restoring would destroy that:\n${shown.join("")}` +
+    `${changes.length > 50 ? `  … and ${changes.length - 50} more\n` : ""}check them, then pass --force to restore the call's pre-images anyway\n`
   );
 }
 

@@ -3,6 +3,8 @@ import { dirname, resolve } from "node:path";
 import type { z } from "zod";
 import { resolveCheckpointPaths } from "../audit/index.js";
 import { WardenError } from "../errors.js";
+import { journalDirOf } from "../journal/index.js";
+import { checkPathLayout } from "./path-layout.js";
 import { ConfigSchema, type Config } from "./schema.js";
 
 /** A loaded config: parsed, defaults filled, relative paths resolved against the config file's folder. */
@@ -25,7 +27,10 @@ export async function loadConfigFile(file: string): Promise<LoadedConfig> {
       `${abs}: cannot read the config file (${code ?? "error"}); fix: create it or pass --config <file>`,
     );
   }
-  return parseConfigText(abs, text);
+  const loaded = parseConfigText(abs, text);
+  // Overlapping volumes, journal.dir or the config folder inside a volume (path-layout.ts).
+  await checkPathLayout(loaded, journalDirOf(loaded));
+  return loaded;
 }
 
 export function parseConfigText(abs: string, text: string): LoadedConfig {

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { WardenError } from "../errors.js";
 import { assertCallId } from "./call-id.js";
 import { syncDir } from "./disk.js";
-import { appendDurably, CALL_FILE, CALLS_FILE, ENTRIES_FILE, pathsOverlap, readJsonLines, ROLLED_BACK_FILE, type CallTouch, type JournalEntry } from "./records.js";
+import { appendDurably, CALL_FILE, CALLS_FILE, ENTRIES_FILE, pathsOverlap, POST_FILE, readJsonLines, ROLLED_BACK_FILE, type CallTouch, type JournalEntry, type PostImage } from "./records.js";
 import { errnoOf } from "./volume-walk.js";
 
 export interface RolledBack {
@@ -19,6 +19,8 @@ export interface CallRecord {
   tool: string;
   ts: string;
   entries: JournalEntry[];
+  /** What the call left at each path it changed, in order (the last line per path counts). */
+  posts: PostImage[];
   rolledBack: RolledBack | null;
 }
 
@@ -49,7 +51,8 @@ export async function readCallRecord(dir: string, callId: string): Promise<CallR
   } catch (err) {
     if (errnoOf(err) !== "ENOENT") throw err;
   }
-  return { callId, tool: meta.tool, ts: meta.ts, entries: lines.sort((a, b) => a.seq - b.seq), rolledBack };
+  const posts = (await readJsonLines<PostImage>(join(folder, POST_FILE))).lines;
+  return { callId, tool: meta.tool, ts: meta.ts, entries: lines.sort((a, b) => a.seq - b.seq), posts, rolledBack };
 }
 
 /**

@@ -4,13 +4,14 @@
  * link (its text), so a tool that planted `a -> /etc` cannot make the journal
  * copy host files, and rollback recreates the link, not its target.
  */
+import { createHash } from "node:crypto";
 import type { Stats } from "node:fs";
 import { open, readdir, readlink, unlink, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { WardenError } from "../errors.js";
 import type { JournalBudget } from "./budget.js";
 import { toolPathOf, type JournalEntry } from "./records.js";
-import { at, errnoOf, O_DIR_NOFOLLOW, O_READ_NOFOLLOW, openParentDir, PathChanged } from "./volume-walk.js";
+import { at, errnoOf, O_DIR_NOFOLLOW, O_READ_NOFOLLOW, openParentDir, PathChanged, type JournalRoot } from "./volume-walk.js";
 import { lstatOrNull } from "../capabilities/filesystem/index.js";
 
 const COPY_CHUNK = 1024 * 1024;
@@ -18,10 +19,14 @@ const COPY_CHUNK = 1024 * 1024;
 export interface CaptureTarget {
   callDir: string;
   volume: string;
-  rootReal: string;
+  where: JournalRoot;
+  /** "dev:ino" of the volume root, recorded on every entry (restore checks it). */
+  rootId: string;
   /** Inside the volume. */
   rel: string;
   op: "writeFile" | "mkdir" | "rm";
+  /** The tool whose call this is: its share of the budget is charged. */
+  tool: string;
   budget: JournalBudget;
   nextSeq(): number;
 }
@@ -47,7 +52,7 @@ class Capture {
   constructor(readonly t: CaptureTarget) {}
 
   async run(): Promise<JournalEntry[]> {
-    const parent = await openParentDir(this.t.rootReal, this.t.rel, false);
+    const parent = await openParentDir(this.t.where, this.t.rel, false);
     if (!parent) return [this.absent()];
     try {
       const stat = await lstatOrNull(at(parent.dir, parent.name));
@@ -63,20 +68,20 @@ class Capture {
     const seq = this.t.nextSeq();
     this.t.budget.take(256, this.t);
     this.taken += 256;
-    return { seq, group: seq, volume: this.t.volume, path: this.t.rel, kind: "absent", mode: null, blob: null, size: 0 };
+    return { seq, group: seq, volume: this.t.volume, path: this.t.rel, kind: "absent", mode: null, blob: null, size: 0, root: this.t.rootId };
   }
 
   /** One node; `deep`: a directory is captured with everything below it (rm -r removes all of it). */
   async node(dir: FileHandle, name: string, rel: string, stat: Stats, deep: boolean): Promise<void> {
     const seq = this.t.nextSeq();
     if (this.entries.length === 0) this.group = seq;
-    const base = { seq, group: this.group, volume: this.t.volume, path: rel, mode: stat.mode & 0o7777 };
+    const base = { seq, group: this.group, volume: this.t.volume, path: rel, mode: stat.mode & 0o7777, uid: stat.uid, gid: stat.gid, root: this.t.rootId };
     // Index line bytes count against the bound too: a million empty files must not fill the disk.
     this.take(256 + Buffer.byteLength(rel));
     if (stat.isFile()) {
       const blob = `${seq}.blob`;
-      const size = await this.copyFile(dir, name, blob);
-      this.entries.push({ ...base, kind: "file", blob, size });
+      const { size, sha256 } = await this.copyFile(dir, name, blob);
+      this.entries.push({ ...base, kind: "file", blob, size, sha256 });
     } else if (stat.isSymbolicLink()) {
       const target = await readlink(at(dir, name));
       this.take(Buffer.byteLength(target));
@@ -112,7 +117,7 @@ class Capture {
   }
 
   /** Copies a regular file into the call folder, opened without following links and checked again after open. */
-  async copyFile(dir: FileHandle, name: string, blob: string): Promise<number> {
+  async copyFile(dir: FileHandle, name: string, blob: string): Promise<{ size: number; sha256: string }> {
     const src = await open(at(dir, name), O_READ_NOFOLLOW);
     try {
       const stat = await src.stat();
@@ -121,6 +126,7 @@ class Capture {
       let reserved = stat.size;
       const dst = await open(join(this.t.callDir, blob), "wx", 0o600);
       this.blobs.push(blob);
+      const hash = createHash("sha256");
       try {
         const buffer = Buffer.allocUnsafe(Math.min(COPY_CHUNK, Math.max(stat.size, 1)));
         let copied = 0;
@@ -133,10 +139,11 @@ class Capture {
             this.take(copied - reserved);
             reserved = copied;
           }
+          hash.update(buffer.subarray(0, bytesRead));
           await writeAll(dst, buffer.subarray(0, bytesRead));
         }
         await dst.datasync();
-        return copied;
+        return { size: copied, sha256: hash.digest("hex") };
       } finally {
         await dst.close();
       }
@@ -152,7 +159,7 @@ class Capture {
 
   /** A capture that failed leaves nothing behind: its blobs are deleted and its bytes given back. */
   async discard(): Promise<void> {
-    this.t.budget.give(this.taken);
+    this.t.budget.give(this.taken, this.t.tool);
     for (const blob of this.blobs) await unlink(join(this.t.callDir, blob)).catch(() => {});
   }
 }

@@ -7,6 +7,8 @@ export { DEFAULT_JOURNAL_MAX_BYTES } from "./budget.js";
 export { pruneJournal, type PruneResult } from "./prune.js";
 export { findConflicts, markRolledBack, readCallRecord, recordForcedRollback, type CallRecord, type Conflict, type RolledBack } from "./call-record.js";
 export { restoreCall, type RestoreResult } from "./restore.js";
+export { changesSinceCall, type OutsideChange } from "./post-image.js";
+export { journalRoot, RootChanged, volumePathOf, type JournalRoot } from "./volume-walk.js";
 export { assertCallId, isCallId } from "./call-id.js";
 export { toolPathOf, type JournalEntry, type PreImageKind } from "./records.js";
 

@@ -2,7 +2,7 @@ import { open, readdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../logger.js";
 import { isCallId } from "./call-id.js";
-import { syncDir, treeBytes } from "./disk.js";
+import { syncDir, toolOfCall, treeBytes } from "./disk.js";
 import { CALLS_FILE, readJsonLines, type CallTouch } from "./records.js";
 import { errnoOf } from "./volume-walk.js";
 
@@ -10,6 +10,8 @@ export interface PruneResult {
   /** callIds whose folders were removed (they can no longer be rolled back). */
   removed: string[];
   freedBytes: number;
+  /** freedBytes by the tool whose calls they were (each tool's journal share, budget.ts). */
+  freedByTool: Map<string, number>;
 }
 
 /**
@@ -26,37 +28,44 @@ export async function pruneJournal(dir: string, retainDays: number, logger: Logg
   try {
     names = await readdir(dir);
   } catch (err) {
-    if (errnoOf(err) === "ENOENT") return { removed: [], freedBytes: 0 };
+    if (errnoOf(err) === "ENOENT") return { removed: [], freedBytes: 0, freedByTool: new Map() };
     throw err;
   }
   const removed: string[] = [];
   let freedBytes = 0;
+  const freedByTool = new Map<string, number>();
+  const free = (tool: string | null, bytes: number) => {
+    freedBytes += bytes;
+    if (tool !== null) freedByTool.set(tool, (freedByTool.get(tool) ?? 0) + bytes);
+  };
   for (const name of names.sort()) {
     if (!isCallId(name)) continue;
     const folder = join(dir, name);
     const info = await stat(folder).catch(() => null);
     // A folder's mtime moves with every pre-image added to it: the call's last change.
     if (!info?.isDirectory() || info.mtimeMs >= cutoff) continue;
-    freedBytes += await treeBytes(folder);
+    free(await toolOfCall(folder), await treeBytes(folder));
     await rm(folder, { recursive: true, force: true });
     removed.push(name);
   }
-  if (removed.length === 0) return { removed, freedBytes };
-  freedBytes += await rewriteCallsLog(dir, new Set(removed));
+  if (removed.length === 0) return { removed, freedBytes, freedByTool };
+  for (const [tool, bytes] of await rewriteCallsLog(dir, new Set(removed))) free(tool, bytes);
   await syncDir(dir);
   logger.info(
     { event: "journal.pruned", calls: removed, freedBytes, retainDays },
     `journal: pruned ${removed.length} call(s) older than ${retainDays} days (${freedBytes} bytes); they can no longer be rolled back`,
   );
-  return { removed, freedBytes };
+  return { removed, freedBytes, freedByTool };
 }
 
-/** calls.jsonl without the pruned calls' lines, replaced atomically. Returns the bytes saved. */
-async function rewriteCallsLog(dir: string, removed: ReadonlySet<string>): Promise<number> {
+/** calls.jsonl without the pruned calls' lines, replaced atomically. Returns the bytes saved, by tool. */
+async function rewriteCallsLog(dir: string, removed: ReadonlySet<string>): Promise<Map<string, number>> {
   const file = join(dir, CALLS_FILE);
+  const saved = new Map<string, number>();
   const before = await stat(file).catch(() => null);
-  if (!before) return 0;
+  if (!before) return saved;
   const { lines } = await readJsonLines<CallTouch>(file);
+  for (const l of lines) if (removed.has(l.callId)) saved.set(l.tool, (saved.get(l.tool) ?? 0) + Buffer.byteLength(`${JSON.stringify(l)}\n`));
   const kept = lines.filter((l) => !removed.has(l.callId));
   const bytes = Buffer.from(kept.map((l) => `${JSON.stringify(l)}\n`).join(""), "utf8");
   const tmp = `${file}.prune-${process.pid}`;
@@ -68,5 +77,5 @@ async function rewriteCallsLog(dir: string, removed: ReadonlySet<string>): Promi
     await handle.close();
   }
   await rename(tmp, file);
-  return Math.max(0, before.size - bytes.length);
+  return saved;
 }

@@ -22,6 +22,21 @@ export interface JournalEntry {
   target?: string;
   /** Set on the root line of an `rm -r` capture: rollback replaces the whole subtree with the recorded one. */
   subtree?: true;
+  /** Regular files: sha256 (hex) of the blob as captured; rollback refuses a blob that no longer matches. */
+  sha256?: string;
+  /** Owner at capture time (a rollback run as root never creates root-owned nodes, see restore-owner.ts). */
+  uid?: number;
+  gid?: number;
+  /** "dev:ino" of the volume root the call wrote into; rollback refuses a root that is another directory now. */
+  root?: string;
+}
+
+/** One line of `<callId>/post.jsonl`: what a path looked like when the call's operation on it ended (post-image). */
+export interface PostImage {
+  volume: string;
+  path: string;
+  /** See post-image.ts: "absent", "dir", "symlink:<target>", "file:<sha256>" or "unverifiable". */
+  state: string;
 }
 
 /** One line of `calls.jsonl`, the global order in which calls touched paths (to find later conflicting calls). */
@@ -38,6 +53,7 @@ export const ENTRIES_FILE = "entries.jsonl";
 export const CALLS_FILE = "calls.jsonl";
 export const ROLLED_BACK_FILE = "rolled-back.json";
 export const CALL_FILE = "call.json";
+export const POST_FILE = "post.jsonl";
 
 /** Appends lines and fdatasyncs: the change that follows must never be on disk before its journal line. */
 export async function appendDurably(file: string, lines: readonly unknown[]): Promise<number> {

@@ -1,16 +1,22 @@
 /**
- * Puts pre-images back. Runs as the operator, in a volume a tool may have
- * filled with symlinks: every step goes through directory fds opened with
- * O_NOFOLLOW, files are written to a fresh temp name (O_EXCL | O_NOFOLLOW)
- * and renamed over the target, and removal never enters a link. So no link
- * planted after the call can redirect a restore outside the volume.
+ * Puts pre-images back. Runs as the operator (often root), in a volume a tool
+ * may have filled with symlinks: every step goes through directory fds opened
+ * with O_NOFOLLOW from the volume root as ctx.fs resolves it, and that root
+ * must still be the directory the call wrote into (its "dev:ino"); files are
+ * written to a fresh temp name (O_EXCL | O_NOFOLLOW) and renamed over the
+ * target, and removal never enters a link. So no link planted after the call
+ * can redirect a restore outside the volume. A pre-image whose content no
+ * longer matches the hash recorded at capture is not restored; setuid,
+ * setgid and sticky bits are never restored, and nothing is created owned by
+ * root (restore-owner.ts).
  */
 import { constants } from "node:fs";
-import { mkdir, open, readdir, rename, rmdir, symlink, unlink, type FileHandle } from "node:fs/promises";
-import { randomBytes } from "node:crypto";
+import { lchown, mkdir, open, readdir, rename, rmdir, symlink, unlink, type FileHandle } from "node:fs/promises";
+import { createHash, randomBytes } from "node:crypto";
 import { join } from "node:path";
 import type { JournalEntry } from "./records.js";
-import { at, errnoOf, O_DIR_NOFOLLOW, openParentDir, PathChanged, relativeInVolume, volumeRootReal } from "./volume-walk.js";
+import { ownerFor, restoredMode, type Owner } from "./restore-owner.js";
+import { at, errnoOf, journalRoot, O_DIR_NOFOLLOW, O_READ_NOFOLLOW, openParentDir, PathChanged, relativeInVolume, RootChanged, volumePathOf, type JournalRoot } from "./volume-walk.js";
 import { lstatOrNull } from "../capabilities/filesystem/index.js";
 import type { CallRecord } from "./call-record.js";
 
@@ -36,64 +42,79 @@ export async function restoreCall(journalDir: string, record: CallRecord, volume
     const lines = groups.get(group)!;
     const head = lines[0]!;
     try {
-      const host = volumes[head.volume]?.path;
+      const host = volumePathOf(volumes, head.volume);
       if (!host) throw new Error(`volume ${head.volume} is no longer in the config`);
-      const rootReal = await volumeRootReal(host);
-      for (const line of lines) if (line.volume !== head.volume || relativeInVolume(rootReal, `${rootReal}/${line.path}`) !== line.path) throw new Error("the journal entry names an unsafe path");
-      result.nodes += await restoreGroup(rootReal, callDir, lines);
+      if (lines.some((l) => l.root === undefined || l.root !== head.root)) throw new Error("the journal entry does not name the volume folder it was recorded in (written by an older warden?)");
+      const where = await journalRoot(head.volume, host, head.root);
+      for (const line of lines) if (line.volume !== head.volume || relativeInVolume(where.root.real, `${where.root.real}/${line.path}`) !== line.path) throw new Error("the journal entry names an unsafe path");
+      result.nodes += await restoreGroup(where, callDir, lines);
       if (!result.restored.some((r) => r.volume === head.volume && r.path === head.path)) result.restored.push({ volume: head.volume, path: head.path });
     } catch (err) {
-      const reason = err instanceof PathChanged ? "a parent directory was replaced by a link or a file" : (err as Error).message.replaceAll(callDir, "<journal>");
+      const reason =
+        err instanceof PathChanged
+          ? "a parent directory was replaced by a link or a file"
+          : err instanceof RootChanged
+            ? err.message
+            : (err as Error).message.replaceAll(callDir, "<journal>");
       result.failures.push({ volume: head.volume, path: head.path, reason });
     }
   }
   return result;
 }
 
-async function restoreGroup(rootReal: string, callDir: string, lines: JournalEntry[]): Promise<number> {
+async function restoreGroup(where: JournalRoot, callDir: string, lines: JournalEntry[]): Promise<number> {
   const head = lines[0]!;
+  // Every pre-image of the group is checked before anything is removed: a rewritten blob restores nothing.
+  for (const line of lines) if (line.kind === "file") await copyBlob(callDir, line, null);
   if (head.subtree || lines.length > 1) {
     // rm -r: the directory is put back exactly as recorded, whatever is there now.
-    await removeAt(rootReal, head.path);
-    for (const line of lines) await createAt(rootReal, callDir, line);
-    for (const line of lines.filter((l) => l.kind === "dir").reverse()) await chmodDirAt(rootReal, line.path, line.mode ?? 0o755);
+    await removeAt(where, head.path);
+    for (const line of lines) await createAt(where, callDir, line);
+    for (const line of lines.filter((l) => l.kind === "dir").reverse()) await chmodDirAt(where, line.path, restoredMode(line.mode ?? 0o755));
     return lines.length;
   }
   switch (head.kind) {
     case "absent":
-      await removeAt(rootReal, head.path);
+      await removeAt(where, head.path);
       break;
     case "dir":
       // mkdir over a directory that existed: only its mode is ours to restore, not its content.
-      if (!(await isDirAt(rootReal, head.path))) {
-        await removeAt(rootReal, head.path);
-        await createAt(rootReal, callDir, head);
+      if (!(await isDirAt(where, head.path))) {
+        await removeAt(where, head.path);
+        await createAt(where, callDir, head);
       }
-      await chmodDirAt(rootReal, head.path, head.mode ?? 0o755);
+      await chmodDirAt(where, head.path, restoredMode(head.mode ?? 0o755));
       break;
     default:
-      await createAt(rootReal, callDir, head);
+      await createAt(where, callDir, head);
   }
   return 1;
 }
 
 /** Writes one recorded node at its path, replacing what is there (files by atomic rename). */
-async function createAt(rootReal: string, callDir: string, line: JournalEntry): Promise<void> {
-  const parent = (await openParentDir(rootReal, line.path, true))!;
+async function createAt(where: JournalRoot, callDir: string, line: JournalEntry): Promise<void> {
+  const parent = (await openParentDir(where, line.path, true))!;
   try {
     const target = at(parent.dir, parent.name);
+    const owner = ownerFor(line, await parent.dir.stat());
     if (line.kind === "dir") {
       await removeUnlessDir(parent.dir, parent.name);
       await mkdir(target, { mode: 0o700 }).catch((err) => {
         if (errnoOf(err) !== "EEXIST") throw err;
       });
+      if (owner) await lchown(target, owner.uid, owner.gid);
     } else if (line.kind === "symlink") {
       await removeEntryAt(parent.dir, parent.name);
       await symlink(line.target ?? "", target);
+      if (owner) await lchown(target, owner.uid, owner.gid);
     } else if (line.kind === "file") {
-      if (!line.blob || !BLOB.test(line.blob)) throw new Error("the journal entry has no valid content file");
       const tmp = `.warden-rollback-${randomBytes(6).toString("hex")}`;
-      await writeFromBlob(at(parent.dir, tmp), join(callDir, line.blob), line.mode ?? 0o644);
+      try {
+        await writeFromBlob(at(parent.dir, tmp), callDir, line, owner);
+      } catch (err) {
+        await unlink(at(parent.dir, tmp)).catch(() => {});
+        throw err;
+      }
       const existing = await lstatOrNull(target);
       if (existing?.isDirectory()) await removeTree(parent.dir, parent.name);
       await rename(at(parent.dir, tmp), target);
@@ -106,31 +127,47 @@ async function createAt(rootReal: string, callDir: string, line: JournalEntry): 
   }
 }
 
-async function writeFromBlob(path: string, blobPath: string, mode: number): Promise<void> {
-  const src = await open(blobPath, "r");
+async function writeFromBlob(path: string, callDir: string, line: JournalEntry, owner: Owner | null): Promise<void> {
+  const dst = await open(path, CREATE_FLAGS, 0o600);
   try {
-    const dst = await open(path, CREATE_FLAGS, 0o600);
-    try {
-      const buffer = Buffer.allocUnsafe(COPY_CHUNK);
-      for (;;) {
-        const { bytesRead } = await src.read(buffer, 0, buffer.length, null);
-        if (bytesRead === 0) break;
-        let offset = 0;
-        while (offset < bytesRead) offset += (await dst.write(buffer, offset, bytesRead - offset, null)).bytesWritten;
-      }
-      // fchmod, not the open mode: the umask would otherwise change what we restore.
-      await dst.chmod(mode);
-      await dst.datasync();
-    } finally {
-      await dst.close();
+    await copyBlob(callDir, line, dst);
+    // Owner first (chown clears set-id bits anyway), then fchmod, not the open mode: the umask would change it.
+    if (owner) await dst.chown(owner.uid, owner.gid);
+    await dst.chmod(restoredMode(line.mode ?? 0o644));
+    await dst.datasync();
+  } finally {
+    await dst.close();
+  }
+}
+
+/**
+ * Streams a pre-image from the journal into `dst` (or nowhere, to check it),
+ * refusing when its sha256 is not the one recorded at capture: a journal
+ * rewritten after the call (by anything) must not decide what is restored.
+ */
+async function copyBlob(callDir: string, line: JournalEntry, dst: FileHandle | null): Promise<void> {
+  if (!line.blob || !BLOB.test(line.blob)) throw new Error("the journal entry has no valid content file");
+  if (!line.sha256) throw new Error("the journal entry has no content hash (written by an older warden?); it cannot be checked");
+  const src = await open(join(callDir, line.blob), O_READ_NOFOLLOW);
+  try {
+    if (!(await src.stat()).isFile()) throw new Error("the journal's content file is not a regular file");
+    const hash = createHash("sha256");
+    const buffer = Buffer.allocUnsafe(COPY_CHUNK);
+    for (;;) {
+      const { bytesRead } = await src.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) break;
+      hash.update(buffer.subarray(0, bytesRead));
+      let offset = 0;
+      while (dst && offset < bytesRead) offset += (await dst.write(buffer, offset, bytesRead - offset, null)).bytesWritten;
     }
+    if (hash.digest("hex") !== line.sha256) throw new Error("the journal's copy of this file was changed after it was recorded (sha256 mismatch); not restored");
   } finally {
     await src.close();
   }
 }
 
-async function removeAt(rootReal: string, rel: string): Promise<void> {
-  const parent = await openParentDir(rootReal, rel, false);
+async function removeAt(where: JournalRoot, rel: string): Promise<void> {
+  const parent = await openParentDir(where, rel, false);
   if (!parent) return;
   try {
     await removeEntryAt(parent.dir, parent.name);
@@ -173,8 +210,8 @@ async function removeTree(parent: FileHandle, name: string): Promise<void> {
   await rmdir(at(parent, name));
 }
 
-async function isDirAt(rootReal: string, rel: string): Promise<boolean> {
-  const parent = await openParentDir(rootReal, rel, false);
+async function isDirAt(where: JournalRoot, rel: string): Promise<boolean> {
+  const parent = await openParentDir(where, rel, false);
   if (!parent) return false;
   try {
     return (await lstatOrNull(at(parent.dir, parent.name)))?.isDirectory() === true;
@@ -183,8 +220,8 @@ async function isDirAt(rootReal: string, rel: string): Promise<boolean> {
   }
 }
 
-async function chmodDirAt(rootReal: string, rel: string, mode: number): Promise<void> {
-  const parent = await openParentDir(rootReal, rel, false);
+async function chmodDirAt(where: JournalRoot, rel: string, mode: number): Promise<void> {
+  const parent = await openParentDir(where, rel, false);
   if (!parent) throw new Error(`${rel} vanished during the rollback`);
   try {
     const dir = await open(at(parent.dir, parent.name), O_DIR_NOFOLLOW);

@@ -19,9 +19,16 @@ import { formatProblemLines, type ManifestProblem } from "./problems.js";
  * - Encoding: "mcp-warden tool digest v1" NUL, then per file in byte order of
  *   the relative POSIX path: path NUL byteLength NUL content. Lengths make the
  *   stream unambiguous (no file can pose as two).
- * - Container tools: the manifest (and so the image reference) is hashed with
- *   the folder. Binding to the image ID is a later step: pass `imageId` and it
- *   is appended as "image-id" NUL id.
+ * - Container tools: the manifest (and so the image reference and command) is
+ *   hashed with the folder, and the engine's image ID is appended as
+ *   "image-id" NUL id (load.ts reads it at every load and approval; the
+ *   container backend checks it again at every start, sandboxes/container/
+ *   image-id.ts). A rebuilt or retagged image changes the digest, so its
+ *   approval no longer applies.
+ * - Not hashed: file modes, owners and mtimes. An isolate tool's code is its
+ *   bytes (nothing is executed as a file), so a mode change changes nothing
+ *   that runs. If a container tool's build context is ever hashed, modes must
+ *   join it (an exec bit changes what runs); see docs/threat-model.md.
  */
 export const MAX_TOOL_FILES = 1000;
 export const MAX_TOOL_BYTES = 16 * 1024 * 1024;
@@ -39,7 +46,7 @@ export interface FolderSnapshot {
 }
 
 export interface DigestOptions {
-  /** Container image ID to bind into the digest (hook for the image binding). */
+  /** Container image ID to bind into the digest (read from the engine by load.ts). */
   imageId?: string;
 }
 

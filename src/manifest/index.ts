@@ -9,6 +9,7 @@ export {
   type Effect,
 } from "./schema.js";
 export { type ManifestProblem, formatZodProblems, formatJsonPath, formatProblemLines } from "./problems.js";
-export { type LoadedTool, loadTool, validateToolDir } from "./load.js";
+export { type LoadedTool, type LoadOptions, loadTool, validateToolDir } from "./load.js";
+export { readEngineImageId, IMAGE_ID_UNKNOWN, type ImageIdReader } from "./image-id.js";
 export { computeToolDigest, MAX_TOOL_FILES, MAX_TOOL_BYTES, type DigestOptions } from "./digest.js";
 export { compileJsonSchema, type SchemaCheck } from "./json-schema.js";

@@ -2,6 +2,7 @@ import { stat, realpath } from "node:fs/promises";
 import { posix, resolve } from "node:path";
 import { WardenError } from "../errors.js";
 import { digestOfFiles, snapshotToolFolder, type DigestOptions, type ToolFile } from "./digest.js";
+import { IMAGE_ID_UNKNOWN, type ImageIdReader } from "./image-id.js";
 import { jsonSchemaProblems } from "./json-schema.js";
 import { networkPatternProblem } from "./network-patterns.js";
 import { formatJsonPath, formatProblemLines, formatZodProblems, MANIFEST_FILE, type ManifestProblem } from "./problems.js";
@@ -16,6 +17,10 @@ export interface LoadedTool {
   digest: string;
   /** Relative paths hashed, sorted. */
   files: string[];
+  /** Container (loaded with `imageIdOf`): the engine's image ID bound into the digest. */
+  imageId?: string;
+  /** Container (loaded with `imageIdOf`): why the image ID could not be read; the digest then binds "unknown". */
+  imageProblem?: string;
   /** Manifest limits with defaults filled in (no operator ceiling applied here). */
   limits: Limits;
   /** Isolate: text of the entry file, from the same bytes the digest covers. */
@@ -32,9 +37,9 @@ const MAX_MANIFEST_BYTES = 256 * 1024;
 
 /**
  * Reads and validates a tool folder. Throws E_MANIFEST listing every problem.
- * `options.imageId` binds a container's image ID into the digest (digest.ts).
+ * `options.imageIdOf` reads a container's image ID from the engine and binds it into the digest (digest.ts).
  */
-export async function loadTool(dir: string, options: DigestOptions = {}): Promise<LoadedTool> {
+export async function loadTool(dir: string, options: LoadOptions = {}): Promise<LoadedTool> {
   const { tool, problems } = await validateToolDir(dir, options);
   if (!tool || problems.length > 0) {
     const lines = formatProblemLines(problems);
@@ -43,8 +48,13 @@ export async function loadTool(dir: string, options: DigestOptions = {}): Promis
   return tool;
 }
 
+export interface LoadOptions extends DigestOptions {
+  /** Container tools: read the image ID from the engine and bind it into the digest (SPEC §2: approvals bind the image). */
+  imageIdOf?: ImageIdReader;
+}
+
 /** Same checks as loadTool, but returns the problems (for `warden validate`). */
-export async function validateToolDir(dir: string, options: DigestOptions = {}): Promise<{ tool: LoadedTool | null; problems: ManifestProblem[] }> {
+export async function validateToolDir(dir: string, options: LoadOptions = {}): Promise<{ tool: LoadedTool | null; problems: ManifestProblem[] }> {
   const root = await toolRoot(dir);
   if (typeof root !== "string") return { tool: null, problems: [root] };
   const snapshot = await snapshotToolFolder(root);
@@ -64,10 +74,13 @@ export async function validateToolDir(dir: string, options: DigestOptions = {}):
   const result = ManifestSchema.safeParse(parsed.value);
   if (!result.success || problems.length > 0) return { tool: null, problems };
   const manifest = result.data;
+  const image = await imageBinding(manifest, options);
   const tool: LoadedTool = {
     manifest,
     dir: root,
-    digest: digestOfFiles(snapshot.files, options),
+    digest: digestOfFiles(snapshot.files, image.imageId !== undefined ? { imageId: image.imageId } : {}),
+    ...(image.imageId !== undefined && image.imageId !== IMAGE_ID_UNKNOWN ? { imageId: image.imageId } : {}),
+    ...(image.problem !== undefined ? { imageProblem: image.problem } : {}),
     files: snapshot.files.map((f) => f.path),
     limits: { ...LIMIT_DEFAULTS, ...manifest.limits },
   };
@@ -76,6 +89,16 @@ export async function validateToolDir(dir: string, options: DigestOptions = {}):
     tool.sources = moduleSources(snapshot.files);
   }
   return { tool, problems };
+}
+
+/** A rebuilt tag must drop the approval: the image ID joins the digest (digest.ts). */
+async function imageBinding(manifest: Manifest, options: LoadOptions): Promise<{ imageId?: string; problem?: string }> {
+  if (manifest.runtime !== "container" || !manifest.image || !options.imageIdOf) return options.imageId !== undefined ? { imageId: options.imageId } : {};
+  try {
+    return { imageId: await options.imageIdOf(manifest.image) };
+  } catch (err) {
+    return { imageId: IMAGE_ID_UNKNOWN, problem: (err as Error).message };
+  }
 }
 
 async function toolRoot(dir: string): Promise<string | ManifestProblem> {

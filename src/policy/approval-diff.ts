@@ -11,6 +11,8 @@ export function approvalDiff(previous: Approval, next: Approval): string[] {
   if (previous.version !== next.version) out.push(`version ${previous.version} → ${next.version}`);
   if (previous.digest !== next.digest) out.push(`code changed (digest ${short(previous.digest)} → ${short(next.digest)})`);
   if (previous.runtime !== next.runtime) out.push(`NEW runtime: ${previous.runtime} → ${next.runtime}`);
+  // What runs, field by field: "code changed" alone hides a swapped image or command.
+  for (const [label, before, after] of runsWhat(previous, next)) if (before !== after) out.push(`${label}: ${before} → ${after}`);
   if (RANK[next.effect] > RANK[previous.effect]) out.push(`NEW effect raised: ${previous.effect} → ${next.effect}`);
   for (const host of next.capabilities.network) if (!previous.capabilities.network.includes(host)) out.push(`NEW network host: ${host}`);
   for (const f of next.capabilities.filesystem) {
@@ -25,6 +27,16 @@ export function approvalDiff(previous: Approval, next: Approval): string[] {
   }
   for (const host of previous.capabilities.network) if (!next.capabilities.network.includes(host)) out.push(`removed network host: ${host}`);
   return out;
+}
+
+function runsWhat(previous: Approval, next: Approval): Array<[string, string, string]> {
+  const text = (v: string | string[] | undefined) => (v === undefined ? "(none)" : Array.isArray(v) ? JSON.stringify(v) : v);
+  return [
+    ["NEW entry", text(previous.entry), text(next.entry)],
+    ["NEW image", text(previous.image), text(next.image)],
+    ["NEW image ID (the image was rebuilt or retagged)", text(previous.imageId), text(next.imageId)],
+    ["NEW command", text(previous.command), text(next.command)],
+  ];
 }
 
 function short(digest: string): string {

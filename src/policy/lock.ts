@@ -17,9 +17,13 @@ export const ApprovalSchema = z.strictObject({
     env: z.array(z.string()),
   }),
   limits: z.record(z.string(), z.number()),
-  approvedAt: z.string(),
-  /** mcp-server / container: the image ID the approval is bound to. */
+  /** What runs (SPEC §7): shown and diffed at re-approval. Optional so locks written before they existed still parse. */
+  entry: z.string().optional(),
+  image: z.string().optional(),
+  command: z.array(z.string()).optional(),
+  /** Container and mcp-server tools: the engine's image ID the approval is bound to. */
   imageId: z.string().optional(),
+  approvedAt: z.string(),
   /** mcp-server: each tool the server listed at approval, by its name there: sha256 of the canonical definition + the definition. */
   pins: z
     .record(
@@ -35,7 +39,8 @@ export type Approval = z.infer<typeof ApprovalSchema>;
 
 export const LockSchema = z.strictObject({
   lockfileVersion: z.literal(1),
-  tools: z.record(z.string(), ApprovalSchema),
+  // Keys are tool names: "__proto__" cannot be one, so a lock cannot reach the prototype of the map it parses into.
+  tools: z.record(z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, "keys are tool names"), ApprovalSchema),
 });
 export type Lock = z.infer<typeof LockSchema>;
 
@@ -61,7 +66,23 @@ export async function readLock(file: string): Promise<Lock> {
   }
   const parsed = LockSchema.safeParse(raw);
   if (!parsed.success) throw new WardenError("E_CONFIG", `${file}: not a valid lock file (${parsed.error.issues[0]?.message}); fix: delete it and re-approve`);
-  return parsed.data;
+  return { lockfileVersion: 1, tools: Object.assign(Object.create(null) as Lock["tools"], parsed.data.tools) };
+}
+
+/**
+ * The approval of `name`, or undefined. Never `lock.tools[name]`: a tool
+ * named "constructor" or "tostring" would find Object.prototype's members
+ * there and be treated as approved-then-changed (or crash the reviewer).
+ */
+export function approvalOf(lock: Lock, name: string): Approval | undefined {
+  return Object.hasOwn(lock.tools, name) ? lock.tools[name] : undefined;
+}
+
+/** A copy of the lock with `name` approved as `approval` (null-prototype map, like readLock's). */
+export function withApproval(lock: Lock, name: string, approval: Approval): Lock {
+  const tools = Object.assign(Object.create(null) as Lock["tools"], lock.tools);
+  Object.defineProperty(tools, name, { value: approval, enumerable: true, writable: true, configurable: true });
+  return { lockfileVersion: 1, tools };
 }
 
 /** Atomic replace: a crash mid-write never leaves a half-written lock. */
@@ -72,7 +93,7 @@ export async function writeLock(file: string, lock: Lock): Promise<void> {
 }
 
 /** What an approval records: the manifest's own declaration, bound to the digest. */
-export function approvalFor(manifest: Manifest, digest: string, limits: Limits, now = new Date()): Approval {
+export function approvalFor(manifest: Manifest, digest: string, limits: Limits, now = new Date(), bound: { imageId?: string } = {}): Approval {
   const caps = manifest.capabilities ?? {};
   return {
     name: manifest.name,
@@ -86,10 +107,14 @@ export function approvalFor(manifest: Manifest, digest: string, limits: Limits, 
       env: [...(caps.env ?? [])],
     },
     limits: { ...limits },
+    ...(manifest.entry !== undefined ? { entry: manifest.entry } : {}),
+    ...(manifest.image !== undefined ? { image: manifest.image } : {}),
+    ...(manifest.command !== undefined ? { command: [...manifest.command] } : {}),
+    ...(bound.imageId !== undefined ? { imageId: bound.imageId } : {}),
     approvedAt: now.toISOString(),
   };
 }
 
 export function isApproved(lock: Lock, name: string, digest: string): boolean {
-  return Object.hasOwn(lock.tools, name) && lock.tools[name]!.digest === digest;
+  return approvalOf(lock, name)?.digest === digest;
 }

@@ -146,7 +146,11 @@ describe("warden rollback", () => {
     // Someone swaps the folder for a link out of the volume (e.g. a container tool, not journaled).
     renameSync(join(w.ws, "d"), join(w.ws, "d-moved"));
     symlinkSync(w.evil, join(w.ws, "d"));
-    const result = await w.rollback("call-1");
+    // The swap is a change outside the journal: refused; --force tries, and the link is still never followed.
+    const refused = await w.rollback("call-1");
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /\/mnt\/ws\/d\/f\.txt: changed since the call .*parent folder replaced by a link/);
+    const result = await w.rollback("call-1", true);
     assert.equal(result.code, 1);
     assert.match(result.stderr, /INCOMPLETE[\s\S]*\/mnt\/ws\/d\/f\.txt: a parent directory was replaced by a link/);
     assert.deepEqual(readdirSync(w.evil), ["canary.txt"], "nothing was written outside the volume");

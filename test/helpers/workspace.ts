@@ -65,12 +65,13 @@ export function makeWorkspace(options: { examples?: string[]; tools?: Record<str
 /** Approves every tool of the workspace as `warden approve --yes` would (writes warden.lock.json). */
 export async function approveAll(ws: Workspace): Promise<void> {
   const { readdirSync } = await import("node:fs");
-  const { loadTool } = await import("../../src/manifest/index.js");
+  const { loadTool, readEngineImageId } = await import("../../src/manifest/index.js");
   const { approvalFor, lockPathFor, writeLock } = await import("../../src/policy/lock.js");
   const lock = { lockfileVersion: 1 as const, tools: {} as Record<string, ReturnType<typeof approvalFor>> };
   for (const name of readdirSync(join(ws.dir, "tools"))) {
-    const tool = await loadTool(join(ws.dir, "tools", name));
-    lock.tools[tool.manifest.name] = approvalFor(tool.manifest, tool.digest, tool.limits);
+    // Container tools: the digest binds the engine's image ID, as `warden approve` reads it.
+    const tool = await loadTool(join(ws.dir, "tools", name), { imageIdOf: readEngineImageId });
+    lock.tools[tool.manifest.name] = approvalFor(tool.manifest, tool.digest, tool.limits, new Date(), tool.imageId ? { imageId: tool.imageId } : {});
   }
   await writeLock(lockPathFor(ws.configPath), lock);
 }

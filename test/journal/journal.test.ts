@@ -134,7 +134,7 @@ describe("rollback journal", () => {
     const j = w.journal.forCall("call-1", "notes_tool");
     const { createVolumeFs } = await import("../../src/capabilities/filesystem/index.js");
     const fs = createVolumeFs({ tool: "notes_tool", volumes: [{ volume: "ws", access: "read-write", hostPath: w.ws }], onFileOp: () => {}, beforeMutation: j.beforeMutation });
-    const results = await Promise.all(Array.from({ length: 32 }, (_, i) => fs({ op: "writeFile", path: `/mnt/ws/f${i % 8}`, data: `new-${i}` })));
+    const results = await Promise.all(Array.from({ length: 32 }, (_, i) => j.around(() => fs({ op: "writeFile", path: `/mnt/ws/f${i % 8}`, data: `new-${i}` }))));
     assert.ok(results.every((r) => r.ok));
     assert.equal(entriesOf(w.journalDir, "call-1").length, 8);
     assert.equal((await w.rollback("call-1")).code, 0);

@@ -23,7 +23,7 @@ import { writeVolumeFile } from "./write-file.js";
 
 export { MAX_COMPONENT_BYTES, MAX_PATH_LENGTH } from "./tool-path.js";
 /** fd-relative, never-following lookups (Linux openat through /proc/self/fd), shared with the rollback journal. */
-export { at, O_DIR_NOFOLLOW } from "./volume-root.js";
+export { at, O_DIR_NOFOLLOW, volumeRoot, openRoot, isInside, type VolumeRoot } from "./volume-root.js";
 export { errnoOf } from "./errno.js";
 export { lstatOrNull } from "./resolve-in-volume.js";
 export { DEFAULT_QUOTA_RESCAN_MS } from "./quota.js";
