@@ -14,7 +14,7 @@ export function scaffoldFiles(name: string, runtime: ScaffoldRuntime, schemaRef:
   };
   if (runtime === "isolate") files["index.js"] = ISOLATE_ENTRY;
   else {
-    files["Dockerfile"] = DOCKERFILE;
+    files["Dockerfile"] = dockerfileFor(containerImage(name));
     files["main.py"] = CONTAINER_MAIN;
   }
   return files;
@@ -24,8 +24,7 @@ function manifestFor(name: string, runtime: ScaffoldRuntime, schemaRef: string):
   const code =
     runtime === "isolate"
       ? { entry: "index.js" }
-      // Docker repository components allow single "_" only; "-" is always safe.
-      : { image: `warden-tools/${name.replace(/_+/g, "-")}:1`, command: ["python3", "/app/main.py"] };
+      : { image: containerImage(name), command: ["python3", "/app/main.py"] };
   return {
     $schema: schemaRef,
     name,
@@ -51,6 +50,9 @@ function manifestFor(name: string, runtime: ScaffoldRuntime, schemaRef: string):
   };
 }
 
+// Docker repository components allow single "_" only; "-" is always safe.
+const containerImage = (name: string): string => `warden-tools/${name.replace(/_+/g, "-")}:1`;
+
 const json = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`;
 
 const ISOLATE_ENTRY = `// Runs in a V8 isolate (SPEC §3): an ES module, no Node built-ins, no require/process,
@@ -68,7 +70,8 @@ export default async function run(input, ctx) {
 }
 `;
 
-const DOCKERFILE = `# Built locally by \`warden images build\`; never pulled at call time (SPEC §4).
+const dockerfileFor = (image: string): string => `# warden-image: ${image}
+# Built locally by \`warden images build\` (this line names the tag: the manifest's image); never pulled at call time (SPEC §4).
 FROM warden/base:1
 COPY main.py /app/main.py
 # Runs as nobody with a read-only root filesystem; write only to /tmp.
@@ -134,7 +137,7 @@ const PACKAGE_PATH = /^(?!.*(?:^|\/)\.\.(?:\/|$))[A-Za-z0-9._@/-]{1,255}$/;
 /** Files of an mcp-server tool folder; the manifest starts from the safest defaults the operator then lowers. */
 export function scaffoldMcpServerFiles(name: string, pkg: PinnedPackage, schemaRef: string): Record<string, string> {
   checkPinned(pkg);
-  const image = `warden-tools/${name.replace(/_+/g, "-")}:1`;
+  const image = containerImage(name);
   const command =
     pkg.registry === "npm"
       ? ["node", `/app/node_modules/${pkg.name}/${(pkg.bin ?? "index.js").replace(/^\.\//, "")}`]
