@@ -9,7 +9,7 @@ import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { NPM_PACKAGE, NPM_VERSION, PYPI_PACKAGE, PYPI_VERSION, type PinnedPackage } from "../manifest/scaffold.js";
+import { NPM_PACKAGE, NPM_VERSION, npmPackageJson, PYPI_PACKAGE, PYPI_VERSION, type PinnedPackage } from "../manifest/scaffold.js";
 
 const TIMEOUT_MS = 120_000;
 
@@ -32,7 +32,7 @@ export function parsePypiSpec(spec: string): { name: string; version: string | u
 }
 
 /** npm view → exact version and bin; then a lock file from `npm install --package-lock-only --ignore-scripts`. */
-export async function pinNpm(spec: string): Promise<PinnedPackage> {
+export async function pinNpm(spec: string, toolName: string): Promise<PinnedPackage> {
   const { name, range } = parseNpmSpec(spec);
   const viewed = JSON.parse(await npm(["view", `${name}@${range ?? "latest"}`, "name", "version", "bin", "--json"], tmpdir())) as unknown;
   // A range matching several versions gives an array, oldest first: the newest match is pinned.
@@ -43,7 +43,7 @@ export async function pinNpm(spec: string): Promise<PinnedPackage> {
   const pinned: PinnedPackage = { registry: "npm", name, version: meta.version, bin: pickBin(name, meta.bin) };
   const work = await mkdtemp(join(tmpdir(), "warden-init-lock-"));
   try {
-    await writeFile(join(work, "package.json"), JSON.stringify({ name: "warden-tool", version: "0.0.0", private: true, dependencies: { [name]: pinned.version } }));
+    await writeFile(join(work, "package.json"), npmPackageJson(toolName, name, pinned.version));
     await npm(["install", "--package-lock-only", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"], work);
     pinned.lock = await readFile(join(work, "package-lock.json"), "utf8");
   } finally {

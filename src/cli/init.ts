@@ -43,7 +43,7 @@ export const initCommand: CliCommand = async ({ positionals, flags }, io) => {
       return EXIT_USAGE;
     }
     try {
-      pinned = source.registry === "npm" ? await pinNpm(source.spec) : await pinPypi(source.spec);
+      pinned = source.registry === "npm" ? await pinNpm(source.spec, name) : await pinPypi(source.spec);
     } catch (err) {
       io.stderr(`warden init: cannot pin ${source.spec} from ${source.registry}: ${(err as Error).message}\n`);
       return EXIT_FAILED;
@@ -51,6 +51,14 @@ export const initCommand: CliCommand = async ({ positionals, flags }, io) => {
   }
   const parent = resolve(typeof flags.dir === "string" ? flags.dir : ".");
   const dir = join(parent, name);
+  // Rendered before anything is created: a template that refuses its input leaves no half-made folder.
+  let files: Record<string, string>;
+  try {
+    files = pinned ? scaffoldMcpServerFiles(name, pinned, schemaRefFor(dir)) : scaffoldFiles(name, runtime as ScaffoldRuntime, schemaRefFor(dir));
+  } catch (err) {
+    io.stderr(`warden init: ${(err as Error).message}\n`);
+    return EXIT_USAGE;
+  }
   await mkdir(parent, { recursive: true });
   try {
     // Non-recursive mkdir is the existence check: no window between "check" and "create".
@@ -60,7 +68,6 @@ export const initCommand: CliCommand = async ({ positionals, flags }, io) => {
     io.stderr(`warden init: ${dir} ${exists ? "already exists; refusing to overwrite it" : `cannot be created (${(err as NodeJS.ErrnoException).code})`}\n`);
     return EXIT_FAILED;
   }
-  const files = pinned ? scaffoldMcpServerFiles(name, pinned, schemaRefFor(dir)) : scaffoldFiles(name, runtime as ScaffoldRuntime, schemaRefFor(dir));
   for (const [file, content] of Object.entries(files)) await writeFile(join(dir, file), content, { flag: "wx" });
   return reportScaffold(dir, Object.keys(files), runtime, io);
 };

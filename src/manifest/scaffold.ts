@@ -162,10 +162,15 @@ export function scaffoldMcpServerFiles(name: string, pkg: PinnedPackage, schemaR
   };
   const files: Record<string, string> = { "manifest.json": json(manifest), Dockerfile: mcpServerDockerfile(image, pkg, command) };
   if (pkg.registry === "npm") {
-    files["package.json"] = json({ name: `warden-tool-${name.replace(/_+/g, "-")}`, version: "0.0.0", private: true, dependencies: { [pkg.name]: pkg.version } });
+    files["package.json"] = npmPackageJson(name, pkg.name, pkg.version);
     if (pkg.lock !== undefined) files["package-lock.json"] = pkg.lock.endsWith("\n") ? pkg.lock : `${pkg.lock}\n`;
   } else files["requirements.txt"] = `${pkg.name}==${pkg.version}\n`;
   return files;
+}
+
+/** The tool folder's package.json: the one dependency, exact; package-lock.json is generated from this very text. */
+export function npmPackageJson(toolName: string, pkg: string, version: string): string {
+  return json({ name: `warden-tool-${toolName.replace(/_+/g, "-")}`, version: "0.0.0", private: true, dependencies: { [pkg]: version } });
 }
 
 function checkPinned(pkg: PinnedPackage): void {
