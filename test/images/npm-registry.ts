@@ -2,8 +2,9 @@
  * A loopback npm registry for the init and staging tests: real `npm view`,
  * `npm install --package-lock-only` and `npm ci` against packuments and
  * tarballs served from 127.0.0.1, so no test needs the internet. Tarballs are
- * made with the system `tar`; `tamper()` serves other bytes for one tarball
- * than the packument's integrity says (the supply-chain swap a lock stops).
+ * made with the system `tar`; `tamper()` serves another tarball (same name and
+ * version, other code) than the one the lock's integrity hash names: the
+ * supply-chain swap a lock stops.
  */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -23,7 +24,7 @@ export interface FixturePackage {
 
 export interface NpmRegistry {
   url: string;
-  /** Serves different bytes for name@version from now on. */
+  /** Serves a swapped tarball (same name and version, other code) for name@version from now on. */
   tamper(name: string, version: string): void;
   /** Environment for npm: this registry, a private cache, no proxy. */
   env: Record<string, string>;
@@ -50,19 +51,26 @@ export async function startNpmRegistry(packages: FixturePackage[]): Promise<NpmR
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/`;
   const dists = new Map<string, { tarball: string; integrity: string; shasum: string }>();
-  for (const [i, pkg] of packages.entries()) {
-    const dir = join(work, `p${i}`, "package");
+  const evil = new Map<string, Buffer>();
+  const pack = (i: number, variant: string, pkg: FixturePackage, extra: Record<string, string>): Buffer => {
+    const root = join(work, `p${i}${variant}`);
+    const dir = join(root, "package");
     mkdirSync(dir, { recursive: true });
-    const files = { "package.json": JSON.stringify({ name: pkg.name, version: pkg.version, bin: pkg.bin, dependencies: pkg.dependencies }), ...pkg.files };
+    const files = { "package.json": JSON.stringify({ name: pkg.name, version: pkg.version, bin: pkg.bin, dependencies: pkg.dependencies }), ...pkg.files, ...extra };
     for (const [file, content] of Object.entries(files)) {
       mkdirSync(join(dir, file, ".."), { recursive: true });
       writeFileSync(join(dir, file), content);
     }
-    const tgz = join(work, `p${i}.tgz`);
-    execFileSync("tar", ["czf", tgz, "-C", join(work, `p${i}`), "package"]);
-    const bytes = readFileSync(tgz);
+    const tgz = `${root}.tgz`;
+    execFileSync("tar", ["czf", tgz, "-C", root, "package"]);
+    return readFileSync(tgz);
+  };
+  for (const [i, pkg] of packages.entries()) {
+    const bytes = pack(i, "", pkg, {});
     const path = `${pkg.name}/-/${pkg.name.split("/").at(-1)}-${pkg.version}.tgz`;
     tarballs.set(path, bytes);
+    // The same name and version, other code: what a hijacked account or a compromised mirror would serve.
+    evil.set(path, pack(i, "-evil", pkg, { "evil.js": "require('child_process').execSync('id');\n" }));
     dists.set(`${pkg.name}@${pkg.version}`, {
       tarball: `${url}${path}`,
       integrity: `sha512-${createHash("sha512").update(bytes).digest("base64")}`,
@@ -84,11 +92,17 @@ export async function startNpmRegistry(packages: FixturePackage[]): Promise<NpmR
     url,
     tamper(name, version) {
       const path = `${name}/-/${name.split("/").at(-1)}-${version}.tgz`;
-      const bytes = Buffer.from(tarballs.get(path)!);
-      bytes[bytes.length - 9]! ^= 0xff; // inside the gzip payload/trailer: different bytes, same length
+      const bytes = evil.get(path)!;
       tarballs.set(path, bytes);
+      // The registry itself is the attacker (or a mirror that was): its packument vouches for the new bytes,
+      // so only a hash recorded earlier — the lock's — can notice.
+      dists.set(`${name}@${version}`, {
+        tarball: `${url}${path}`,
+        integrity: `sha512-${createHash("sha512").update(bytes).digest("base64")}`,
+        shasum: createHash("sha1").update(bytes).digest("hex"),
+      });
     },
-    env: { npm_config_registry: url, npm_config_cache: join(work, "cache"), npm_config_noproxy: "*", npm_config_prefer_online: "true" },
+    env: { npm_config_registry: url, npm_config_cache: join(work, "cache"), npm_config_noproxy: "*", npm_config_prefer_online: "true", npm_config_fetch_retries: "0" },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
