@@ -51,6 +51,8 @@ describe("warden init <name> --runtime isolate|container", () => {
     const dir = join(parent, "pdf_extract");
     assert.deepEqual((await readdir(dir)).sort(), ["Dockerfile", "main.py", "manifest.json", "test-call.json"]);
     assert.match(await readFile(join(dir, "Dockerfile"), "utf8"), /^FROM warden\/base:1$/m);
+    // The tag line makes `warden images build` (with the config whose tools globs find this folder) build it.
+    assert.match(await readFile(join(dir, "Dockerfile"), "utf8"), /^# warden-image: warden-tools\/pdf-extract:1$/m);
     const manifest = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8"));
     assert.equal(manifest.image, "warden-tools/pdf-extract:1");
     assert.deepEqual(manifest.command, ["python3", "/app/main.py"]);
