@@ -27,7 +27,12 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/.." && pwd)"
 [ -f "$TOOL/Dockerfile" ] || { echo "stage: $TOOL has no Dockerfile" >&2; exit 2; }
 # A leftover stage/ in the tool folder would be copied over the fresh one (and hidden from review): refuse it.
-[ ! -e "$TOOL/stage" ] || { echo "stage: $TOOL/stage exists; fix: remove it (staging happens in a temporary build context, never in the tool folder)" >&2; exit 2; }
+if [ -e "$TOOL/stage" ] || [ -L "$TOOL/stage" ]; then
+  echo "stage: $TOOL/stage exists; fix: remove it (staging happens in a temporary build context, never in the tool folder)" >&2; exit 2
+fi
+# Symlinks could pull host files into the image; the tool digest refuses them too (src/manifest/digest.ts).
+link="$(find "$TOOL" -type l -print -quit)"
+[ -z "$link" ] || { echo "stage: $link is a symlink; fix: replace it by the file itself (tool folders hold no symlinks)" >&2; exit 2; }
 KIND="$(sed -n 's/^#[[:space:]]*warden-stage:[[:space:]]*\([^[:space:]]*\).*/\1/p' "$TOOL/Dockerfile" | head -1)"
 
 mkdir -p "$CTX"

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -82,6 +82,23 @@ describe("images/stage.sh", () => {
   test("a stage/ folder left in the tool folder is refused (it would be copied over the fresh staging)", async () => {
     const dir = toolFolder(scaffoldMcpServerFiles("echo_srv", { registry: "pypi", name: "mcp-x", version: "1.0.0" }, "x"));
     mkdirSync(join(dir, "stage"));
+    const { code, out } = await stage(dir);
+    assert.equal(code, 2);
+    assert.match(out, /stage exists/);
+  });
+
+  test("a symlink in the tool folder is refused (it could pull a host file into the image)", async () => {
+    const dir = toolFolder({ Dockerfile: "FROM warden/base:1\nCOPY key /app/key\n" });
+    symlinkSync("/etc/hostname", join(dir, "key"));
+    const { code, out, context } = await stage(dir);
+    assert.equal(code, 2);
+    assert.match(out, /key is a symlink/);
+    assert.ok(!existsSync(join(context, "key")));
+  });
+
+  test("a stage symlink is refused like a stage folder", async () => {
+    const dir = toolFolder({ Dockerfile: "FROM warden/base:1\n" });
+    symlinkSync("/nonexistent", join(dir, "stage"));
     const { code, out } = await stage(dir);
     assert.equal(code, 2);
     assert.match(out, /stage exists/);
