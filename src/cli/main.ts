@@ -27,11 +27,12 @@ const USAGE = `usage: warden <command> [--config F]
   call <tool> '<json>'           run one call locally through the broker
   validate <dir>                 check a tool folder
   init <name> --runtime isolate|container   scaffold a tool folder
+  init <name> --runtime mcp-server --npm <pkg>[@ver] | --pypi <pkg>[==ver]   host an MCP server package
   approve <tool> [--yes]         review and approve a tool (binds to its digest)
   disable|enable <tool|class>    kill switch, applied live
   audit verify [file] [--checkpoints F --pubkey K]   verify the audit hash chain (and its signed checkpoints)
   audit keygen --out F           Ed25519 key pair for audit checkpoints
-  images build                   build the base and tool images (Docker)
+  images build                   build the base, Node and tool images (Docker; stages npm/PyPI packages)
   rollback <callId> [--force]    undo the file changes (ctx.fs) of one call
 exit codes: 0 ok, 1 the thing checked failed, 2 usage or config error`;
 
@@ -47,7 +48,7 @@ export function parseCli(argv: string[]): { command: string | undefined; positio
     if (arg.startsWith("--")) {
       const eq = arg.indexOf("=");
       if (eq > 0) flags[arg.slice(2, eq)] = arg.slice(eq + 1);
-      else if (["config", "runtime", "dir", "file", "checkpoints", "pubkey", "out"].includes(arg.slice(2)) && i + 1 < argv.length) flags[arg.slice(2)] = argv[++i]!;
+      else if (["config", "runtime", "dir", "file", "checkpoints", "pubkey", "out", "npm", "pypi"].includes(arg.slice(2)) && i + 1 < argv.length) flags[arg.slice(2)] = argv[++i]!;
       else flags[arg.slice(2)] = true;
     } else positionals.push(arg);
   }

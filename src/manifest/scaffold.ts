@@ -14,7 +14,7 @@ export function scaffoldFiles(name: string, runtime: ScaffoldRuntime, schemaRef:
   };
   if (runtime === "isolate") files["index.js"] = ISOLATE_ENTRY;
   else {
-    files["Dockerfile"] = DOCKERFILE;
+    files["Dockerfile"] = dockerfileFor(containerImage(name));
     files["main.py"] = CONTAINER_MAIN;
   }
   return files;
@@ -24,8 +24,7 @@ function manifestFor(name: string, runtime: ScaffoldRuntime, schemaRef: string):
   const code =
     runtime === "isolate"
       ? { entry: "index.js" }
-      // Docker repository components allow single "_" only; "-" is always safe.
-      : { image: `warden-tools/${name.replace(/_+/g, "-")}:1`, command: ["python3", "/app/main.py"] };
+      : { image: containerImage(name), command: ["python3", "/app/main.py"] };
   return {
     $schema: schemaRef,
     name,
@@ -51,6 +50,9 @@ function manifestFor(name: string, runtime: ScaffoldRuntime, schemaRef: string):
   };
 }
 
+// Docker repository components allow single "_" only; "-" is always safe.
+const containerImage = (name: string): string => `warden-tools/${name.replace(/_+/g, "-")}:1`;
+
 const json = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`;
 
 const ISOLATE_ENTRY = `// Runs in a V8 isolate (SPEC §3): an ES module, no Node built-ins, no require/process,
@@ -68,7 +70,8 @@ export default async function run(input, ctx) {
 }
 `;
 
-const DOCKERFILE = `# Built locally by \`warden images build\`; never pulled at call time (SPEC §4).
+const dockerfileFor = (image: string): string => `# warden-image: ${image}
+# Built locally by \`warden images build\` (this line names the tag: the manifest's image); never pulled at call time (SPEC §4).
 FROM warden/base:1
 COPY main.py /app/main.py
 # Runs as nobody with a read-only root filesystem; write only to /tmp.
@@ -105,3 +108,98 @@ def main():
 if __name__ == "__main__":
     main()
 `;
+
+/**
+ * A community MCP server package, pinned (SPEC §15): `warden init <name>
+ * --runtime mcp-server --npm <pkg>[@version] | --pypi <pkg>[==version]`.
+ * Names and versions are checked against these patterns before they reach a
+ * Dockerfile, package.json or requirements.txt: a "version" like
+ * `1.0.0\nRUN curl … | sh` must not become a build step.
+ */
+export interface PinnedPackage {
+  registry: "npm" | "pypi";
+  name: string;
+  /** Exact version (npm: semver; PyPI: a PEP 440 release). */
+  version: string;
+  /** npm: the server's executable, relative to the package folder (from its `bin`). */
+  bin?: string;
+  /** npm: package-lock.json pinning every dependency with its integrity hash. */
+  lock?: string;
+}
+
+export const NPM_PACKAGE = /^(?:@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/;
+export const NPM_VERSION = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
+export const PYPI_PACKAGE = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,98}[A-Za-z0-9])?$/;
+export const PYPI_VERSION = /^\d+(?:\.\d+)*(?:(?:a|b|rc)\d+)?(?:\.post\d+)?(?:\.dev\d+)?$/;
+/** A path inside the package: no "..", no absolute path, only plain characters (it lands in a JSON array). */
+const PACKAGE_PATH = /^(?!.*(?:^|\/)\.\.(?:\/|$))[A-Za-z0-9._@/-]{1,255}$/;
+
+/** Files of an mcp-server tool folder; the manifest starts from the safest defaults the operator then lowers. */
+export function scaffoldMcpServerFiles(name: string, pkg: PinnedPackage, schemaRef: string): Record<string, string> {
+  checkPinned(pkg);
+  const image = containerImage(name);
+  const command =
+    pkg.registry === "npm"
+      ? ["node", `/app/node_modules/${pkg.name}/${(pkg.bin ?? "index.js").replace(/^\.\//, "")}`]
+      : ["python3", "-m", pkg.name.toLowerCase().replace(/[-.]+/g, "_")];
+  const manifest = {
+    $schema: schemaRef,
+    name,
+    version: "0.1.0",
+    title: `${pkg.name} (MCP server)`,
+    description: `The ${pkg.registry} package ${pkg.name} ${pkg.version}, an unmodified MCP server hosted in a least-privilege container. Review its tools with \`warden approve ${name}\` before use.`,
+    runtime: "mcp-server",
+    image,
+    command,
+    lifecycle: "session",
+    toolPrefix: `${name}_`,
+    // Every tool of an unknown server counts as destructive (confirmation, kill switch class) until the
+    // operator, having read `warden approve`, lowers named tools here: e.g. "effects": {"read_file": "read"}.
+    effect: "destructive",
+    effects: {},
+    // No capabilities: no network, no volumes, no secrets until the operator adds them knowingly.
+    limits: { timeoutMs: 30000, memoryMb: 256, outputBytes: 1048576, cpus: 1, pids: 64 },
+  };
+  const files: Record<string, string> = { "manifest.json": json(manifest), Dockerfile: mcpServerDockerfile(image, pkg, command) };
+  if (pkg.registry === "npm") {
+    files["package.json"] = npmPackageJson(name, pkg.name, pkg.version);
+    if (pkg.lock !== undefined) files["package-lock.json"] = pkg.lock.endsWith("\n") ? pkg.lock : `${pkg.lock}\n`;
+  } else files["requirements.txt"] = `${pkg.name}==${pkg.version}\n`;
+  return files;
+}
+
+/** The tool folder's package.json: the one dependency, exact; package-lock.json is generated from this very text. */
+export function npmPackageJson(toolName: string, pkg: string, version: string): string {
+  return json({ name: `warden-tool-${toolName.replace(/_+/g, "-")}`, version: "0.0.0", private: true, dependencies: { [pkg]: version } });
+}
+
+function checkPinned(pkg: PinnedPackage): void {
+  const [nameRe, versionRe] = pkg.registry === "npm" ? [NPM_PACKAGE, NPM_VERSION] : [PYPI_PACKAGE, PYPI_VERSION];
+  if (!nameRe.test(pkg.name)) throw new Error(`"${pkg.name}" is not a valid ${pkg.registry} package name`);
+  if (!versionRe.test(pkg.version)) throw new Error(`"${pkg.version}" is not an exact ${pkg.registry} version`);
+  if (pkg.bin !== undefined && !PACKAGE_PATH.test(pkg.bin.replace(/^\.\//, ""))) throw new Error(`"${pkg.bin}" is not a plain path inside the package`);
+}
+
+function mcpServerDockerfile(image: string, pkg: PinnedPackage, command: string[]): string {
+  const head = `# warden-image: ${image}
+# warden-stage: ${pkg.registry}
+# ${pkg.name} ${pkg.version}, hosted unmodified (SPEC §15). Built locally by \`warden images build\`, which first
+# stages the package on the host into stage/ (images/stage.sh); nothing is fetched inside the build or at call time.
+`;
+  const body =
+    pkg.registry === "npm"
+      ? `FROM warden/node:1
+# Every package at the version package-lock.json pins (npm ci --omit=dev --ignore-scripts).
+# Root-owned: the server (uid 65534) cannot modify its own code.
+COPY stage/node_modules /app/node_modules
+`
+      : `FROM warden/base:1
+# requirements.txt pins ${pkg.name}==${pkg.version}; its wheels were installed on the host with pip --target.
+# Root-owned: the server (uid 65534) cannot modify its own code.
+COPY stage/python /app/python
+ENV PYTHONPATH=/app/python
+`;
+  return `${head}${body}USER 65534:65534
+CMD ${JSON.stringify(command)}
+`;
+}
