@@ -241,7 +241,7 @@ export class McpServerExecutor implements Executor {
     try {
       const input = (request.input ?? {}) as Record<string, unknown>;
       const result = await server.call(name, input, { signal: controller.signal, onProgress: (done, total) => request.host.progress(done, total) });
-      return outcomeOf(result, tool.name, tool.limits.outputBytes);
+      return outcomeOf(result, `${tool.name}/${name}`, tool.limits.outputBytes);
     } catch (err) {
       if (controller.signal.aborted) {
         // notifications/cancelled went out with the abort; the server gets a short grace, then its container goes.
