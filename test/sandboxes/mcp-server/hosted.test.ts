@@ -243,6 +243,9 @@ describe("pinning across server starts (rug pull between approval and use)", () 
     await runCli(["list", "--config", ws.configPath], { stdout: (x) => (listed += x), stderr: (x) => (listed += x) });
     assert.match(listed, /fixture@1\.0\.0 {2}mcp-server/);
     assert.match(listed, /tools: {6}.*fx_echo \(read\).*fx_write \(write\)/);
+    let called = "";
+    assert.equal(await runCli(["call", "fx_echo", '{"text":"from the cli"}', "--config", ws.configPath], { stdout: (x) => (called += x), stderr: (x) => (called += x) }), 0, called);
+    assert.deepEqual(JSON.parse(called), { content: [{ type: "text", text: "from the cli" }] }, "warden call prints a hosted tool's content blocks");
   });
 
   test("a changed description withholds the tool, a new tool is not exposed; re-approval exposes both", async (t) => {
