@@ -1,7 +1,6 @@
 import { open, type FileHandle } from "node:fs/promises";
 import { constants } from "node:fs";
 
-/** Writes every byte (a short write is retried, never silently dropped) and then fdatasyncs. */
 /**
  * The audit file is opened with O_DSYNC: each write returns only once its data
  * is on stable storage, so one thread-pool hop does what write + fdatasync did
@@ -11,7 +10,7 @@ export function openAuditAppend(file: string): Promise<FileHandle> {
   return open(file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_DSYNC, 0o644);
 }
 
-/** Appends all of `data` through a handle from `openAuditAppend` (durable when it resolves). */
+/** Writes every byte (a short write is retried, never silently dropped); durable on return for an `openAuditAppend` handle. */
 export async function writeDurably(handle: FileHandle, data: Buffer): Promise<void> {
   let offset = 0;
   while (offset < data.length) {
@@ -21,13 +20,9 @@ export async function writeDurably(handle: FileHandle, data: Buffer): Promise<vo
   }
 }
 
+/** For handles opened without O_DSYNC (the spool): write every byte, then fdatasync. */
 export async function writeAndSync(handle: FileHandle, data: Buffer): Promise<void> {
-  let offset = 0;
-  while (offset < data.length) {
-    const { bytesWritten } = await handle.write(data, offset, data.length - offset, null);
-    if (bytesWritten <= 0) throw Object.assign(new Error("write made no progress"), { code: "EIO" });
-    offset += bytesWritten;
-  }
+  await writeDurably(handle, data);
   await handle.datasync();
 }
 
