@@ -12,10 +12,13 @@ const MAX_NAME_IN_RECORD = 128;
 import type { Effect } from "../manifest/schema.js";
 import type { EgressRecord } from "../capabilities/types.js";
 import type { Executor, ExecuteOutcome, ToolLogLevel } from "../../sandboxes/executor.js";
-import { Admission } from "./admission.js";
+import { FairAdmission } from "./fair-admission.js";
+import { digestInput } from "./input-digest.js";
+import { RefusalBudget } from "./refusal-budget.js";
+import { ConfirmationSlots, confirmationLimits } from "./confirmation-slots.js";
 import type { Registry, RegisteredTool } from "./registry.js";
 import { createToolHost } from "./tool-host.js";
-import { isAllowedFor, isDisabled } from "./scope.js";
+import { currentAllow, isAllowedFor, isDisabled, unknownToolError, type AllowSource } from "./scope.js";
 import { isApproved, type Lock } from "../policy/lock.js";
 import type { Alerter } from "../incident/alerts.js";
 import { QuarantineCounter } from "../incident/quarantine.js";
@@ -37,8 +40,11 @@ export interface ConfirmationAnswer {
 export interface CallContext {
   /** HTTP token name or "stdio" (SPEC §13). */
   actor: string;
-  /** Tool names / effect classes this identity may use; undefined = everything enabled and approved. */
-  allow?: readonly string[] | undefined;
+  /**
+   * Tool names / effect classes this identity may use; undefined = everything
+   * enabled and approved. A function is re-read at every check (the live config).
+   */
+  allow?: AllowSource;
   signal: AbortSignal;
   log?(level: ToolLogLevel, message: string): void;
   progress?(done: number, total?: number): void;
@@ -75,9 +81,12 @@ export class Broker {
   private config: Config;
   private registry: Registry;
   private lock: Lock;
-  private readonly admission: Admission;
+  private readonly admission: FairAdmission;
+  /** Entries of calls that reached their sandbox: only those keep their whole input in the audit record. */
+  private readonly ran = new WeakSet<AuditEntry>();
+  private readonly refusals = new RefusalBudget();
   private auditFailure: WardenError | null = null;
-  private pendingConfirmations = 0;
+  private readonly confirmations = new ConfirmationSlots(() => confirmationLimits(this.config.concurrency.maxQueue));
   /** Quarantines that could not be written to the config (read-only mount): in force until restart. */
   private readonly memoryQuarantine = new Set<string>();
   private readonly running = new Map<string, { tool: string; controller: AbortController; entry: AuditEntry }>();
@@ -88,13 +97,14 @@ export class Broker {
     this.config = options.config;
     this.registry = options.registry;
     this.lock = options.lock;
-    this.admission = new Admission(options.config.concurrency.maxInFlight, options.config.concurrency.maxQueue);
+    this.admission = new FairAdmission(options.config.concurrency.maxInFlight, options.config.concurrency.maxQueue);
     this.quarantine = new QuarantineCounter(options.config.quarantine);
   }
 
   /** Tools this identity may see: approved, enabled and within its scope. */
-  listTools(allow?: readonly string[]): RegisteredTool[] {
-    return [...this.registry.tools.values()].filter((t) => this.isCallable(t) && isAllowedFor(t, allow));
+  listTools(allow?: AllowSource): RegisteredTool[] {
+    const scope = currentAllow(allow);
+    return [...this.registry.tools.values()].filter((t) => this.isCallable(t) && isAllowedFor(t, scope));
   }
 
   /** Every tool with its state, for `warden list` and operators. */
@@ -141,7 +151,9 @@ export class Broker {
         call.controller.abort(new WardenError("E_CANCELLED", `${call.tool} was disabled by the operator while the call ran; the call was cancelled`));
       }
     }
-    if (this.callableSignature() !== before) for (const l of this.listeners) l();
+    // Scope edits change what a session sees without changing the callable set: every
+    // session is told, and each compares its own visible list (#18.10).
+    if (next.config || this.callableSignature() !== before) for (const l of this.listeners) l();
   }
 
   /** An approved tool whose files changed under a running server is worth a human's look. */
@@ -223,17 +235,25 @@ export class Broker {
     };
     let result: CallResult;
     try {
-      if (!tool) throw new WardenError("E_UNKNOWN_TOOL", `unknown tool "${String(name).slice(0, 100)}"`);
+      if (!tool) throw unknownToolError(name);
+      // Scope first: a tool outside it is answered like an unknown one (#18.8).
+      if (!isAllowedFor(tool, currentAllow(ctx.allow))) throw unknownToolError(name, "E_FORBIDDEN");
       if (!shaped.ok) throw new WardenError("E_INPUT_INVALID", `input refused: ${shaped.reason}`);
       result = { ok: true, callId, output: await this.run(tool, input, ctx, entry) };
     } catch (err) {
       const e = toWardenError(err);
       // Tool messages and denial texts can carry what a tool chose to put there, secrets included.
       result = { ok: false, callId, error: { code: e.code, message: redactText(e.message, this.registry.allSecretValues) } };
+      if (e.details?.auditAs === "E_FORBIDDEN") entry.errorCode = "E_FORBIDDEN";
     }
     entry.durationMs = Math.round((performance.now() - started) * 1000) / 1000;
     if (result.ok) entry.outcome = "ok";
-    else entry.errorCode = result.error.code;
+    else entry.errorCode ??= result.error.code;
+    if (!this.ran.has(entry)) {
+      entry.inputDigest = digestInput(shaped.ok ? entry.input : undefined, rawInput, shaped.ok ? undefined : shaped.reason);
+      entry.input = null;
+      this.refusals.spend(ctx.actor, entry.errorCode);
+    }
     // Rare path (a failure): the quarantine is in force before this call answers.
     if (tool && !result.ok) await this.applyVerdict(tool, entry.errorCode, callId, ctx.actor);
     // The answer waits for the durable audit record: no call is answered unaudited.
@@ -255,6 +275,8 @@ export class Broker {
 
   /** Kill switch, approval and scope: checked before confirmation and again after it (the state may change while a human decides). */
   private admit(tool: RegisteredTool, ctx: CallContext): RegisteredTool {
+    // The scope is read from the live config at every check (#18.1): narrowed while a human decided ⇒ refused.
+    if (!isAllowedFor(tool, currentAllow(ctx.allow))) throw unknownToolError(tool.name, "E_FORBIDDEN");
     const current = this.registry.tools.get(tool.name);
     if (!current || current.sandbox.digest !== tool.sandbox.digest)
       throw new WardenError("E_NOT_APPROVED", `${tool.name} changed while the call waited; review and run: warden approve ${tool.name}`);
@@ -267,8 +289,7 @@ export class Broker {
           ? `${current.name} changed since it was approved (digest ${current.sandbox.digest}); review and run: warden approve ${current.name}`
           : `${current.name} is not approved; review it and run: warden approve ${current.name}`,
       );
-    if (!isAllowedFor(current, ctx.allow))
-      throw new WardenError("E_FORBIDDEN", `${ctx.actor} may not use ${current.name} (${current.effect}); the operator can add "${current.name}" or "${current.effect}" to that identity's allow list`);
+    if (!isAllowedFor(current, currentAllow(ctx.allow))) throw unknownToolError(current.name, "E_FORBIDDEN");
     return current;
   }
 
@@ -296,15 +317,13 @@ export class Broker {
   private async confirm(tool: RegisteredTool, ctx: CallContext, entry: AuditEntry, signal: AbortSignal): Promise<void> {
     if (!ctx.confirm)
       throw new WardenError("E_NOT_CONFIRMED", `${tool.name} (${tool.effect}) needs a human's confirmation and this client cannot ask for it (no elicitation support); the tool did not run`);
-    // Waiting humans are bounded like waiting calls: a flood of confirmations is refused, not held in memory.
-    if (this.pendingConfirmations >= this.config.concurrency.maxQueue)
-      throw new WardenError("E_BUSY", `busy: ${this.pendingConfirmations} calls are waiting for a human's confirmation; retry later`);
-    this.pendingConfirmations++;
+    // Waiting humans are bounded like waiting calls, in total and per identity: a flood is refused, not held.
+    const giveBack = this.confirmations.take(ctx.actor);
     let answer: ConfirmationAnswer;
     try {
       answer = await ctx.confirm({ callId: entry.callId, tool: tool.name, effect: tool.effect, input: entry.input }).catch(() => ({ accepted: false, by: null }));
     } finally {
-      this.pendingConfirmations--;
+      giveBack();
     }
     if (signal.aborted) throw toWardenError(signal.reason instanceof WardenError ? signal.reason : new WardenError("E_CANCELLED", "the call was cancelled while it waited for confirmation"));
     if (!answer.accepted) throw new WardenError("E_NOT_CONFIRMED", `${tool.name} (${tool.effect}) was not confirmed by a human; the tool did not run`);
@@ -316,13 +335,14 @@ export class Broker {
     if (!executor)
       throw new WardenError("E_SANDBOX_UNAVAILABLE", `no ${tool.sandbox.runtime} sandbox is available on this server; ${tool.name} cannot run`);
     let outcome: ExecuteOutcome;
-    const release = await this.admission.acquire(controller.signal);
+    const release = await this.admission.acquire(ctx.actor, controller.signal);
     try {
       const { host, egress, files } = createToolHost(tool, controller.signal, ctx, this.registry.allSecretValues, this.options.journal?.forCall(entry.callId, tool.name));
       entry.egress = egress;
       entry.files = files;
       // The backend's own start-up (workers loading isolated-vm) never counts against a call's deadline.
       if (executor.ready) await executor.ready();
+      this.ran.add(entry);
       outcome = await executor.execute({ callId: entry.callId, tool: tool.sandbox, input, env: tool.secrets, host, signal: controller.signal });
     } finally {
       release();
@@ -369,6 +389,11 @@ export class Broker {
   /** The config in force now (the HTTP transport authenticates against it, so revoked tokens stop at once). */
   get currentConfig(): Config {
     return this.config;
+  }
+
+  /** Seconds until this identity may call again after too many refused calls (#18.7); 0 = now. */
+  refusalRetryAfter(actor: string): number {
+    return this.refusals.retryAfter(actor);
   }
 
   get confirmTimeoutMs(): number {
