@@ -42,7 +42,7 @@ export class LogThrottle {
  */
 export function summarizeClientError(message: string): string {
   const cut = message.search(/[{[]/);
-  const head = (cut >= 0 ? message.slice(0, cut) : message).slice(0, MAX_TEXT).trimEnd();
+  const head = (cut >= 0 ? message.slice(0, cut) : message).slice(0, MAX_TEXT).replace(/[\s:]+$/, "");
   const id = /"id"\s*:\s*("(?:[^"\\]|\\.){0,64}"|-?\d{1,20})/.exec(message.slice(0, 4096))?.[1];
   return id !== undefined ? `${head} (id ${id})` : head;
 }
