@@ -111,6 +111,32 @@ describe("live reload keeps the server in step with the files", () => {
     }
   });
 
+  test("a lock file that cannot be read does not block the kill switch or the stdio scope: they apply, the rest waits (#19.2)", async () => {
+    const ws = makeWorkspace({ tools: { adder: TEST_TOOLS.adder!, writer: TEST_TOOLS.writer! } });
+    await approveAll(ws);
+    const lockFile = join(ws.dir, "warden.lock.json");
+    const goodLock = readFileSync(lockFile, "utf8");
+    const { logger } = memoryLogger();
+    const runtime = await openRuntime(ws.configPath, logger);
+    const live = runtime.watch();
+    try {
+      writeFileSync(lockFile, "{ half a lock");
+      await editConfig(ws.configPath, (raw) => {
+        raw.disabled = ["adder"];
+        raw.stdio = { allow: ["read"] };
+      });
+      await waitFor("kill switch applied", () => !runtime.broker.listTools().some((t) => t.name === "adder"));
+      assert.equal(runtime.broker.currentConfig.stdio.allow?.join(), "read");
+      assert.equal(live.status().inSync, false);
+      assert.match(live.status().problem ?? "", /the kill switch, tokens and stdio\.allow were applied/);
+      writeFileSync(lockFile, goodLock);
+      await waitFor("in sync again", () => live.status().inSync || undefined);
+      assert.deepEqual(runtime.broker.listTools().map((t) => t.name), ["writer"]);
+    } finally {
+      await runtime.close();
+    }
+  });
+
   test("`warden disable` says so when a running server did not apply the edit", async () => {
     const ws = makeWorkspace({ tools: { adder: TEST_TOOLS.adder! } });
     // a server (this process stands in for it) that is stuck on an old state
