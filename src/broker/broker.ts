@@ -12,7 +12,7 @@ const MAX_NAME_IN_RECORD = 128;
 import type { Effect } from "../manifest/schema.js";
 import type { EgressRecord } from "../capabilities/types.js";
 import type { Executor, ExecuteOutcome, ToolLogLevel } from "../../sandboxes/executor.js";
-import { FairAdmission } from "./fair-admission.js";
+import { Admission } from "./admission.js";
 import { digestInput } from "./input-digest.js";
 import { RefusalBudget } from "./refusal-budget.js";
 import { ConfirmationSlots, confirmationLimits } from "./confirmation-slots.js";
@@ -81,7 +81,7 @@ export class Broker {
   private config: Config;
   private registry: Registry;
   private lock: Lock;
-  private readonly admission: FairAdmission;
+  private readonly admission: Admission;
   /** Entries of calls that reached their sandbox: only those keep their whole input in the audit record. */
   private readonly ran = new WeakSet<AuditEntry>();
   private readonly refusals = new RefusalBudget();
@@ -97,7 +97,7 @@ export class Broker {
     this.config = options.config;
     this.registry = options.registry;
     this.lock = options.lock;
-    this.admission = new FairAdmission(options.config.concurrency.maxInFlight, options.config.concurrency.maxQueue);
+    this.admission = new Admission(options.config.concurrency.maxInFlight, options.config.concurrency.maxQueue);
     this.quarantine = new QuarantineCounter(options.config.quarantine);
   }
 
