@@ -14,7 +14,8 @@ const MAX_NAME = 256;
 export function readCallParams(params: unknown): CallParams {
   const p = params !== null && typeof params === "object" && !Array.isArray(params) ? (params as Record<string, unknown>) : {};
   const rawName = p.name;
-  const name = typeof rawName === "string" ? rawName : String(rawName === undefined ? "" : typeof rawName).slice(0, MAX_NAME);
+  // A name that is not a string is recorded as "<number>", "<object>"…: never a tool's name (^[a-z][a-z0-9_]*$), so nothing runs.
+  const name = typeof rawName === "string" ? rawName.slice(0, MAX_NAME) : `<${rawName === null ? "null" : typeof rawName}>`;
   const args = p.arguments;
   if (typeof rawName !== "string") return { ok: false, name, arguments: args ?? {}, problem: "params.name must be a string" };
   if (args !== undefined && (args === null || typeof args !== "object" || Array.isArray(args)))

@@ -6,6 +6,8 @@
  * caused log lines are bounded in rate and in size, and carry ids, never bodies.
  */
 export const MAX_LINES_PER_WINDOW = 10;
+/** All sessions together (a token may hold hundreds of sessions). */
+export const MAX_LINES_PER_WINDOW_ALL_SESSIONS = 100;
 export const WINDOW_MS = 60_000;
 const MAX_TEXT = 160;
 
@@ -14,7 +16,10 @@ export class LogThrottle {
   private lines = 0;
   private suppressed = 0;
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly maxLines = MAX_LINES_PER_WINDOW,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** Returns how many lines were suppressed before this one, or null when this one must be dropped too. */
   take(): { suppressedBefore: number } | null {
@@ -27,7 +32,7 @@ export class LogThrottle {
       this.lines++;
       return { suppressedBefore };
     }
-    if (this.lines >= MAX_LINES_PER_WINDOW) {
+    if (this.lines >= this.maxLines) {
       this.suppressed++;
       return null;
     }

@@ -16,7 +16,7 @@ import type { RegisteredTool } from "../broker/registry.js";
 import { toolListing } from "./annotations.js";
 import { readCallParams } from "./call-params.js";
 import type { Identity } from "./identity.js";
-import { LogThrottle, summarizeClientError } from "./log-throttle.js";
+import { LogThrottle, MAX_LINES_PER_WINDOW_ALL_SESSIONS, summarizeClientError } from "./log-throttle.js";
 import { escapeForHuman } from "./prompt-text.js";
 import { renderResult } from "./render.js";
 
@@ -34,6 +34,8 @@ export interface SessionOptions {
 type RequestExtra = Parameters<NonNullable<Server["fallbackRequestHandler"]>>[1];
 
 const LEVELS = LoggingLevelSchema.options;
+/** Client-caused log lines of every session of this process together (#18.2). */
+const allSessionsThrottle = new LogThrottle(MAX_LINES_PER_WINDOW_ALL_SESSIONS);
 
 /** One MCP server per client session: the same broker, this session's identity and notifications. */
 export function createMcpSession(options: SessionOptions): Server {
@@ -115,7 +117,7 @@ export function createMcpSession(options: SessionOptions): Server {
   server.onclose = () => unsubscribe();
   server.onerror = (err) => {
     const slot = throttle.take();
-    if (!slot) return;
+    if (!slot || !allSessionsThrottle.take()) return;
     logger.warn({ actor: identity.actor, err: summarizeClientError(err.message), ...(slot.suppressedBefore ? { suppressed: slot.suppressedBefore } : {}) }, "mcp session error");
   };
   // The list a new session starts with is the one it would be shown.

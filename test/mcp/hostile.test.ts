@@ -99,8 +99,9 @@ describe("hostile clients over HTTP", () => {
     const sessionId = await rawSession(srv.url, reader.token);
     const cases = [
       { params: { name: "adder", arguments: "x" }, tool: "adder", problem: /params\.arguments must be an object/ },
-      { params: { name: 42, arguments: {} }, tool: "number", problem: /params\.name must be a string/ },
+      { params: { name: 42, arguments: {} }, tool: "<number>", problem: /params\.name must be a string/ },
       { params: { name: "adder", arguments: [1, 2] }, tool: "adder", problem: /params\.arguments must be an object/ },
+      { params: { name: ["adder"], arguments: { a: 1, b: 2 } }, tool: "<object>", problem: /params\.name must be a string/ },
     ];
     for (const [i, c] of cases.entries()) {
       const before = readAudit(ws.auditFile).length;
@@ -114,6 +115,8 @@ describe("hostile clients over HTTP", () => {
       assert.equal(records[0]!.actor, "reader");
       assert.equal(records[0]!.tool, c.tool);
       assert.equal(records[0]!.outcome, "error");
+      assert.equal(records[0]!.input, null, "nothing ran: the record keeps a digest of the input");
+      assert.ok(records[0]!.inputDigest);
     }
   });
 
