@@ -1,5 +1,5 @@
 import { rmSync } from "node:fs";
-import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 
 /**
@@ -32,7 +32,9 @@ export async function writeLiveStatus(configFile: string, status: LiveStatus): P
   await mkdir(dir, { recursive: true, mode: 0o755 });
   const file = join(dir, `${status.pid}.json`);
   const tmp = `${file}.tmp`;
-  await writeFile(tmp, JSON.stringify(status) + "\n");
+  // Never through a planted link: the temporary file is created, not opened.
+  await rm(tmp, { force: true });
+  await writeFile(tmp, JSON.stringify(status) + "\n", { flag: "wx" });
   await rename(tmp, file);
 }
 

@@ -224,3 +224,49 @@ describe("tenants: slots are shared fairly", () => {
     }
   });
 });
+
+describe("tenants: a wait for a slot is a wait too", () => {
+  const first = tokenFor("first");
+  const queued = tokenFor("queued", ["read"]);
+  let gate: Awaited<ReturnType<typeof startGate>>;
+  let srv: HttpServerHandle;
+  let ws: ReturnType<typeof makeWorkspace>;
+  before(async () => {
+    gate = await startGate();
+    const waiter = waiterTool(gate.origin);
+    ws = makeWorkspace({
+      tools: { waiter: waiter.spec },
+      config: { http: { listen: "127.0.0.1:0", tokens: [first.entry, queued.entry] }, grants: { waiter: waiter.grant }, concurrency: { maxInFlight: 1, maxQueue: 4 } },
+    });
+    await approveAll(ws);
+    srv = await startHttpServer(ws.configPath);
+  });
+  after(async () => {
+    await srv?.stop();
+    await gate?.close();
+  });
+
+  test("a scope narrowed while a call waits for a slot applies to that call when the slot frees (#18.1)", async () => {
+    const a = await connectHttp(srv.url, { token: first.token });
+    const b = await connectHttp(srv.url, { token: queued.token });
+    try {
+      const running = callTool(a.client, "waiter", { tag: "a0" });
+      await waitFor("a0 holds the only slot", () => gate.held().includes("a0"));
+      const waiting = callTool(b.client, "waiter", { tag: "b0" });
+      await new Promise((r) => setTimeout(r, 300));
+      await editConfig(ws.configPath, (raw) => {
+        raw.http.tokens.find((t: { name: string }) => t.name === "queued").allow = [];
+      });
+      await waitFor("narrowed", async () => (await b.client.listTools()).tools.length === 0);
+      gate.release("a0");
+      assert.deepEqual((await running).structuredContent, { tag: "a0" });
+      await assert.rejects(waiting, /unknown tool "waiter"/);
+      assert.ok(!gate.seen.includes("b0"), "the queued call never ran");
+      assert.equal(readAudit(ws.auditFile).find((r) => r.actor === "queued")?.errorCode, "E_FORBIDDEN");
+    } finally {
+      gate.releaseAll();
+      await a.close();
+      await b.close();
+    }
+  });
+});
