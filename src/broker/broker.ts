@@ -337,6 +337,8 @@ export class Broker {
     let outcome: ExecuteOutcome;
     const release = await this.admission.acquire(ctx.actor, controller.signal);
     try {
+      // The wait for a slot is a wait too: scope, kill switch and approval are read again (#18.1).
+      this.admit(tool, ctx);
       const { host, egress, files } = createToolHost(tool, controller.signal, ctx, this.registry.allSecretValues, this.options.journal?.forCall(entry.callId, tool.name));
       entry.egress = egress;
       entry.files = files;
