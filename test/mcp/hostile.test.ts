@@ -73,6 +73,20 @@ describe("hostile clients over HTTP", () => {
     s2.socket.destroy();
   });
 
+  test("a body trickled byte by byte with a valid token is cut off by the request timeout (#18.3)", async () => {
+    const head = `POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${reader.token}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{`;
+    const { socket } = await rawSocket(port, head);
+    const trickle = setInterval(() => socket.writable && socket.write(" "), 500);
+    try {
+      const started = Date.now();
+      assert.equal(await closedWithin(socket, 45_000), "closed");
+      assert.ok(Date.now() - started >= 25_000, "not before the request timeout");
+    } finally {
+      clearInterval(trickle);
+      socket.destroy();
+    }
+  });
+
   test("batches of responses with unknown ids cannot flood the log; oversized batches are refused (#18.2)", async () => {
     const sessionId = await rawSession(srv.url, reader.token);
     const before = srv.stderr().length;
