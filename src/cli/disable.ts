@@ -43,7 +43,7 @@ function toggle(disable: boolean): CliCommand {
 async function reportServers(configPath: string, target: string, disable: boolean, io: CliIo): Promise<number> {
   const { servers, behind } = await waitForServers(configPath, (s) => s.disabled.includes(target) === disable, APPLY_TIMEOUT_MS);
   if (servers.length === 0) {
-    io.stdout("no running warden server uses this config; it applies when one starts\n");
+    io.stdout("no running warden server reported on this config; it applies when one starts (a server whose config folder is read-only cannot report: check its log for \"reload refused\")\n");
     return EXIT_OK;
   }
   for (const s of servers) {
