@@ -148,7 +148,7 @@ describe("live reload keeps the server in step with the files", () => {
     const none = makeWorkspace({ tools: { adder: TEST_TOOLS.adder! } });
     const n = await cli(["disable", "adder", "--config", none.configPath]);
     assert.equal(n.status, 0);
-    assert.match(n.stdout, /no running warden server uses this config/);
+    assert.match(n.stdout, /no running warden server reported on this config/);
   });
 
   test("stdio.allow is applied live, like a token's scope (#19.12)", async () => {
