@@ -23,6 +23,10 @@ export interface LiveStatus {
   at: string;
 }
 
+/** A running server rewrites its status this often; one older than STATUS_STALE_MS is a dead server's. */
+export const STATUS_HEARTBEAT_MS = 10_000;
+const STATUS_STALE_MS = 3 * STATUS_HEARTBEAT_MS;
+
 export function liveStatusDir(configFile: string): string {
   return join(dirname(configFile), ".warden-live");
 }
@@ -47,7 +51,11 @@ export function removeLiveStatus(configFile: string, pid = process.pid): void {
   }
 }
 
-/** Statuses of server processes that are still running (files of dead ones are ignored). */
+/**
+ * Statuses of server processes that are still running. A file whose pid is
+ * gone, or that was not refreshed lately (a server killed with SIGKILL, or one
+ * in another pid namespace — a container — whose pid means nothing here), is ignored.
+ */
 export async function readLiveStatuses(configFile: string): Promise<LiveStatus[]> {
   const dir = liveStatusDir(configFile);
   const names = await readdir(dir).catch(() => [] as string[]);
@@ -56,7 +64,8 @@ export async function readLiveStatuses(configFile: string): Promise<LiveStatus[]
     const m = /^(\d+)\.json$/.exec(name);
     if (!m || !isRunning(Number(m[1]))) continue;
     try {
-      out.push(JSON.parse(await readFile(join(dir, name), "utf8")) as LiveStatus);
+      const status = JSON.parse(await readFile(join(dir, name), "utf8")) as LiveStatus;
+      if (Date.now() - Date.parse(status.at) <= STATUS_STALE_MS) out.push(status);
     } catch {
       // written by rename, so never half a file; unreadable ⇒ that server cannot be asked
     }

@@ -7,7 +7,7 @@ import { loadConfigFile } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import type { Alerter } from "../incident/alerts.js";
 import { readLock } from "../policy/lock.js";
-import { removeLiveStatus, writeLiveStatus, type LiveStatus } from "./live-status.js";
+import { STATUS_HEARTBEAT_MS, removeLiveStatus, writeLiveStatus, type LiveStatus } from "./live-status.js";
 
 export interface LiveReload {
   /** Re-reads config, tools and lock now (tests and signals use it). true ⇒ the live state matches the files. */
@@ -180,6 +180,9 @@ export function startLiveReload(options: LiveReloadOptions): LiveReload {
       lastStamp = s;
       dirty = false;
       await reload();
+    } else if (Date.now() - Date.parse(current.at) >= STATUS_HEARTBEAT_MS) {
+      await writeLiveStatus(configFile, { ...current, at: new Date().toISOString() }).catch(() => {});
+      current = { ...current, at: new Date().toISOString() };
     }
   }, options.intervalMs ?? 250);
   timer.unref();

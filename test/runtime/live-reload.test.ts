@@ -144,6 +144,11 @@ describe("live reload keeps the server in step with the files", () => {
     const d = await cli(["disable", "adder", "--config", ws.configPath], { WARDEN_APPLY_TIMEOUT_MS: "300" });
     assert.equal(d.status, 1);
     assert.match(d.stderr, /the running server \(pid \d+\) has NOT applied it: config not applied: EMFILE; adder still answers there/);
+    // a status nobody refreshed (a server killed with SIGKILL, a pid from a container's namespace) is not a server
+    await writeLiveStatus(ws.configPath, { pid: process.pid, configSha256: null, disabled: [], inSync: true, problem: null, withheld: [], at: new Date(Date.now() - 60_000).toISOString() });
+    const stale = await cli(["enable", "adder", "--config", ws.configPath], { WARDEN_APPLY_TIMEOUT_MS: "300" });
+    assert.equal(stale.status, 0, stale.stderr);
+    assert.match(stale.stdout, /no running warden server reported on this config/);
     // no server at all: the edit applies at the next start
     const none = makeWorkspace({ tools: { adder: TEST_TOOLS.adder! } });
     const n = await cli(["disable", "adder", "--config", none.configPath]);
