@@ -8,6 +8,7 @@ import { spawnSync } from "node:child_process";
 import { CLI_MAIN, connectHttp, startHttpServer, type HttpServerHandle } from "../helpers/server.js";
 import { approveAll, makeWorkspace, TEST_TOKEN, TEST_TOKEN_SHA } from "../helpers/workspace.js";
 import { createHash } from "node:crypto";
+import { errorCodeOf } from "./error-code.js";
 import { TEST_TOOLS } from "./tools.js";
 
 const READ_TOKEN = "read-only-token-abcdef";
@@ -134,7 +135,7 @@ describe("MCP over Streamable HTTP", () => {
       let busy = 0;
       for (const [i, r] of results.entries()) {
         if (r.isError) {
-          assert.equal((r.structuredContent as { error: { code: string } }).error.code, "E_BUSY");
+          assert.equal(errorCodeOf(r), "E_BUSY");
           busy++;
         } else {
           assert.deepEqual(r.structuredContent, { sum: i });
@@ -162,7 +163,7 @@ describe("MCP over Streamable HTTP", () => {
       );
       await new Promise((r) => setTimeout(r, 500));
       const r = await c.client.request({ method: "tools/call", params: { name: "adder", arguments: { a: 1, b: 1 } } }, CallToolResultSchema);
-      assert.equal((r.structuredContent as { error: { code: string } }).error.code, "E_BUSY");
+      assert.equal(errorCodeOf(r), "E_BUSY");
       controller.abort();
       await Promise.all(sleepers);
     } finally {

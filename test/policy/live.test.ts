@@ -6,6 +6,7 @@ import { CallToolResultSchema, ElicitRequestSchema, ToolListChangedNotificationS
 import { readAudit } from "../helpers/audit-read.js";
 import { CLI_MAIN, connectStdio } from "../helpers/server.js";
 import { approveAll, makeWorkspace } from "../helpers/workspace.js";
+import { errorCodeOf } from "../mcp/error-code.js";
 import { TEST_TOOLS } from "../mcp/tools.js";
 
 function cli(args: string[], input?: string) {
@@ -23,7 +24,7 @@ async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T |
 }
 
 type Conn = Awaited<ReturnType<typeof connectStdio>>;
-const codeOf = (r: { structuredContent?: unknown }) => (r.structuredContent as { error?: { code: string } } | undefined)?.error?.code;
+const codeOf = errorCodeOf;
 const call = (c: Conn, name: string, args: Record<string, unknown> = {}, signal?: AbortSignal) =>
   c.client.request({ method: "tools/call", params: { name, arguments: args } }, CallToolResultSchema, signal ? { signal } : undefined);
 
@@ -35,7 +36,7 @@ describe("approvals (SPEC §7)", () => {
       assert.deepEqual((await c.client.listTools()).tools, []);
       const r = await call(c, "adder", { a: 1, b: 2 });
       assert.equal(codeOf(r), "E_NOT_APPROVED");
-      assert.match(JSON.stringify(r.structuredContent), /warden approve adder/);
+      assert.match(JSON.stringify(r.content), /warden approve adder/);
     } finally {
       await c.close();
     }
