@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -80,17 +80,18 @@ describe("live reload keeps the server in step with the files", () => {
     const keep = tokenFor("keep");
     const revoked = tokenFor("revoked");
     const ws = makeWorkspace({
-      tools: { adder: TEST_TOOLS.adder!, writer: TEST_TOOLS.writer!, eraser: TEST_TOOLS.eraser! },
+      tools: { adder: TEST_TOOLS.adder!, writer: TEST_TOOLS.writer!, eraser: TEST_TOOLS.eraser!, chatty: TEST_TOOLS.chatty! },
       config: { http: { listen: "127.0.0.1:0", tokens: [keep.entry, revoked.entry] }, confirm: [] },
     });
     await approveAll(ws);
     const srv = await startHttpServer(ws.configPath);
     const c = await connectHttp(srv.url, { token: keep.token });
     try {
-      assert.deepEqual((await c.client.listTools()).tools.map((t) => t.name).sort(), ["adder", "eraser", "writer"]);
-      // the author of writer breaks their own folder: a symlink out of it
+      assert.deepEqual((await c.client.listTools()).tools.map((t) => t.name).sort(), ["adder", "chatty", "eraser", "writer"]);
+      // the author of writer breaks their own folder: a symlink out of it; chatty's author adds a FIFO
       mkdirSync(join(ws.dir, "outside"));
       symlinkSync(join(ws.dir, "outside"), join(ws.toolDir("writer"), "escape"));
+      assert.equal(spawnSync("mkfifo", [join(ws.toolDir("chatty"), "pipe")]).status, 0);
       // the operator revokes a token and pulls the kill switch on another tool
       await editConfig(ws.configPath, (raw) => (raw.http.tokens = [keep.entry]));
       const d = await cli(["disable", "eraser", "--config", ws.configPath]);
@@ -99,6 +100,7 @@ describe("live reload keeps the server in step with the files", () => {
       const call = (name: string) => c.client.request({ method: "tools/call", params: { name, arguments: { a: 1, b: 2 } } }, CallToolResultSchema);
       assert.equal(errorCodeOf(await call("eraser")), "E_DISABLED");
       await assert.rejects(call("writer"), /unknown tool "writer"/, "the broken tool is withheld");
+      await assert.rejects(call("chatty"), /unknown tool "chatty"/, "a FIFO neither blocks the reload nor is served");
       assert.deepEqual((await call("adder")).structuredContent, { sum: 3 }, "the other tools keep serving");
       await assert.rejects(connectHttp(srv.url, { token: revoked.token }), /a valid bearer token is required/);
       await waitFor("alert", () => /tool_withheld/.test(srv.stderr()) || undefined);
