@@ -13,5 +13,10 @@
 const HIDDEN = /[\p{Cf}\p{Cc}\u2028\u2029]|\p{Cs}/gu;
 
 export function escapeForHuman(text: string): string {
-  return text.replace(HIDDEN, (c) => (c === "\n" || c === "\t" ? c : `\\u${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`));
+  return text.replace(HIDDEN, (c) => {
+    if (c === "\n" || c === "\t") return c;
+    const cp = c.codePointAt(0)!;
+    const hex = cp.toString(16).toUpperCase();
+    return cp > 0xffff ? `\\u{${hex}}` : `\\u${hex.padStart(4, "0")}`;
+  });
 }
