@@ -138,7 +138,8 @@ export function startLiveReload(options: LiveReloadOptions): LiveReload {
       broker.update({ config: loaded.config, registry: partial.registry, lock });
       watchTools(partial.dirs);
       alertWithheld(partial.withheld);
-      await options.onReloaded?.().catch((err: unknown) => logger.warn({ err: (err as Error).message }, "pre-warming after reload failed"));
+      // In the background: a pre-warm that hangs (a stuck engine) must not hold up the next reload.
+      void options.onReloaded?.().catch((err: unknown) => logger.warn({ err: (err as Error).message }, "pre-warming after reload failed"));
       const withheld = partial.withheld.map((w) => w.dir);
       const problem = again !== sha ? "the config changed while it was applied" : withheld.length ? `${withheld.length} tool folder(s) failed to load and are withheld` : null;
       await publish({ configSha256: sha, inSync: problem === null, problem, withheld });
@@ -168,8 +169,9 @@ export function startLiveReload(options: LiveReloadOptions): LiveReload {
   };
 
   void stamp().then((s) => (lastStamp = s));
+  // The state at start, unless a reload has already said more.
   void readFile(configFile).then(
-    (bytes) => publish({ configSha256: sha256(bytes), inSync: true, problem: null, withheld: [] }),
+    (bytes) => (current.configSha256 === null && !pending ? publish({ configSha256: sha256(bytes), inSync: true, problem: null, withheld: [] }) : undefined),
     () => {},
   );
   watchTools(broker.toolStates().map((s) => s.tool.loaded.dir));
