@@ -9,7 +9,7 @@ import { pino } from "pino";
 import { openRuntime } from "../../src/runtime/open.js";
 import { writeLiveStatus } from "../../src/runtime/live-status.js";
 import { CLI_MAIN, connectHttp, connectStdio, startHttpServer } from "../helpers/server.js";
-import { approveAll, makeWorkspace } from "../helpers/workspace.js";
+import { approveAll, isolateManifest, makeWorkspace } from "../helpers/workspace.js";
 import { errorCodeOf } from "../mcp/error-code.js";
 import { editConfig, tokenFor, waitFor } from "../mcp/tenant-kit.js";
 import { TEST_TOOLS } from "../mcp/tools.js";
@@ -134,6 +134,32 @@ describe("live reload keeps the server in step with the files", () => {
       writeFileSync(lockFile, goodLock);
       await waitFor("in sync again", () => live.status().inSync || undefined);
       assert.deepEqual(runtime.broker.listTools().map((t) => t.name), ["writer"]);
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  test("a broken tool folder does not block a grant narrowing for the other tools (#19.2)", async () => {
+    const ws = makeWorkspace({
+      tools: {
+        fetcher: { manifest: isolateManifest("fetcher", { capabilities: { network: { allow: ["api.example.com", "cdn.example.com"] } } }), files: { "index.js": "export default async function run() { return {}; }\n" } },
+        adder: TEST_TOOLS.adder!,
+      },
+      config: { grants: { fetcher: { network: ["api.example.com", "cdn.example.com"] } } },
+    });
+    await approveAll(ws);
+    const { logger } = memoryLogger();
+    const runtime = await openRuntime(ws.configPath, logger);
+    const live = runtime.watch();
+    const hosts = () => runtime.broker.getTool("fetcher")?.capabilities.network.map((n) => n.pattern);
+    try {
+      assert.deepEqual(hosts(), ["api.example.com", "cdn.example.com"]);
+      writeFileSync(join(ws.toolDir("adder"), "manifest.json"), "{ not json");
+      await editConfig(ws.configPath, (raw) => (raw.grants.fetcher.network = ["api.example.com"]));
+      await waitFor("grant narrowed", () => hosts()?.length === 1 || undefined);
+      assert.deepEqual(hosts(), ["api.example.com"]);
+      assert.equal(runtime.broker.getTool("adder"), undefined, "the broken tool is withheld");
+      assert.deepEqual(live.status().withheld, [ws.toolDir("adder")]);
     } finally {
       await runtime.close();
     }
