@@ -87,7 +87,7 @@ export async function openRuntime(configPath: string, logger: Logger): Promise<R
     alerter,
     live: null,
     watch() {
-      runtime.live ??= startLiveReload({ configFile: loaded.file, lockFile, broker, logger, onReloaded: () => broker.prepare() });
+      runtime.live ??= startLiveReload({ configFile: loaded.file, lockFile, broker, logger, alerter, onReloaded: () => broker.prepare() });
       return runtime.live;
     },
     async close() {
