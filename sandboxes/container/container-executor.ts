@@ -15,6 +15,7 @@ import { containerSpec, type EgressAttachment } from "./container-spec.js";
 import type { AuthorizeEgress } from "./egress-proxy.js";
 import { EgressGateway } from "./egress-gateway.js";
 import { defaultDocker } from "./engine.js";
+import { inspectToolImage } from "./image-config.js";
 import { SandboxPool } from "./pool.js";
 import { reapLeftovers } from "./reaper.js";
 import { runCall } from "./run-call.js";
@@ -168,7 +169,8 @@ class ContainerExecutor implements Executor {
 
   private async startFor(tool: SandboxTool, env: Record<string, string>, callId: string): Promise<StartedSandbox> {
     const egress: EgressAttachment | undefined = tool.network ? await this.egress.ready() : undefined;
-    const spec = containerSpec({ tool, env, serverId: this.serverId, egress, callId });
+    const image = await inspectToolImage(this.docker, tool.image!);
+    const spec = containerSpec({ tool, env, serverId: this.serverId, egress, callId, image });
     return startSandbox(this.docker, spec, egress?.networkName);
   }
 

@@ -9,6 +9,7 @@ import { LIMIT_DEFAULTS } from "../../src/manifest/schema.js";
 import type { ExecuteOutcome, ExecuteRequest } from "../executor.js";
 import { engineCall } from "./engine.js";
 import type { ToolResult } from "./tool-result.js";
+import { GATE_RELEASE } from "./gate.js";
 import { killContainer, type StartedSandbox } from "./sandbox.js";
 
 type Stop = { code: ErrorPayload["code"]; message: string };
@@ -100,7 +101,8 @@ function writeInput(sandbox: StartedSandbox, request: ExecuteRequest): void {
   const line = JSON.stringify({ tool: request.tool.name, callId: request.callId, input: request.input ?? null }) + "\n";
   // end() closes the container's stdin (StdinOnce): a tool reading to EOF gets exactly one line.
   sandbox.stdio.on("error", () => {});
-  sandbox.stdio.end(line);
+  // The empty line releases the gate (gate.ts): only now does the tool's command start.
+  sandbox.stdio.end(GATE_RELEASE + line);
 }
 
 function cancellation(reason: unknown): Stop {

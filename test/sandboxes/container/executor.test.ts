@@ -99,7 +99,8 @@ describe("container executor", () => {
       // line written before the result time to arrive first (the property tested is what comes after).
       "time.sleep(0.3)",
       "sys.stdout.write(json.dumps({'output': {'done': True}})); sys.stdout.flush()",
-      "time.sleep(0.5)",
+      // Past the stderr grace (STDERR_GRACE_MS) that waits for lines written before the result.
+      "time.sleep(1.2)",
       "sys.stderr.write('after the result\\n'); sys.stderr.flush()",
       "time.sleep(5)",
     ].join("\n");
