@@ -17,11 +17,25 @@
  *   EOF and the pooled container exits 0 without running the tool.
  * - `exec` keeps stdin as is: dash's `read` consumes exactly one line (byte by
  *   byte on a pipe), so the tool reads the input line, then EOF.
- * - `timeout` becomes PID 1: the tool cannot kill it (init ignores signals it
- *   has no handler for from inside its namespace, SIGKILL included), and a
- *   TERM it sends is forwarded to the tool while the alarm stays armed.
+ * - `timeout` becomes PID 1: the tool cannot kill or stop it (init ignores
+ *   signals it has no handler for from inside its namespace, SIGKILL and
+ *   SIGSTOP included), and a TERM it sends is forwarded while the alarm stays
+ *   armed. Killing or stopping the inner shell ends (or, at the alarm, kills)
+ *   the whole container: timeout kills its process group and exits, and the
+ *   kernel kills everything left in the pid namespace when PID 1 ends.
  */
-export const GATE_SCRIPT = 'IFS= read -r _ || exit 0; limit="$1"; shift; exec timeout -s KILL "$limit" "$@"';
+/**
+ * The stderr line the gate writes once the tool's process exited. stdout and stderr are two pipes with no
+ * order between them, so log lines written before the result may arrive after it; this line comes after
+ * all of them on stderr, long before the engine reports the exit (hundreds of ms on a busy host). A tool
+ * that forges it only cuts its own log short.
+ */
+export const GATE_EXITED_LINE = "[warden-gate] the tool exited";
+
+/** `$0` of the inner shell is the exited line; `$@` the tool's argv. */
+export const GATE_SCRIPT =
+  'IFS= read -r _ || exit 0; limit="$1"; shift; ' +
+  `exec timeout -s KILL "$limit" /bin/sh -c '"$@"; s=$?; printf "%s\\n" "$0" >&2; exit $s' '${GATE_EXITED_LINE}' "$@"`;
 
 /** The line that releases the gate; the input line follows it. */
 export const GATE_RELEASE = "\n";

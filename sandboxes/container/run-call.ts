@@ -20,9 +20,9 @@ export function streamingOutputCap(outputBytes: number): number {
 }
 
 /**
- * After the result, how long we keep reading stderr for the container to exit: stdout and stderr are two
- * pipes with no order between them, so log lines written BEFORE the result may arrive after it. The attach
- * stream ends only once both pipes are drained, so waiting for it loses none of them.
+ * After the result, how long we keep reading stderr for the tool to exit: stdout and stderr are two pipes
+ * with no order between them, so log lines written BEFORE the result may arrive after it. The gate's
+ * exited line (gate.ts) follows all of them on stderr, so waiting for it loses none.
  */
 export const STDERR_GRACE_MS = 500;
 
@@ -74,7 +74,11 @@ export async function runCall(sandbox: StartedSandbox, request: ExecuteRequest, 
       return { ok: false, error: stop };
     }
     if (early && !sandbox.isEnded()) {
-      await Promise.race([sandbox.ended, stopped, delay(STDERR_GRACE_MS)]);
+      const exited = new Promise<void>((resolve) => {
+        sandbox.collector.onToolExited = resolve;
+        if (sandbox.collector.toolExited) resolve();
+      });
+      await Promise.race([exited, sandbox.ended, stopped, delay(STDERR_GRACE_MS)]);
       // A deadline, flood or cancel after the result changes nothing about the result: stop the container.
       if (stop && !sandbox.isEnded()) await killContainer(sandbox.container);
     }
@@ -94,6 +98,7 @@ export async function runCall(sandbox: StartedSandbox, request: ExecuteRequest, 
     sandbox.collector.setLineSink(() => {});
     sandbox.collector.onResult = undefined;
     sandbox.collector.onProgress = undefined;
+    sandbox.collector.onToolExited = undefined;
   }
 }
 

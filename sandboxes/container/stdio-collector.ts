@@ -5,6 +5,7 @@
  * tool controls how much it writes.
  */
 import { StringDecoder } from "node:string_decoder";
+import { GATE_EXITED_LINE } from "./gate.js";
 import { StdoutScanner } from "./stdout-scanner.js";
 import { classifyStdoutObject, NOT_ONE_OBJECT, type ToolResult } from "./tool-result.js";
 
@@ -38,6 +39,14 @@ export class StdioCollector {
   onOverflow: (() => void) | undefined;
   /** The first result object (output, error, or an invalid object) has arrived; fires once. */
   onResult: ((result: ToolResult) => void) | undefined;
+  /** The gate's line after the tool exited arrived: every stderr line of the tool is in (fires once). */
+  onToolExited: (() => void) | undefined;
+  private exitedSeen = false;
+
+  get toolExited(): boolean {
+    return this.exitedSeen;
+  }
+
   /** A `{"progress": n, "total": m}` object arrived before the result. */
   onProgress: ((done: number, total: number | undefined) => void) | undefined;
 
@@ -134,6 +143,15 @@ export class StdioCollector {
   }
 
   private emitLine(raw: string): void {
+    if (this.exitedSeen) return;
+    // The gate's line (gate.ts) ends the tool's stderr; what a partial line held before it is still a line.
+    if (raw.endsWith(GATE_EXITED_LINE)) {
+      const before = raw.slice(0, -GATE_EXITED_LINE.length);
+      if (before.length > 0) this.emitLine(before);
+      this.exitedSeen = true;
+      this.onToolExited?.();
+      return;
+    }
     if (raw.trim().length > 0) this.lastLine = raw.trim().slice(0, 500);
     if (this.stderrLines > STDERR_LINES_MAX) return;
     this.stderrLines += 1;
