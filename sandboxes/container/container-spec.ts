@@ -11,6 +11,7 @@ import type { SandboxTool, VolumeMount } from "../executor.js";
 import { gatedCommand } from "./gate.js";
 import type { ToolImageConfig } from "./image-config.js";
 import { LABEL, serverLabels } from "./labels.js";
+import { SECCOMP_PROFILE_JSON } from "./seccomp-profile.js";
 
 /** Where a networked container finds the egress proxy. */
 export interface EgressAttachment {
@@ -80,8 +81,9 @@ export function containerSpec(input: ContainerSpecInput): Dockerode.ContainerCre
       Tmpfs: volumeTmpfs(input.image.volumes, mounts),
       // No CAP_NET_RAW (spoofing), CAP_SYS_ADMIN (mount), CAP_SETUID (…): nothing at all.
       CapDrop: ["ALL"],
-      // setuid binaries in the image cannot raise privileges; default seccomp stays on (not unconfined).
-      SecurityOpt: ["no-new-privileges:true"],
+      // setuid binaries in the image cannot raise privileges. warden's own seccomp profile (seccomp-profile.ts):
+      // Docker's default for an unprivileged container minus io_uring, memfd_create, ptrace.
+      SecurityOpt: ["no-new-privileges:true", `seccomp=${SECCOMP_PROFILE_JSON}`],
       // memory = memory+swap: an allocation bomb hits the OOM killer instead of swapping the host to death.
       Memory: memoryBytes,
       MemorySwap: memoryBytes,

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import Dockerode from "dockerode";
 import { after, before, describe, test } from "node:test";
 import { createContainerExecutor, LABEL } from "../../../sandboxes/container/index.js";
+import { SECCOMP_PROFILE_JSON } from "../../../sandboxes/container/seccomp-profile.js";
 import { STDERR_LINES_MAX } from "../../../sandboxes/container/stdio-collector.js";
 import type { Executor } from "../../../sandboxes/executor.js";
 import { assertCode, call, docker, fixtureTool, recordingHost, requireDocker } from "./fixture.js";
@@ -46,7 +47,9 @@ describe("container executor", () => {
     assert.equal(h.ReadonlyRootfs, true);
     assert.deepEqual(h.Tmpfs, { "/tmp": "rw,noexec,nosuid,nodev,size=16m" });
     assert.deepEqual(h.CapDrop, ["ALL"]);
-    assert.deepEqual(h.SecurityOpt, ["no-new-privileges:true"]);
+    assert.equal(h.SecurityOpt?.[0], "no-new-privileges:true");
+    assert.equal(h.SecurityOpt?.length, 2);
+    assert.deepEqual(JSON.parse(h.SecurityOpt![1]!.replace(/^seccomp=/, "")), JSON.parse(SECCOMP_PROFILE_JSON), "warden's own seccomp profile");
     assert.equal(h.Memory, 64 * 1024 * 1024);
     assert.equal(h.MemorySwap, 64 * 1024 * 1024, "memory = memory+swap: no swapping past the limit");
     assert.equal(h.NanoCpus, 1e9);
