@@ -11,6 +11,7 @@ import type { EgressRecord, NetworkGrant } from "../../src/capabilities/types.js
 import { toWardenError, WardenError } from "../../src/errors.js";
 import { LIMIT_DEFAULTS } from "../../src/manifest/schema.js";
 import type { ExecuteOutcome, ExecuteRequest, Executor, SandboxTool } from "../executor.js";
+import { blockEmbeddedDns } from "./container-dns.js";
 import { containerSpec, type EgressAttachment } from "./container-spec.js";
 import type { AuthorizeEgress } from "./egress-proxy.js";
 import { EgressGateway } from "./egress-gateway.js";
@@ -171,7 +172,9 @@ class ContainerExecutor implements Executor {
     const egress: EgressAttachment | undefined = tool.network ? await this.egress.ready() : undefined;
     const image = await inspectToolImage(this.docker, tool.image!);
     const spec = containerSpec({ tool, env, serverId: this.serverId, egress, callId, image });
-    return startSandbox(this.docker, spec, egress?.networkName);
+    // No resolver in a networked container (container-dns.ts); tests without the host firewall skip it too.
+    const closeDns = egress && this.options.proxy?.firewall !== false ? ({ pid }: { pid: number }) => blockEmbeddedDns(pid) : undefined;
+    return startSandbox(this.docker, spec, egress?.networkName, closeDns);
   }
 
   private async reap(): Promise<void> {
