@@ -75,7 +75,9 @@ export function containerSpec(input: ContainerSpecInput): Dockerode.ContainerCre
     HostConfig: {
       // A tool that writes into its image could persist a backdoor for the next call of the same image.
       ReadonlyRootfs: true,
-      // noexec: no dropping and running a downloaded binary; size: no filling host RAM.
+      // noexec: no running a dropped binary directly (with memfd_create refused by the seccomp profile, not via
+      // a memfd either); NOT a boundary against interpreted code or JIT memory (docs/threat-model.md). size: no
+      // filling host RAM.
       // An image's VOLUME line would get an anonymous volume on the host disk (1 GiB in 0.7 s, exec-able,
       // outside the memory cgroup): a tmpfs on the same path takes its place, so Docker creates none.
       Tmpfs: volumeTmpfs(input.image.volumes, mounts),
