@@ -249,7 +249,10 @@ params = ctypes.create_string_buffer(120)
 fd = libc.syscall(425, 8, params)  # io_uring_setup(entries, params), x86_64 and aarch64 alike
 result = {'fd': fd, 'errno': ctypes.get_errno()}`,
     );
-    assert.deepEqual(result, { fd: -1, errno: 1 }, "io_uring_setup fails with EPERM");
+    const { fd, errno } = result as { fd: number; errno: number };
+    assert.equal(fd, -1, "io_uring_setup returned no fd");
+    // EPERM from the profile (runc); ENOSYS from gVisor, whose io_uring is off by default.
+    assert.ok(errno === 1 || errno === 38, `errno ${errno}`);
   });
 
   test("memfd_create is refused, so memfd + execve cannot run a dropped binary", async (t) => {
