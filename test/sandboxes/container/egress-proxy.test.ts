@@ -190,6 +190,18 @@ describe("egress proxy", () => {
         cappedPort,
       );
       assert.match(big, /^HTTP\/1\.1 413/);
+      // A chunked upload has no length to refuse up front: it is cut once past the cap.
+      seen.length = 0;
+      const chunk = "y".repeat(16 * 1024);
+      const chunked = await rawExchange(
+        `POST http://127.0.0.1:${upstreamPort}/up HTTP/1.1\r\nHost: 127.0.0.1:${upstreamPort}\r\nTransfer-Encoding: chunked\r\n\r\n` +
+          `${chunk.length.toString(16)}\r\n${chunk}\r\n`.repeat(12) + "0\r\n\r\n",
+        cappedPort,
+      );
+      assert.doesNotMatch(chunked, /upstream got/, "the upstream never got the whole oversized body");
+      const last = got.at(-1)!;
+      assert.equal(last.method, "POST");
+      assert.ok(last.bytesSent! <= 64 * 1024, `recorded at most the cap: ${last.bytesSent}`);
     } finally {
       await capped.close();
       sink.close();

@@ -94,4 +94,25 @@ describe("container entrypoint gate", () => {
       child.kill("SIGKILL");
     }
   });
+
+  test("the tool cannot kill or stop the bound that watches it (PID 1)", async (t) => {
+    if (!(await requireDocker(t))) return;
+    const code = [
+      "import signal, time",
+      // (SIGTERM is forwarded by timeout to its process group: the tool would only end itself.)
+      "for sig in (signal.SIGSTOP, signal.SIGKILL):",
+      "    try:",
+      "        os.kill(1, sig)",
+      "    except OSError:",
+      "        pass",
+      "time.sleep(0.3)",
+      "stat = open('/proc/1/stat').read()",
+      "result = {'state': stat[stat.rindex(')') + 2], 'cmd': open('/proc/1/cmdline').read().split('\\0')[0:3]}",
+    ].join("\n");
+    const outcome = await call(executor, fixtureTool("probe"), { code });
+    assert.equal(outcome.ok, true, JSON.stringify(outcome));
+    const result = (outcome as { output: { state: string; cmd: string[] } }).output;
+    assert.deepEqual(result.cmd.slice(0, 3), ["timeout", "-s", "KILL"], "PID 1 is the bound");
+    assert.notEqual(result.state, "T", "not stopped");
+  });
 });
