@@ -170,7 +170,7 @@ describe("hosted MCP server, unmodified, through warden (SPEC §15)", () => {
     const took = Date.now() - started;
     assert.equal(errorCodeOf(r), "E_TIMEOUT");
     assert.ok(took < 4000 + 3000, `took ${took} ms`);
-    await waitFor(async () => (await fixtureContainers()) === 0, "the hung server's container to be gone");
+    await waitFor(async () => (await fixtureContainers(ws.owner)) === 0, "the hung server's container to be gone");
     const again = await c.client.callTool({ name: "fx_echo", arguments: { text: "after" } });
     assert.deepEqual(again.content, [{ type: "text", text: "after" }], "the next call starts a new server");
   });
@@ -184,7 +184,7 @@ describe("hosted MCP server, unmodified, through warden (SPEC §15)", () => {
     controller.abort("user cancelled");
     await pending;
     await waitFor(() => readAudit(ws.auditFile).some((r) => r.tool === "fx_hang" && r.errorCode === "E_CANCELLED"), "the cancel in the audit log");
-    await waitFor(async () => (await fixtureContainers()) === 0, "the cancelled server's container to be gone");
+    await waitFor(async () => (await fixtureContainers(ws.owner)) === 0, "the cancelled server's container to be gone");
   });
 
   test("output floods: E_OUTPUT_TOO_LARGE, whether the message is over the budget or over the line bound", async (t) => {
