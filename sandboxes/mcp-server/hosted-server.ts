@@ -56,6 +56,9 @@ export class HostedServer {
   definitions: ServerToolDefinition[] = [];
   /** Calls in flight on this server (egress through the proxy is charged to them). */
   readonly calls = new Set<string>();
+  /** Rejecters of the calls in flight: a server that goes away ends each with its reason (no per-call listener on `gone`). */
+  private readonly pending = new Set<(reason: WardenError) => void>();
+  private junkLines = 0;
   private readonly logSinks = new Set<LogSink>();
   private endReason: WardenError | null = null;
   private listeners = new Set<(defs: ServerToolDefinition[]) => void>();
@@ -72,6 +75,8 @@ export class HostedServer {
     this.gone = sandbox.ended.then(async () => {
       const state = await engineCall("inspect", sandbox.container.inspect(), 5000).then((i) => i.State, () => null);
       if (state?.OOMKilled) this.endReason ??= new WardenError("E_MEMORY", `the MCP server of ${options.name} ran out of memory (its memoryMb limit)`);
+      for (const reject of this.pending) reject(this.failure);
+      this.pending.clear();
       await removeContainer(sandbox.container);
     });
   }
@@ -149,7 +154,10 @@ export class HostedServer {
         for (const sink of this.logSinks) sink("info", line);
         log?.debug({ tool: options.name, line: line.slice(0, 500) }, "hosted server stderr");
       },
-      onJunk: (what) => log?.warn({ tool: options.name, line: what }, "hosted server wrote a non-JSON-RPC line on stdout; ignored"),
+      // Bounded: a server spamming junk on stdout must not flood warden's own log.
+      onJunk: (what) => {
+        if (++this.junkLines <= 10) log?.warn({ tool: options.name, line: what, count: this.junkLines }, "hosted server wrote a non-JSON-RPC line on stdout; ignored (logged 10 times at most)");
+      },
     });
     transport.onerror = (err) => {
       if (err instanceof LineTooLongError) this.end(new WardenError("E_OUTPUT_TOO_LARGE", `the MCP server of ${options.name} wrote more than ${err.limit} bytes in one message (the output budget); it was stopped`));
@@ -185,16 +193,20 @@ export class HostedServer {
 
   /** One tools/call; `signal` aborts it (the SDK then sends notifications/cancelled to the server). */
   async call(name: string, args: Record<string, unknown>, hooks: CallHooks): Promise<CallToolResult> {
-    const died = new Promise<never>((_, reject) => {
-      void this.gone.then(() => reject(this.failure));
-    });
+    let reject!: (reason: WardenError) => void;
+    const died = new Promise<never>((_, r) => (reject = r));
+    this.pending.add(reject);
     const request = this.client.request({ method: "tools/call", params: { name, arguments: args } }, CallToolResultSchema, {
       signal: hooks.signal,
       // The broker's deadline governs: the SDK's own request timeout must never fire first.
       timeout: 2 ** 31 - 1,
       ...(hooks.onProgress ? { onprogress: (p: { progress: number; total?: number | undefined }) => hooks.onProgress!(p.progress, p.total) } : {}),
     });
-    return (await Promise.race([request, died])) as CallToolResult;
+    try {
+      return (await Promise.race([request, died])) as CallToolResult;
+    } finally {
+      this.pending.delete(reject);
+    }
   }
 
   /** Marks the server as failed (the reason reaches in-flight calls) and kills it. */

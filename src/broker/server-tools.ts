@@ -6,6 +6,7 @@
  */
 import type { Logger } from "pino";
 import { compileJsonSchema } from "../manifest/json-schema.js";
+import { redactSecretValues } from "../capabilities/redaction.js";
 import type { Lock } from "../policy/lock.js";
 import { maxEffect, pinnedEffect, pinOf, type ServerToolDefinition } from "../policy/pins.js";
 import type { RegisteredTool } from "./registry.js";
@@ -45,6 +46,8 @@ function expose(unit: RegisteredTool, remote: string, sha256: string, definition
     return null;
   }
   const declared = pinnedEffect(remote, unit.loaded.manifest);
+  // A granted secret the server put into a description or schema never reaches a client's tools/list.
+  const shown = redactSecretValues(definition, Object.values(unit.secrets)).value;
   return {
     ...unit,
     name: `${prefixOf(unit)}${remote}`,
@@ -53,7 +56,7 @@ function expose(unit: RegisteredTool, remote: string, sha256: string, definition
     checkInput,
     checkOutput,
     server: { unit: unit.name, remote, sha256 },
-    definition,
+    definition: shown,
   };
 }
 

@@ -97,6 +97,9 @@ describe("hosted MCP server, unmodified, through warden (SPEC §15)", () => {
     const write = tools.find((x) => x.name === "fx_write")!;
     assert.equal(write.annotations?.readOnlyHint, false, "the server claims readOnlyHint; its effect is write");
     assert.equal(tools.find((x) => x.name === "fx_add")!.outputSchema?.required?.[0], "sum");
+    const whoami = tools.find((x) => x.name === "fx_whoami")!;
+    assert.ok(!JSON.stringify(tools).includes(FIXTURE_SECRET), "a granted secret in a server's tool description never reaches the client");
+    assert.match(whoami.description!, /\[REDACTED\]/);
   });
 
   test("text and structured results through Client.callTool", async (t) => {
