@@ -9,7 +9,7 @@ import { WardenError, type ErrorPayload } from "../../src/errors.js";
 import type { Logger } from "../../src/logger.js";
 import type { ExecuteOutcome, ExecuteRequest, Executor, HostResult, SandboxTool } from "../executor.js";
 import type { FromWorker, HostRequest, WireTool } from "./protocol.js";
-import { loadWireTool, wireKey } from "./tool-source.js";
+import { wireKey, wireToolOf } from "./tool-source.js";
 import { hostRequestFromWire, hostResultToWire } from "./wire-bytes.js";
 import { WorkerPool, type WorkerHandle } from "./worker-pool.js";
 
@@ -40,7 +40,6 @@ export class IsolateExecutor implements Executor {
   private readonly pool: WorkerPool;
   private readonly calls = new Map<number, ActiveCall>();
   private readonly watchdogs = new Map<number, NodeJS.Timeout>();
-  private readonly loading = new Map<string, Promise<WireTool>>();
   private readonly loaded = new Map<string, WireTool>();
   private nextId = 0;
   private closed = false;
@@ -65,7 +64,7 @@ export class IsolateExecutor implements Executor {
   async prepare(tool: SandboxTool): Promise<void> {
     if (this.closed || tool.runtime !== "isolate") return;
     try {
-      const wire = await this.wireTool(tool);
+      const wire = this.wireTool(tool);
       for (const worker of this.pool.live()) {
         if (worker.knownTools.has(wire.key)) continue;
         worker.knownTools.add(wire.key);
@@ -86,7 +85,7 @@ export class IsolateExecutor implements Executor {
     let input: string;
     let env: string;
     try {
-      wire = this.loaded.get(sourceKey(tool)) ?? (await this.wireTool(tool));
+      wire = this.wireTool(tool);
       input = JSON.stringify(request.input ?? null);
       env = JSON.stringify(request.env ?? {});
     } catch (err) {
@@ -133,20 +132,15 @@ export class IsolateExecutor implements Executor {
     this.pool.close();
   }
 
-  private wireTool(tool: SandboxTool): Promise<WireTool> {
+  /** The tool's hashed module texts, shaped for the workers once per (name, digest, limits, entry). */
+  private wireTool(tool: SandboxTool): WireTool {
     const key = sourceKey(tool);
-    let pending = this.loading.get(key);
-    if (!pending) {
-      pending = loadWireTool(tool).then(
-        (wire) => (this.loaded.set(key, wire), wire),
-        (err) => {
-          this.loading.delete(key); // a fixed folder can be retried
-          throw err;
-        },
-      );
-      this.loading.set(key, pending);
+    let wire = this.loaded.get(key);
+    if (!wire) {
+      wire = wireToolOf(tool);
+      this.loaded.set(key, wire);
     }
-    return pending;
+    return wire;
   }
 
   private settle(call: ActiveCall, outcome: ExecuteOutcome): boolean {
@@ -221,7 +215,7 @@ export class IsolateExecutor implements Executor {
 }
 
 function sourceKey(tool: SandboxTool): string {
-  return `${wireKey(tool)}\0${tool.dir}\0${tool.entry ?? ""}`;
+  return `${wireKey(tool)}\0${tool.entry ?? ""}`;
 }
 
 function outputOutcome(tool: SandboxTool, json: string): ExecuteOutcome {

@@ -88,6 +88,8 @@ function registerTool(tool: LoadedTool, loaded: LoadedConfig, env: NodeJS.Proces
     runtime: m.runtime,
     dir: tool.dir,
     ...(m.entry ? { entry: m.entry } : {}),
+    // The hashed bytes themselves: the isolate backend runs exactly what the digest covers.
+    ...(tool.sources ? { modules: tool.sources } : {}),
     ...(m.image ? { image: m.image } : {}),
     ...(m.command ? { command: m.command } : {}),
     ...(m.owner ? { owner: m.owner } : {}),

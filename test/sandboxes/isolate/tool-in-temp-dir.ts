@@ -27,6 +27,8 @@ export function toolInTempDir(files: string | Record<string, string>, limits: Pa
     runtime: "isolate",
     dir,
     entry: "index.js",
+    // As manifest loading does: the backend runs these texts (the ones hashed), never the files on disk.
+    modules: { ...sources },
     limits: { ...LIMIT_DEFAULTS, timeoutMs: 10_000, memoryMb: 32, outputBytes: 4096, ...limits },
     network: false,
     volumes: [],
