@@ -19,7 +19,29 @@ export const CTX_SHIM_SOURCE = String.raw`(function () {
   // SharedArrayBuffer/Atomics: Atomics.wait blocks the isolate thread where no deadline reaches it.
   // WebAssembly: wasm memory is allocated outside memoryLimit, so growth would escape the heap budget.
   // FinalizationRegistry: its callbacks run after the call, in a later task — code that outlives the call.
-  for (const name of ["SharedArrayBuffer", "Atomics", "WebAssembly", "FinalizationRegistry"]) delete g[name];
+  // Intl: every Intl object holds ICU memory outside the V8 heap (measured: 200k Intl.Segmenter under a 32 MB
+  // budget took the worker to 1.4 GB); without the constructors a tool cannot keep any.
+  for (const name of ["SharedArrayBuffer", "Atomics", "WebAssembly", "FinalizationRegistry", "Intl"]) delete g[name];
+  // Resizable ArrayBuffers (new ArrayBuffer(n, { maxByteLength })) get their pages straight from V8's page
+  // allocator, not through isolated-vm's limited allocator: resize/transfer to 1 GB passed a 32 MB budget and the
+  // memory outlived the call. V8 13 has no flag to turn them off, so the constructor every path reaches (the
+  // global, ArrayBuffer.prototype.constructor, subclasses via extends) refuses the option before V8 sees it.
+  // Plain buffers, typed arrays, slice and transfer of a fixed buffer all go through the limited allocator.
+  const RealArrayBuffer = g.ArrayBuffer, construct = Reflect.construct, TypeErrorCtor = TypeError, defineProperty = Object.defineProperty;
+  const SafeArrayBuffer = function ArrayBuffer(length, options) {
+    if (new.target === undefined) throw new TypeErrorCtor("Constructor ArrayBuffer requires 'new'");
+    // Only read, never forwarded: a getter that answers differently the second time changes nothing.
+    if (options !== null && (typeof options === "object" || typeof options === "function") && options.maxByteLength !== undefined)
+      throw new TypeErrorCtor("resizable ArrayBuffers are not available to isolate tools (their memory is outside the tool's memory budget)");
+    return construct(RealArrayBuffer, [length], new.target);
+  };
+  defineProperty(SafeArrayBuffer, "length", { value: 1 });
+  defineProperty(SafeArrayBuffer, "prototype", { value: RealArrayBuffer.prototype, writable: false, enumerable: false, configurable: false });
+  defineProperty(SafeArrayBuffer, "isView", { value: RealArrayBuffer.isView, writable: true, configurable: true });
+  defineProperty(SafeArrayBuffer, Symbol.species, { get: function () { return this; }, configurable: true });
+  defineProperty(RealArrayBuffer.prototype, "constructor", { value: SafeArrayBuffer, writable: true, configurable: true });
+  defineProperty(g, "ArrayBuffer", { value: SafeArrayBuffer, writable: true, configurable: true });
+  delete RealArrayBuffer.prototype.resize;
 
   const parse = JSON.parse, stringify = JSON.stringify, freeze = Object.freeze, keys = Object.keys;
   const StringCtor = String, NumberCtor = Number, ErrorCtor = Error, Uint8ArrayCtor = Uint8Array, fromCharCode = String.fromCharCode;
@@ -54,7 +76,7 @@ export const CTX_SHIM_SOURCE = String.raw`(function () {
 
   function toBytes(data) {
     if (typeof data === "string") return data;
-    if (data instanceof ArrayBuffer) return new Uint8ArrayCtor(data.slice(0));
+    if (data instanceof SafeArrayBuffer) return new Uint8ArrayCtor(data.slice(0));
     if (isView(data)) return new Uint8ArrayCtor(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
     return StringCtor(data);
   }
