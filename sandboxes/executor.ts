@@ -112,7 +112,15 @@ export interface ExecuteRequest {
 
 export type ExecuteOutcome =
   | { ok: true; output: unknown; outputBytes: number }
-  | { ok: false; error: ErrorPayload };
+  | {
+      ok: false;
+      error: ErrorPayload;
+      /**
+       * The sandbox failed because of ANOTHER call (e.g. a neighbour's crash took the shared worker down): not this
+       * tool's fault, so it is never counted against it (auto-quarantine). Absent: the failure is this call's own.
+       */
+      collateral?: true;
+    };
 
 export interface Executor {
   readonly runtime: "isolate" | "container";

@@ -83,6 +83,8 @@ export class Broker {
   private readonly running = new Map<string, { tool: string; controller: AbortController; entry: AuditEntry }>();
   private readonly listeners = new Set<() => void>();
   private readonly quarantine: QuarantineCounter;
+  /** Calls whose failure was caused by another call (ExecuteOutcome.collateral); read once by call(). */
+  private readonly collateral = new Set<string>();
 
   constructor(private readonly options: BrokerOptions) {
     this.config = options.config;
@@ -235,7 +237,9 @@ export class Broker {
     if (result.ok) entry.outcome = "ok";
     else entry.errorCode = result.error.code;
     // Rare path (a failure): the quarantine is in force before this call answers.
-    if (tool && !result.ok) await this.applyVerdict(tool, entry.errorCode, callId, ctx.actor);
+    // A call stopped by a neighbour's crash (ExecuteOutcome.collateral) is not its tool's fault: never counted.
+    const collateral = this.collateral.delete(callId);
+    if (tool && !result.ok && !collateral) await this.applyVerdict(tool, entry.errorCode, callId, ctx.actor);
     // The answer waits for the durable audit record: no call is answered unaudited.
     try {
       await this.options.audit.append(this.redactRecord(entry));
@@ -326,7 +330,11 @@ export class Broker {
       outcome = await executor.execute({ callId: entry.callId, tool: tool.sandbox, input, env: tool.secrets, host, signal: controller.signal });
     } finally {
       release();
+      // Issue #16: the call is over (answered, timed out or crashed): stop every host request it started
+      // (fetches, fs); each aborted fetch records its egress synchronously before the audit record is written.
+      controller.abort(new WardenError("E_CANCELLED", "the call has ended"));
     }
+    if (!outcome.ok && outcome.collateral) this.collateral.add(entry.callId);
     if (!outcome.ok) {
       // A tool that lets a refused fetch/fs error escape failed *because* of the
       // refusal: report the denial (the operator's fix), not a generic failure.
