@@ -1,0 +1,57 @@
+/**
+ * Issue #16 item 4: a tool stuck in an uninterruptible native operation (a big
+ * TypedArray sort) made the watchdog kill its worker, and the calls of an
+ * unrelated tool on that worker ended E_SANDBOX_CRASHED — counted against the
+ * innocent tool, which got quarantined. The crash is charged to the call that
+ * caused it; a neighbour that had not started is retried on a fresh worker; a
+ * neighbour that was running is marked collateral (never counted).
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import type { ExecuteOutcome } from "../../../sandboxes/executor.js";
+import { createIsolateExecutor, type IsolateExecutor } from "../../../sandboxes/isolate/index.js";
+import { ECHO_SOURCE, recordingHost, runTool, toolInTempDir } from "./tool-in-temp-dir.js";
+
+const M = 1024 * 1024;
+/** ~4-6 s of std::sort on this class of machine, longer than timeout + abort grace; the array is filled natively. */
+export const NATIVE_STALL_SOURCE = `export default async function run() {
+  const a = new Float64Array(${32 * M});
+  for (let i = 0; i < 4096; i++) a[i] = Math.random();
+  for (let n = 4096; n < a.length; n *= 2) a.copyWithin(n, 0, Math.min(n, a.length - n));
+  a.sort();
+  return a.length;
+}`;
+
+describe("a crash is charged to the call that caused it", () => {
+  let executor: IsolateExecutor;
+  before(async () => {
+    executor = createIsolateExecutor({ workers: 1, isolatesPerWorker: 2 });
+    await executor.ready();
+  });
+  after(() => executor.close());
+
+  test("the attacker's call is charged; a running neighbour is collateral; a waiting one is retried and succeeds", async () => {
+    const attacker = toolInTempDir(NATIVE_STALL_SOURCE, { timeoutMs: 1_000, memoryMb: 400 });
+    // The innocent tool is inside a host call (started, running) when the worker is killed.
+    const innocent = toolInTempDir(`export default async function run(input, ctx) { await ctx.fs.stat("/mnt/x").catch(() => null); return "done"; }`, { timeoutMs: 30_000 });
+    const waiting = toolInTempDir(ECHO_SOURCE, { timeoutMs: 30_000 });
+    let hostCalled!: () => void;
+    const inHost = new Promise<void>((r) => (hostCalled = r));
+    const slowHost = recordingHost({ fs: () => (hostCalled(), new Promise((r) => setTimeout(() => r({ ok: true, value: null }), 20_000))) });
+    const innocentCall = runTool(executor, innocent, {}, { host: slowHost });
+    await inHost;
+    const attack = runTool(executor, attacker);
+    // Both isolates of the only worker are busy: this call waits in the worker, it has not started.
+    await new Promise((r) => setTimeout(r, 100));
+    const waitingCall = runTool(executor, waiting, { n: 1 });
+    const [a, i, w] = (await Promise.all([attack, innocentCall, waitingCall])) as [ExecuteOutcome, ExecuteOutcome, ExecuteOutcome];
+    assert.equal(a.ok, false);
+    assert.equal(!a.ok && a.error.code, "E_SANDBOX_CRASHED", JSON.stringify(a));
+    assert.equal(!a.ok && a.collateral, undefined, "the culprit's crash counts against it");
+    assert.match(!a.ok ? a.error.message : "", /could not be interrupted/);
+    assert.equal(i.ok, false);
+    assert.equal(!i.ok && i.error.code, "E_SANDBOX_CRASHED", JSON.stringify(i));
+    assert.equal(!i.ok && i.collateral, true, "the running neighbour's failure is not its tool's fault");
+    assert.deepEqual(w, { ok: true, output: { echo: { n: 1 } }, outputBytes: '{"echo":{"n":1}}'.length }, "the waiting neighbour ran on a fresh worker");
+  });
+});
