@@ -28,7 +28,8 @@ export interface IsolateExecutorOptions {
 
 interface ActiveCall {
   id: number;
-  worker: WorkerHandle;
+  /** The worker the call was sent to; undefined until one was available. */
+  worker: WorkerHandle | undefined;
   request: ExecuteRequest;
   wire: WireTool;
   input: string;
@@ -112,14 +113,20 @@ export class IsolateExecutor implements Executor {
       const id = ++this.nextId;
       const call: ActiveCall = {
         id,
-        worker: undefined as unknown as WorkerHandle,
+        worker: undefined,
         request,
         wire,
         input,
         env,
         resolve,
         queued: false,
-        timer: setTimeout(() => this.stop(call, { code: "E_TIMEOUT", message: `${tool.name} ran longer than its timeout of ${tool.limits.timeoutMs} ms` }, true), Math.max(0, tool.limits.timeoutMs - (Date.now() - startedAt))),
+        timer: setTimeout(
+          () =>
+            call.worker === undefined
+              ? this.settle(call, failure("E_SANDBOX_UNAVAILABLE", "no isolate worker is running; workers keep failing to start"))
+              : this.stop(call, { code: "E_TIMEOUT", message: `${tool.name} ran longer than its timeout of ${tool.limits.timeoutMs} ms` }, true),
+          Math.max(0, tool.limits.timeoutMs - (Date.now() - startedAt)),
+        ),
         onAbort: () => (call.held ? this.settle(call, { ok: false, error: call.held }) : this.stop(call, abortReason(signal), false)),
       };
       signal.addEventListener("abort", call.onAbort, { once: true });
@@ -253,7 +260,7 @@ export class IsolateExecutor implements Executor {
     } catch (err) {
       result = { ok: false, error: toPayload(err) };
     }
-    if (this.calls.get(call.id) === call && !call.held)
+    if (this.calls.get(call.id) === call && !call.held && call.worker)
       this.pool.send(call.worker, { t: "host-result", id: call.id, req, result: hostResultToWire(request.op, result) });
   }
 

@@ -137,7 +137,7 @@ export class IsolateSlot {
       prepared.binding.id = call.id;
       const args = [prepared.run!.derefInto(), call.input, call.env, this.tool.limits.outputBytes];
       const result: unknown = await prepared.invoke!.apply(undefined, args, { result: { promise: true } });
-      return await this.checkHeap(call.id, decodeResult(call.id, result));
+      return this.checkHeap(call.id, decodeResult(call.id, result));
     } catch (err) {
       if (running.aborted) return stopped();
       return { t: "done", id: call.id, ok: false, error: classify(err, this.tool) };
@@ -152,12 +152,14 @@ export class IsolateSlot {
   }
 
   /** memoryLimit is soft (external allocations, late GC): an isolate over budget after a call is replaced. */
-  private async checkHeap(id: number, done: Done): Promise<Done> {
+  private checkHeap(id: number, done: Done): Done {
     const isolate = this.isolate;
     if (!isolate || isolate.isDisposed) return done;
     let used: number;
     try {
-      const stats = await isolate.getHeapStatistics();
+      // Sync is safe here and cheaper on the hot path: the call's apply has settled and nothing else runs in this
+      // isolate while the slot is busy (no refill), so this never waits behind tool code.
+      const stats = isolate.getHeapStatisticsSync();
       used = stats.used_heap_size + stats.externally_allocated_size;
     } catch {
       return done; // disposed meanwhile (an abort): nothing left to measure
