@@ -63,11 +63,20 @@ function slotFor(key: string): IsolateSlot | undefined {
     return slot;
   }
   const evictable = slots.filter((s) => !s.busy).sort((a, b) => a.lastUsed - b.lastUsed)[0];
-  if (!evictable) return undefined;
-  evictable.dispose();
-  const slot = new IsolateSlot(tool, bridge, fault);
-  slots[slots.indexOf(evictable)] = slot;
-  return slot;
+  if (evictable) {
+    evictable.dispose();
+    const slot = new IsolateSlot(tool, bridge, fault);
+    slots[slots.indexOf(evictable)] = slot;
+    return slot;
+  }
+  // Every isolate is busy with OTHER tools' calls (e.g. a tool spinning in its module top level in all of them):
+  // this tool gets an extra isolate rather than wait behind another tool's code. Bounded; shrunk back when idle.
+  if (!slots.some((s) => s.tool.key === key) && slots.length < SLOTS * 2) {
+    const slot = new IsolateSlot(tool, bridge, fault);
+    slots.push(slot);
+    return slot;
+  }
+  return undefined;
 }
 
 function pump(): void {
@@ -111,6 +120,11 @@ function start(call: QueuedCall, slot: IsolateSlot): void {
       }
     }
     send(done);
+    // An extra isolate (see slotFor) is given back as soon as it is idle.
+    if (slots.length > SLOTS && !slot.busy && slots.includes(slot)) {
+      slot.dispose();
+      slots.splice(slots.indexOf(slot), 1);
+    }
     pump();
     // After the answer is on its way: prepare the next calls' contexts off the critical path.
     setImmediate(() => refill(slot));

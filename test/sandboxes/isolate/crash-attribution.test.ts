@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { ExecuteOutcome } from "../../../sandboxes/executor.js";
 import { createIsolateExecutor, type IsolateExecutor } from "../../../sandboxes/isolate/index.js";
-import { ECHO_SOURCE, recordingHost, runTool, toolInTempDir } from "./tool-in-temp-dir.js";
+import { recordingHost, runTool, toolInTempDir } from "./tool-in-temp-dir.js";
 
 const M = 1024 * 1024;
 /** ~4-6 s of std::sort on this class of machine, longer than timeout + abort grace; the array is filled natively. */
@@ -33,17 +33,16 @@ describe("a crash is charged to the call that caused it", () => {
   test("the attacker's call is charged; a running neighbour is collateral; a waiting one is retried and succeeds", async () => {
     const attacker = toolInTempDir(NATIVE_STALL_SOURCE, { timeoutMs: 1_000, memoryMb: 400 });
     // The innocent tool is inside a host call (started, running) when the worker is killed.
-    const innocent = toolInTempDir(`export default async function run(input, ctx) { await ctx.fs.stat("/mnt/x").catch(() => null); return "done"; }`, { timeoutMs: 30_000 });
-    const waiting = toolInTempDir(ECHO_SOURCE, { timeoutMs: 30_000 });
+    const innocent = toolInTempDir(`export default async function run(input, ctx) { if (input.wait) await ctx.fs.stat("/mnt/x").catch(() => null); return { done: input }; }`, { timeoutMs: 30_000 });
     let hostCalled!: () => void;
     const inHost = new Promise<void>((r) => (hostCalled = r));
     const slowHost = recordingHost({ fs: () => (hostCalled(), new Promise((r) => setTimeout(() => r({ ok: true, value: null }), 20_000))) });
-    const innocentCall = runTool(executor, innocent, {}, { host: slowHost });
+    const innocentCall = runTool(executor, innocent, { wait: true }, { host: slowHost });
     await inHost;
     const attack = runTool(executor, attacker);
-    // Both isolates of the only worker are busy: this call waits in the worker, it has not started.
+    // Both isolates of the only worker are busy, one of them with this tool: this call waits in the worker.
     await new Promise((r) => setTimeout(r, 100));
-    const waitingCall = runTool(executor, waiting, { n: 1 });
+    const waitingCall = runTool(executor, innocent, { n: 1 });
     const [a, i, w] = (await Promise.all([attack, innocentCall, waitingCall])) as [ExecuteOutcome, ExecuteOutcome, ExecuteOutcome];
     assert.equal(a.ok, false);
     assert.equal(!a.ok && a.error.code, "E_SANDBOX_CRASHED", JSON.stringify(a));
@@ -52,6 +51,6 @@ describe("a crash is charged to the call that caused it", () => {
     assert.equal(i.ok, false);
     assert.equal(!i.ok && i.error.code, "E_SANDBOX_CRASHED", JSON.stringify(i));
     assert.equal(!i.ok && i.collateral, true, "the running neighbour's failure is not its tool's fault");
-    assert.deepEqual(w, { ok: true, output: { echo: { n: 1 } }, outputBytes: '{"echo":{"n":1}}'.length }, "the waiting neighbour ran on a fresh worker");
+    assert.deepEqual(w, { ok: true, output: { done: { n: 1 } }, outputBytes: '{"done":{"n":1}}'.length }, "the waiting neighbour ran on a fresh worker");
   });
 });

@@ -20,15 +20,14 @@ describe("module top-level code cannot stall other tools", () => {
   });
   after(() => executor.close());
 
-  // One spinner per worker (2 workers × 2 isolates): each worker keeps a free isolate for the other tool, so any
-  // delay is the spinner's code holding the worker's main thread (before the fix: 1 s per context prepared).
-  // Capacity (every isolate busy with long calls) is the broker's admission concern, not this one.
-  test("calls of a tool spinning at module scope do not delay another tool's calls", async () => {
+  // The review's scenario: 4 spinning calls fill every isolate of both workers (2 × 2). Before the fix every
+  // echo sent to a worker waited behind 1 s of top-level spinning on its main thread per context prepared.
+  test("4 calls of a tool spinning at module scope do not delay another tool's calls", async () => {
     const spinner = toolInTempDir(`while (true) {}\nexport default async function run() { return 1; }`, { timeoutMs: 5_000 });
     const echo = toolInTempDir(ECHO_SOURCE, { timeoutMs: 5_000 });
     await executor.prepare(echo);
     assert.equal(code(await runTool(executor, echo, { warm: true })), "ok");
-    const spinning = Array.from({ length: 2 }, () => runTool(executor, spinner));
+    const spinning = Array.from({ length: 4 }, () => runTool(executor, spinner));
     await new Promise((r) => setTimeout(r, 50)); // the spinners' top level is running
     const started = Date.now();
     const latencies: number[] = [];
