@@ -10,17 +10,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { ExecuteOutcome } from "../../../sandboxes/executor.js";
 import { createIsolateExecutor, type IsolateExecutor } from "../../../sandboxes/isolate/index.js";
-import { recordingHost, runTool, toolInTempDir } from "./tool-in-temp-dir.js";
-
-const M = 1024 * 1024;
-/** ~4-6 s of std::sort on this class of machine, longer than timeout + abort grace; the array is filled natively. */
-export const NATIVE_STALL_SOURCE = `export default async function run() {
-  const a = new Float64Array(${32 * M});
-  for (let i = 0; i < 4096; i++) a[i] = Math.random();
-  for (let n = 4096; n < a.length; n *= 2) a.copyWithin(n, 0, Math.min(n, a.length - n));
-  a.sort();
-  return a.length;
-}`;
+import { NATIVE_STALL_SOURCE, NATIVE_STALL_TIMEOUT_MS, recordingHost, runTool, toolInTempDir } from "./tool-in-temp-dir.js";
 
 describe("a crash is charged to the call that caused it", () => {
   let executor: IsolateExecutor;
@@ -31,7 +21,7 @@ describe("a crash is charged to the call that caused it", () => {
   after(() => executor.close());
 
   test("the attacker's call is charged; a running neighbour is collateral; a waiting one is retried and succeeds", async () => {
-    const attacker = toolInTempDir(NATIVE_STALL_SOURCE, { timeoutMs: 1_000, memoryMb: 400 });
+    const attacker = toolInTempDir(NATIVE_STALL_SOURCE, { timeoutMs: NATIVE_STALL_TIMEOUT_MS, memoryMb: 400 });
     // The innocent tool is inside a host call (started, running) when the worker is killed.
     const innocent = toolInTempDir(`export default async function run(input, ctx) { if (input.wait) await ctx.fs.stat("/mnt/x").catch(() => null); return { done: input }; }`, { timeoutMs: 30_000 });
     let hostCalled!: () => void;
