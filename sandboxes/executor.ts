@@ -84,8 +84,8 @@ export interface SandboxTool {
   /** Isolate: entry module path relative to `dir`. */
   entry?: string;
   /**
-   * Isolate: the text of every file of the tool folder by relative POSIX path,
-   * from the very bytes the digest was computed over (manifest loading). The
+   * Isolate: the text of every .js/.mjs/.json file of the tool folder by relative
+   * POSIX path, from the very bytes the digest was computed over (manifest loading). The
    * backend runs these and never reads `dir` again: a file swapped on disk
    * after hashing (time of check ≠ time of use) must not run under the approval.
    */
