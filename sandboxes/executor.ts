@@ -16,6 +16,10 @@
  *   `E_SANDBOX_UNAVAILABLE`. The backend stays usable for the next call.
  * - Nothing the tool does after the outcome has any effect (host calls made
  *   after it are refused).
+ * - A failure is charged to the call that caused it: a call whose sandbox died
+ *   because of ANOTHER call ends with `collateral: true` (the broker does not
+ *   count it for quarantine); a call that cannot be stopped at its deadline and
+ *   takes its sandbox down with it ends `E_SANDBOX_CRASHED` (isolate backend).
  */
 import type { ErrorPayload } from "../src/errors.js";
 import type { Limits } from "../src/manifest/schema.js";
