@@ -55,6 +55,8 @@ export class IsolateExecutor implements Executor {
   private readonly verdicts = new Map<string, { error: ErrorPayload; until: number }>();
   /** Why a worker is going down: the call it was killed for, or whose isolate V8 lost (a fault). */
   private readonly culprits = new WeakMap<WorkerHandle, number>();
+  /** What V8 said when it lost control of an isolate (isolated-vm onCatastrophicError), by worker. */
+  private readonly faults = new WeakMap<WorkerHandle, string>();
   private nextId = 0;
   private closed = false;
 
@@ -219,6 +221,7 @@ export class IsolateExecutor implements Executor {
     if (message.t === "ready") return;
     if (message.t === "fault") {
       if (!this.culprits.has(worker)) this.culprits.set(worker, message.id);
+      this.faults.set(worker, String(message.message).slice(0, 200));
       return;
     }
     const call = this.calls.get(message.id);
@@ -287,9 +290,12 @@ export class IsolateExecutor implements Executor {
     for (const call of calls) {
       const name = call.request.tool.name;
       if (call.id === culprit || (culprit === undefined && running.length === 1 && running[0] === call)) {
+        const fault = this.faults.get(worker);
         const why = call.held
           ? `${name} ran past its timeout in an operation that could not be interrupted; its isolate worker was killed`
-          : `the isolate worker running ${name} crashed; the call did not finish`;
+          : fault !== undefined
+            ? `${name} crashed its isolate worker (V8: ${fault}); the call did not finish`
+            : `the isolate worker running ${name} crashed; the call did not finish`;
         this.settle(call, failure("E_SANDBOX_CRASHED", why));
       } else if (call.queued && !call.held) {
         void this.dispatch(call); // never started: run it on a fresh worker

@@ -78,7 +78,7 @@ export class IsolateSlot {
     readonly tool: WireTool,
     private readonly host: SlotHost,
     /** V8 lost control of this slot's isolate (isolated-vm onCatastrophicError): the worker must go down. */
-    private readonly onFault: (slot: IsolateSlot, runningCallId: number | undefined) => void = () => undefined,
+    private readonly onFault: (slot: IsolateSlot, runningCallId: number | undefined, message: string) => void = () => undefined,
   ) {}
 
   hasReady(): boolean {
@@ -176,7 +176,7 @@ export class IsolateSlot {
     this.disposeIsolate();
     const isolate = new ivm.Isolate({
       memoryLimit: this.tool.limits.memoryMb + GARBAGE_HEADROOM_MB,
-      onCatastrophicError: () => this.onFault(this, this.running?.id),
+      onCatastrophicError: (message) => this.onFault(this, this.running?.id, String(message).slice(0, 200)),
     });
     // Trusted code only (no tool code has run in this isolate yet), so the sync compile is bounded.
     const shim = isolate.compileScriptSync(CTX_SHIM_SOURCE, { filename: "warden:ctx" });

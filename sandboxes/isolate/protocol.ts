@@ -39,8 +39,8 @@ export type FromWorker =
   | { t: "queued"; id: number }
   /** A call announced as queued has started to run. */
   | { t: "started"; id: number }
-  /** V8 lost control of the isolate running call `id` (0: no call); the worker exits right after. */
-  | { t: "fault"; id: number }
+  /** V8 lost control of the isolate running call `id` (0: no call), e.g. a catastrophic out-of-memory; the worker exits right after. */
+  | { t: "fault"; id: number; message: string }
   | { t: "host"; id: number; req: number; request: HostRequest }
   | { t: "log"; id: number; level: ToolLogLevel; message: string }
   | { t: "progress"; id: number; done: number; total?: number };

@@ -40,10 +40,20 @@ function verdictFor(key: string): ErrorPayload | undefined {
   return verdict && verdict.until > Date.now() ? verdict.error : undefined;
 }
 
-/** V8 lost control of an isolate: report which call's isolate it was (its tool is charged), then go down. */
-function fault(_slot: IsolateSlot, runningCallId: number | undefined): void {
-  if (process.connected) process.send!({ t: "fault", id: runningCallId ?? 0 } satisfies FromWorker, undefined, undefined, () => process.exit(70));
-  setTimeout(() => process.exit(70), 500).unref();
+/**
+ * V8 lost control of an isolate: report which call's isolate it was (its tool is charged), then go down AT ONCE,
+ * inside this handler. isolated-vm parks the isolate's thread forever holding the isolate's lock, so anything the
+ * main thread does next that touches that isolate blocks for good (measured: a deferred exit never came and the
+ * broker never heard of the worker again). The IPC write of a small message completes synchronously on a pipe;
+ * the broker charges the call from it, and from the exit.
+ */
+function fault(_slot: IsolateSlot, runningCallId: number | undefined, message: string): void {
+  try {
+    if (process.connected) process.send!({ t: "fault", id: runningCallId ?? 0, message } satisfies FromWorker);
+  } finally {
+    // Not process.exit: its teardown waits on the parked isolate thread (measured: it hung in a futex forever).
+    process.kill(process.pid, "SIGKILL");
+  }
 }
 
 /** An idle slot for this tool (one with a prepared context first), or a new one in a free or evictable place. */

@@ -43,4 +43,21 @@ describe("a crash is charged to the call that caused it", () => {
     assert.equal(!i.ok && i.collateral, true, "the running neighbour's failure is not its tool's fault");
     assert.deepEqual(w, { ok: true, output: { done: { n: 1 } }, outputBytes: '{"done":{"n":1}}'.length }, "the waiting neighbour ran on a fresh worker");
   });
+
+  test("a tool that makes V8 give up (catastrophic out-of-memory) is charged; a running neighbour is collateral", async () => {
+    // A Map grown past the heap limit: V8 reports a catastrophic OOM (onCatastrophicError), not a catchable error.
+    const attacker = toolInTempDir(`export default async function run() { const m = new Map(); for (let i = 0; ; i++) m.set(i, i); }`, { timeoutMs: 30_000, memoryMb: 64 });
+    const innocent = toolInTempDir(`export default async function run(input, ctx) { await ctx.fs.stat("/mnt/x").catch(() => null); return "done"; }`, { timeoutMs: 30_000 });
+    let hostCalled!: () => void;
+    const inHost = new Promise<void>((r) => (hostCalled = r));
+    const slowHost = recordingHost({ fs: () => (hostCalled(), new Promise((r) => setTimeout(() => r({ ok: true, value: null }), 30_000))) });
+    const innocentCall = runTool(executor, innocent, {}, { host: slowHost });
+    await inHost;
+    const [a, i] = (await Promise.all([runTool(executor, attacker), innocentCall])) as [ExecuteOutcome, ExecuteOutcome];
+    assert.equal(!a.ok && a.error.code, "E_SANDBOX_CRASHED", JSON.stringify(a));
+    assert.equal(!a.ok && a.collateral, undefined, "the culprit's crash counts against it");
+    assert.match(!a.ok ? a.error.message : "", /out-of-memory/);
+    assert.equal(!i.ok && i.error.code, "E_SANDBOX_CRASHED", JSON.stringify(i));
+    assert.equal(!i.ok && i.collateral, true, "the running neighbour's failure is not its tool's fault");
+  });
 });
