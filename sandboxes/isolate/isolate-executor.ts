@@ -222,6 +222,13 @@ export class IsolateExecutor implements Executor {
     if (message.t === "fault") {
       if (!this.culprits.has(worker)) this.culprits.set(worker, message.id);
       this.faults.set(worker, String(message.message).slice(0, 200));
+      // The same code would take the next worker down too (a top-level Map bomb crashes every context prepared
+      // ahead, charged to nobody): its calls fail at once for a while instead; each still counts as its crash.
+      const name = [...this.loaded.values()].find((w) => w.key === message.key)?.name ?? "the tool";
+      this.verdicts.set(message.key, {
+        error: { code: "E_SANDBOX_CRASHED", message: `${name} crashed its isolate worker (V8: ${String(message.message).slice(0, 200)}); its calls are refused for ${TRANSIENT_VERDICT_MS / 1000} s` },
+        until: Date.now() + TRANSIENT_VERDICT_MS,
+      });
       return;
     }
     const call = this.calls.get(message.id);

@@ -40,7 +40,7 @@ export type FromWorker =
   /** A call announced as queued has started to run. */
   | { t: "started"; id: number }
   /** V8 lost control of the isolate running call `id` (0: no call), e.g. a catastrophic out-of-memory; the worker exits right after. */
-  | { t: "fault"; id: number; message: string }
+  | { t: "fault"; id: number; key: string; message: string }
   | { t: "host"; id: number; req: number; request: HostRequest }
   | { t: "log"; id: number; level: ToolLogLevel; message: string }
   | { t: "progress"; id: number; done: number; total?: number };

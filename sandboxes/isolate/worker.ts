@@ -47,9 +47,9 @@ function verdictFor(key: string): ErrorPayload | undefined {
  * broker never heard of the worker again). The IPC write of a small message completes synchronously on a pipe;
  * the broker charges the call from it, and from the exit.
  */
-function fault(_slot: IsolateSlot, runningCallId: number | undefined, message: string): void {
+function fault(slot: IsolateSlot, runningCallId: number | undefined, message: string): void {
   try {
-    if (process.connected) process.send!({ t: "fault", id: runningCallId ?? 0, message } satisfies FromWorker);
+    if (process.connected) process.send!({ t: "fault", id: runningCallId ?? 0, key: slot.tool.key, message } satisfies FromWorker);
   } finally {
     // Not process.exit: its teardown waits on the parked isolate thread (measured: it hung in a futex forever).
     process.kill(process.pid, "SIGKILL");

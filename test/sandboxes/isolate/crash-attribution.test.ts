@@ -60,4 +60,19 @@ describe("a crash is charged to the call that caused it", () => {
     assert.equal(!i.ok && i.error.code, "E_SANDBOX_CRASHED", JSON.stringify(i));
     assert.equal(!i.ok && i.collateral, true, "the running neighbour's failure is not its tool's fault");
   });
+
+  test("code that crashed a worker is not sent to the next one: its calls fail at once for a while", async () => {
+    // Were it in the module top level, every context prepared ahead would crash a worker again, charged to nobody.
+    const bomb = toolInTempDir(`export default async function run() { const m = new Map(); for (let i = 0; ; i++) m.set(i, i); }`, { timeoutMs: 30_000, memoryMb: 64 });
+    const first = await runTool(executor, bomb);
+    assert.equal(!first.ok && first.error.code, "E_SANDBOX_CRASHED", JSON.stringify(first));
+    for (let i = 0; i < 50 && executor.workerPids().length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    const pids = executor.workerPids();
+    const t = Date.now();
+    const again = await runTool(executor, bomb);
+    assert.equal(!again.ok && again.error.code, "E_SANDBOX_CRASHED");
+    assert.match(!again.ok ? again.error.message : "", /refused for \d+ s/);
+    assert.ok(Date.now() - t < 200, "answered without running the code");
+    assert.deepEqual(executor.workerPids(), pids, "no second worker was crashed");
+  });
 });
