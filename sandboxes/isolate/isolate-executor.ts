@@ -156,6 +156,12 @@ export class IsolateExecutor implements Executor {
       if (this.calls.get(call.id) === call) this.settle(call, failure("E_SANDBOX_UNAVAILABLE", "no isolate worker is running; workers keep failing to start"));
       return;
     }
+    // A retry after a crash: the crashing code's verdict (fault) may have come meanwhile.
+    const verdict = this.verdictFor(call.wire.key);
+    if (verdict) {
+      this.settle(call, { ok: false, error: verdict });
+      return;
+    }
     call.worker = worker;
     call.queued = false;
     worker.inflight.add(call.id);

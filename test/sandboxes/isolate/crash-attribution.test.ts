@@ -75,4 +75,22 @@ describe("a crash is charged to the call that caused it", () => {
     assert.ok(Date.now() - t < 200, "answered without running the code");
     assert.deepEqual(executor.workerPids(), pids, "no second worker was crashed");
   });
+
+  test("a waiting call of the code that crashed the worker is not retried onto the next worker", async () => {
+    const own = createIsolateExecutor({ workers: 1, isolatesPerWorker: 1 });
+    await own.ready();
+    try {
+      const bomb = toolInTempDir(`export default async function run() { const m = new Map(); for (let i = 0; ; i++) m.set(i, i); }`, { timeoutMs: 30_000, memoryMb: 64 });
+      const first = runTool(own, bomb);
+      await new Promise((r) => setTimeout(r, 100));
+      const queued = runTool(own, bomb); // the only isolate is busy: waits in the worker, not started
+      const [a, b] = await Promise.all([first, queued]);
+      assert.equal(!a.ok && a.error.code, "E_SANDBOX_CRASHED");
+      assert.doesNotMatch(!a.ok ? a.error.message : "", /refused for/);
+      assert.equal(!b.ok && b.error.code, "E_SANDBOX_CRASHED");
+      assert.match(!b.ok ? b.error.message : "", /refused for \d+ s/, "refused instead of crashing the fresh worker too");
+    } finally {
+      await own.close();
+    }
+  });
 });
