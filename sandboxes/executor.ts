@@ -16,6 +16,10 @@
  *   `E_SANDBOX_UNAVAILABLE`. The backend stays usable for the next call.
  * - Nothing the tool does after the outcome has any effect (host calls made
  *   after it are refused).
+ * - A failure is charged to the call that caused it: a call whose sandbox died
+ *   because of ANOTHER call ends with `collateral: true` (the broker does not
+ *   count it for quarantine); a call that cannot be stopped at its deadline and
+ *   takes its sandbox down with it ends `E_SANDBOX_CRASHED` (isolate backend).
  */
 import type { ErrorPayload } from "../src/errors.js";
 import type { Limits, RuntimeKind } from "../src/manifest/schema.js";
@@ -83,6 +87,13 @@ export interface SandboxTool {
   dir: string;
   /** Isolate: entry module path relative to `dir`. */
   entry?: string;
+  /**
+   * Isolate: the text of every .js/.mjs/.json file of the tool folder by relative
+   * POSIX path, from the very bytes the digest was computed over (manifest loading). The
+   * backend runs these and never reads `dir` again: a file swapped on disk
+   * after hashing (time of check ≠ time of use) must not run under the approval.
+   */
+  modules?: Readonly<Record<string, string>>;
   /** Container: image reference and optional command. */
   image?: string;
   /** Container / mcp-server: the image ID the approval is bound to; every container start checks the tag still names it. */
@@ -126,7 +137,15 @@ export interface ExecuteRequest {
  */
 export type ExecuteOutcome =
   | { ok: true; output: unknown; outputBytes: number; content?: ContentBlock[] }
-  | { ok: false; error: ErrorPayload };
+  | {
+      ok: false;
+      error: ErrorPayload;
+      /**
+       * The sandbox failed because of ANOTHER call (e.g. a neighbour's crash took the shared worker down): not this
+       * tool's fault, so it is never counted against it (auto-quarantine). Absent: the failure is this call's own.
+       */
+      collateral?: true;
+    };
 
 /** An MCP content block, as forwarded from a hosted server (shape checked by the backend). */
 export type ContentBlock = { type: "text" | "image" | "audio" | "resource" | "resource_link"; [key: string]: unknown };

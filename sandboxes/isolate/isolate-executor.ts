@@ -9,12 +9,14 @@ import { WardenError, type ErrorPayload } from "../../src/errors.js";
 import type { Logger } from "../../src/logger.js";
 import type { ExecuteOutcome, ExecuteRequest, Executor, HostResult, SandboxTool } from "../executor.js";
 import type { FromWorker, HostRequest, WireTool } from "./protocol.js";
-import { loadWireTool, wireKey } from "./tool-source.js";
+import { wireKey, wireToolOf } from "./tool-source.js";
 import { hostRequestFromWire, hostResultToWire } from "./wire-bytes.js";
 import { WorkerPool, type WorkerHandle } from "./worker-pool.js";
 
-/** A worker that has not torn down an aborted call by then is stuck (e.g. its main thread); it is killed. */
+/** A worker that has not torn down an aborted call by then is stuck (e.g. in an uninterruptible native operation); it is killed. */
 const ABORT_GRACE_MS = 2_000;
+/** How long a module top-level timeout/memory verdict stands (the host's load can cause those); other verdicts last for the digest. */
+const TRANSIENT_VERDICT_MS = 60_000;
 
 export interface IsolateExecutorOptions {
   /** Worker processes (default 2). */
@@ -26,11 +28,19 @@ export interface IsolateExecutorOptions {
 
 interface ActiveCall {
   id: number;
-  worker: WorkerHandle;
+  /** The worker the call was sent to; undefined until one was available. */
+  worker: WorkerHandle | undefined;
   request: ExecuteRequest;
+  wire: WireTool;
+  input: string;
+  env: string;
   resolve(outcome: ExecuteOutcome): void;
   timer: NodeJS.Timeout;
   onAbort(): void;
+  /** The worker said the call waits there and has not started: if that worker dies, it is retried on another. */
+  queued: boolean;
+  /** Past its deadline, being torn down: the outcome waits for the teardown so a kill is charged to this call. */
+  held?: ErrorPayload;
 }
 
 const failure = (code: ErrorPayload["code"], message: string): ExecuteOutcome => ({ ok: false, error: { code, message } });
@@ -40,15 +50,20 @@ export class IsolateExecutor implements Executor {
   private readonly pool: WorkerPool;
   private readonly calls = new Map<number, ActiveCall>();
   private readonly watchdogs = new Map<number, NodeJS.Timeout>();
-  private readonly loading = new Map<string, Promise<WireTool>>();
   private readonly loaded = new Map<string, WireTool>();
+  /** Tools (by wire key) whose module top level failed: their calls fail at once instead of re-running it. */
+  private readonly verdicts = new Map<string, { error: ErrorPayload; until: number }>();
+  /** Why a worker is going down: the call it was killed for, or whose isolate V8 lost (a fault). */
+  private readonly culprits = new WeakMap<WorkerHandle, number>();
+  /** What V8 said when it lost control of an isolate (isolated-vm onCatastrophicError), by worker. */
+  private readonly faults = new WeakMap<WorkerHandle, string>();
   private nextId = 0;
   private closed = false;
 
   constructor(private readonly options: IsolateExecutorOptions = {}) {
     this.pool = new WorkerPool(options.workers ?? 2, options.isolatesPerWorker ?? 2, {
       message: (worker, message) => this.onMessage(worker, message),
-      exit: (_worker, inflight) => this.onWorkerExit(inflight),
+      exit: (worker, inflight) => this.onWorkerExit(worker, inflight),
     }, options.logger);
   }
 
@@ -65,7 +80,8 @@ export class IsolateExecutor implements Executor {
   async prepare(tool: SandboxTool): Promise<void> {
     if (this.closed || tool.runtime !== "isolate") return;
     try {
-      const wire = await this.wireTool(tool);
+      const wire = this.wireTool(tool);
+      if (this.verdictFor(wire.key)) return;
       for (const worker of this.pool.live()) {
         if (worker.knownTools.has(wire.key)) continue;
         worker.knownTools.add(wire.key);
@@ -86,42 +102,38 @@ export class IsolateExecutor implements Executor {
     let input: string;
     let env: string;
     try {
-      wire = this.loaded.get(sourceKey(tool)) ?? (await this.wireTool(tool));
+      wire = this.wireTool(tool);
       input = JSON.stringify(request.input ?? null);
       env = JSON.stringify(request.env ?? {});
     } catch (err) {
       if (err instanceof WardenError) return { ok: false, error: err.toPayload() };
       return failure("E_INPUT_INVALID", `the input of ${tool.name} is not JSON: ${(err as Error).message}`);
     }
-    if (signal.aborted) return { ok: false, error: abortReason(signal) };
-    let worker = this.pool.pick();
-    if (!worker) {
-      // Every worker is down and backing off: wait for one, within this call's own deadline.
-      const waitMs = Math.max(0, tool.limits.timeoutMs - (Date.now() - startedAt));
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([this.pool.whenAvailable(), new Promise((r) => (timer = setTimeout(r, waitMs)))]);
-      clearTimeout(timer);
-      if (signal.aborted) return { ok: false, error: abortReason(signal) };
-      worker = this.closed ? undefined : this.pool.pick();
-      if (!worker) return failure("E_SANDBOX_UNAVAILABLE", "no isolate worker is running; workers keep failing to start");
-    }
+    const verdict = this.verdictFor(wire.key);
+    if (verdict) return { ok: false, error: verdict };
     return new Promise<ExecuteOutcome>((resolve) => {
       const id = ++this.nextId;
-      const remaining = Math.max(0, tool.limits.timeoutMs - (Date.now() - startedAt));
       const call: ActiveCall = {
         id,
-        worker,
+        worker: undefined,
         request,
+        wire,
+        input,
+        env,
         resolve,
-        timer: setTimeout(() => this.stop(call, { code: "E_TIMEOUT", message: `${tool.name} ran longer than its timeout of ${tool.limits.timeoutMs} ms` }), remaining),
-        onAbort: () => this.stop(call, abortReason(signal)),
+        queued: false,
+        timer: setTimeout(
+          () =>
+            call.worker === undefined
+              ? this.settle(call, failure("E_SANDBOX_UNAVAILABLE", "no isolate worker is running; workers keep failing to start"))
+              : this.stop(call, { code: "E_TIMEOUT", message: `${tool.name} ran longer than its timeout of ${tool.limits.timeoutMs} ms` }, true),
+          Math.max(0, tool.limits.timeoutMs - (Date.now() - startedAt)),
+        ),
+        onAbort: () => (call.held ? this.settle(call, { ok: false, error: call.held }) : this.stop(call, abortReason(signal), false)),
       };
       signal.addEventListener("abort", call.onAbort, { once: true });
       this.calls.set(id, call);
-      worker.inflight.add(id);
-      const firstTime = !worker.knownTools.has(wire.key);
-      worker.knownTools.add(wire.key);
-      this.pool.send(worker, { t: "call", id, key: wire.key, ...(firstTime ? { tool: wire } : {}), input, env });
+      void this.dispatch(call);
     });
   }
 
@@ -133,20 +145,48 @@ export class IsolateExecutor implements Executor {
     this.pool.close();
   }
 
-  private wireTool(tool: SandboxTool): Promise<WireTool> {
-    const key = sourceKey(tool);
-    let pending = this.loading.get(key);
-    if (!pending) {
-      pending = loadWireTool(tool).then(
-        (wire) => (this.loaded.set(key, wire), wire),
-        (err) => {
-          this.loading.delete(key); // a fixed folder can be retried
-          throw err;
-        },
-      );
-      this.loading.set(key, pending);
+  /** Sends the call to the least busy live worker; with none (all down, backing off) waits for one within the call's deadline. */
+  private async dispatch(call: ActiveCall): Promise<void> {
+    let worker = this.pool.pick();
+    while (!worker && this.calls.get(call.id) === call && !this.closed) {
+      await this.pool.whenAvailable();
+      worker = this.pool.pick();
     }
-    return pending;
+    if (!worker || this.calls.get(call.id) !== call) {
+      if (this.calls.get(call.id) === call) this.settle(call, failure("E_SANDBOX_UNAVAILABLE", "no isolate worker is running; workers keep failing to start"));
+      return;
+    }
+    // A retry after a crash: the crashing code's verdict (fault) may have come meanwhile.
+    const verdict = this.verdictFor(call.wire.key);
+    if (verdict) {
+      this.settle(call, { ok: false, error: verdict });
+      return;
+    }
+    call.worker = worker;
+    call.queued = false;
+    worker.inflight.add(call.id);
+    const firstTime = !worker.knownTools.has(call.wire.key);
+    worker.knownTools.add(call.wire.key);
+    this.pool.send(worker, { t: "call", id: call.id, key: call.wire.key, ...(firstTime ? { tool: call.wire } : {}), input: call.input, env: call.env });
+  }
+
+  /** The tool's hashed module texts, shaped for the workers once per (name, digest, limits, entry). */
+  private wireTool(tool: SandboxTool): WireTool {
+    const key = sourceKey(tool);
+    let wire = this.loaded.get(key);
+    if (!wire) {
+      wire = wireToolOf(tool);
+      this.loaded.set(key, wire);
+    }
+    return wire;
+  }
+
+  private verdictFor(key: string): ErrorPayload | undefined {
+    const verdict = this.verdicts.get(key);
+    if (!verdict) return undefined;
+    if (verdict.until > Date.now()) return verdict.error;
+    this.verdicts.delete(key);
+    return undefined;
   }
 
   private settle(call: ActiveCall, outcome: ExecuteOutcome): boolean {
@@ -158,16 +198,24 @@ export class IsolateExecutor implements Executor {
     return true;
   }
 
-  /** Timeout or cancel: answer now, then make the worker dispose the isolate (and kill the worker if it cannot). */
-  private stop(call: ActiveCall, error: ErrorPayload): void {
-    if (!this.settle(call, { ok: false, error })) return;
+  /**
+   * Timeout or cancel: make the worker dispose the isolate, and kill the worker if it cannot (an uninterruptible
+   * native operation). A cancel is answered at once; a timeout waits for the teardown (at most the grace), so
+   * when its worker has to be killed the crash is this call's, not its neighbours'.
+   */
+  private stop(call: ActiveCall, error: ErrorPayload, hold: boolean): void {
+    if (this.calls.get(call.id) !== call || call.held) return;
     const { worker, id } = call;
-    if (!worker.inflight.has(id)) return;
+    const sent = worker !== undefined && worker.inflight.has(id);
+    if (hold && sent) call.held = error;
+    else if (!this.settle(call, { ok: false, error })) return;
+    if (!sent) return;
     this.pool.send(worker, { t: "abort", id });
     const watchdog = setTimeout(() => {
       this.watchdogs.delete(id);
       if (worker.inflight.has(id)) {
-        this.options.logger?.warn({ callId: call.request.callId }, "isolate worker did not stop a call in time; killing it");
+        this.options.logger?.warn({ callId: call.request.callId, tool: call.request.tool.name }, "isolate worker did not stop a call in time; killing it");
+        if (!this.culprits.has(worker)) this.culprits.set(worker, id);
         this.pool.kill(worker);
       }
     }, ABORT_GRACE_MS);
@@ -177,23 +225,45 @@ export class IsolateExecutor implements Executor {
 
   private onMessage(worker: WorkerHandle, message: FromWorker): void {
     if (message.t === "ready") return;
+    if (message.t === "fault") {
+      if (!this.culprits.has(worker)) this.culprits.set(worker, message.id);
+      this.faults.set(worker, String(message.message).slice(0, 200));
+      // The same code would take the next worker down too (a top-level Map bomb crashes every context prepared
+      // ahead, charged to nobody): its calls fail at once for a while instead; each still counts as its crash.
+      const name = [...this.loaded.values()].find((w) => w.key === message.key)?.name ?? "the tool";
+      this.verdicts.set(message.key, {
+        error: { code: "E_SANDBOX_CRASHED", message: `${name} crashed its isolate worker (V8: ${String(message.message).slice(0, 200)}); its calls are refused for ${TRANSIENT_VERDICT_MS / 1000} s` },
+        until: Date.now() + TRANSIENT_VERDICT_MS,
+      });
+      return;
+    }
     const call = this.calls.get(message.id);
     switch (message.t) {
       case "done":
         worker.inflight.delete(message.id);
         clearTimeout(this.watchdogs.get(message.id));
         this.watchdogs.delete(message.id);
-        if (call) this.settle(call, message.ok ? outputOutcome(call.request.tool, message.json) : { ok: false, error: message.error });
+        if (!message.ok && message.verdict && call) {
+          const transient = message.error.code === "E_TIMEOUT" || message.error.code === "E_MEMORY";
+          this.verdicts.set(call.wire.key, { error: message.error, until: transient ? Date.now() + TRANSIENT_VERDICT_MS : Number.POSITIVE_INFINITY });
+        }
+        if (call) this.settle(call, call.held ? { ok: false, error: call.held } : message.ok ? outputOutcome(call.request.tool, message.json) : { ok: false, error: message.error });
+        return;
+      case "queued":
+        if (call?.worker === worker) call.queued = true;
+        return;
+      case "started":
+        if (call?.worker === worker) call.queued = false;
         return;
       case "host":
-        // A host request for a call that has ended is dropped: it must have no effect.
-        if (call) void this.relayHost(call, message.req, message.request);
+        // A host request for a call that has ended (or is being torn down) is dropped: it must have no effect.
+        if (call && !call.held) void this.relayHost(call, message.req, message.request);
         return;
       case "log":
-        if (call) guard(() => call.request.host.log(message.level, message.message));
+        if (call && !call.held) guard(() => call.request.host.log(message.level, message.message));
         return;
       case "progress":
-        if (call) guard(() => call.request.host.progress(message.done, message.total));
+        if (call && !call.held) guard(() => call.request.host.progress(message.done, message.total));
         return;
     }
   }
@@ -206,22 +276,57 @@ export class IsolateExecutor implements Executor {
     } catch (err) {
       result = { ok: false, error: toPayload(err) };
     }
-    if (this.calls.get(call.id) === call)
+    if (this.calls.get(call.id) === call && !call.held && call.worker)
       this.pool.send(call.worker, { t: "host-result", id: call.id, req, result: hostResultToWire(request.op, result) });
   }
 
-  private onWorkerExit(inflight: number[]): void {
+  /**
+   * A worker died. A crash is charged to the call that caused it, never to its neighbours (issue: one tool got an
+   * unrelated tool quarantined by making the watchdog kill their shared worker):
+   * - the culprit (the call it was killed for, or whose isolate V8 lost) ends E_SANDBOX_CRASHED;
+   * - neighbours that had not started are retried on another worker — they never ran, so nothing repeats;
+   * - neighbours that were running end E_SANDBOX_CRASHED marked `collateral` (not counted against their tool).
+   * Without a known culprit (killed from outside, V8 abort without a fault report), a call that ran alone is
+   * charged; when several were running nobody can tell which one did it, so none is charged.
+   */
+  private onWorkerExit(worker: WorkerHandle, inflight: number[]): void {
+    const culprit = this.culprits.get(worker);
+    const calls: ActiveCall[] = [];
     for (const id of inflight) {
       clearTimeout(this.watchdogs.get(id));
       this.watchdogs.delete(id);
       const call = this.calls.get(id);
-      if (call) this.settle(call, failure("E_SANDBOX_CRASHED", `the isolate worker running ${call.request.tool.name} crashed; the call did not finish`));
+      if (call && call.worker === worker) calls.push(call);
+    }
+    if (this.closed) return;
+    const running = calls.filter((c) => !c.queued);
+    for (const call of calls) {
+      const name = call.request.tool.name;
+      if (call.id === culprit || (culprit === undefined && running.length === 1 && running[0] === call)) {
+        const fault = this.faults.get(worker);
+        const why = call.held
+          ? `${name} ran past its timeout in an operation that could not be interrupted; its isolate worker was killed`
+          : fault !== undefined
+            ? `${name} crashed its isolate worker (V8: ${fault}); the call did not finish`
+            : `the isolate worker running ${name} crashed; the call did not finish`;
+        this.settle(call, failure("E_SANDBOX_CRASHED", why));
+      } else if (call.queued && !call.held) {
+        void this.dispatch(call); // never started: run it on a fresh worker
+      } else if (call.held) {
+        this.settle(call, { ok: false, error: call.held });
+      } else {
+        this.settle(call, {
+          ok: false,
+          error: { code: "E_SANDBOX_CRASHED", message: `the isolate worker running ${name} was stopped because of another call on it; this call did not finish` },
+          collateral: true,
+        });
+      }
     }
   }
 }
 
 function sourceKey(tool: SandboxTool): string {
-  return `${wireKey(tool)}\0${tool.dir}\0${tool.entry ?? ""}`;
+  return `${wireKey(tool)}\0${tool.entry ?? ""}`;
 }
 
 function outputOutcome(tool: SandboxTool, json: string): ExecuteOutcome {

@@ -5,6 +5,12 @@
  * installed, module compiled, instantiated and evaluated) is prepared ahead,
  * off the critical path, so a call costs one `apply` (~tens of µs) instead of
  * a fresh context (~0.7 ms).
+ *
+ * Every step that touches the isolate is asynchronous (isolated-vm runs it on
+ * one of its own threads), never a *Sync call on the worker's main thread: the
+ * main thread relays every other tool's host calls and answers, so tool code —
+ * module top-level code included — must never run there (a `while (true) {}`
+ * at module scope stalled every other call of the worker for 1 s per context).
  */
 import ivm from "isolated-vm";
 import { WardenError, type ErrorPayload } from "../../src/errors.js";
@@ -18,11 +24,11 @@ const RECYCLE_AFTER_CONTEXTS = 100;
 const GARBAGE_HEADROOM_MB = 24;
 const RECYCLE_HEAP_BYTES = 16 * 1024 * 1024;
 /**
- * Top-level module code runs while preparing, on the worker's main thread: bounded so one tool cannot stall the
- * others. ivm's timeout is wall time, so on an overloaded host a trivial module can overrun it: a context prepared
- * ahead that timed out is prepared once more for the call before the timeout is believed.
+ * Top-level module code runs while preparing (on an isolated-vm thread). ivm's timeout is wall time, so on an
+ * overloaded host a trivial module can overrun it: a context prepared ahead that timed out is prepared once more
+ * for the call before the timeout is believed; then it is a verdict (see `verdict` below).
  */
-const TOP_LEVEL_BUDGET_MS = 1000;
+export const TOP_LEVEL_BUDGET_MS = 1000;
 const MB = 1024 * 1024;
 /** Contexts kept prepared per isolate: idle time between bursts fills the buffer, so a burst starts warm. */
 const READY_DEPTH = 2;
@@ -38,11 +44,15 @@ export interface SlotHost {
 }
 
 interface PreparedContext {
+  /** The isolate it was made in: a context of a disposed isolate is never used. */
+  isolate?: ivm.Isolate;
   context?: ivm.Context;
   binding: CallBinding;
   invoke?: ivm.Reference;
   run?: ivm.Reference;
   error?: ErrorPayload;
+  /** The error came from the tool's own module code (syntax, import, top-level throw/timeout/memory): deterministic per digest. */
+  verdict?: boolean;
 }
 
 export interface SlotCall {
@@ -60,25 +70,40 @@ export class IsolateSlot {
   private shim: ivm.Script | undefined;
   private contextsMade = 0;
   private ready: PreparedContext[] = [];
+  /** A context being prepared ahead; a call arriving meanwhile waits for it instead of touching the isolate too. */
+  private preparing: Promise<void> | undefined;
   private running: { id: number; aborted: boolean } | undefined;
 
   constructor(
     readonly tool: WireTool,
     private readonly host: SlotHost,
+    /** V8 lost control of this slot's isolate (isolated-vm onCatastrophicError): the worker must go down. */
+    private readonly onFault: (slot: IsolateSlot, runningCallId: number | undefined, message: string) => void = () => undefined,
   ) {}
 
   hasReady(): boolean {
     return this.ready.length > 0 && this.ready[0]!.error === undefined;
   }
 
-  /** Prepares one more context for the next calls (the worker calls this while the slot is idle). Returns false when full. */
-  refill(): boolean {
-    if (this.busy || this.ready.length >= READY_DEPTH) return false;
+  /** Prepares one more context for the next calls (the worker calls this while the slot is idle). Resolves false when full. */
+  async refill(): Promise<boolean> {
+    if (this.busy || this.preparing || this.ready.length >= READY_DEPTH) return false;
     // Recycling disposes the isolate, and with it every context prepared in it: only recycle with none waiting.
     if (this.ready.length > 0 && this.contextsMade >= RECYCLE_AFTER_CONTEXTS) return false;
-    const prepared = this.prepareContext();
-    this.ready.push(prepared);
-    return prepared.error === undefined;
+    let ok = false;
+    const work = this.prepareContext().then((prepared) => {
+      if (prepared.isolate && prepared.isolate === this.isolate) {
+        this.ready.push(prepared);
+        ok = prepared.error === undefined;
+      } else this.releaseContext(prepared);
+    });
+    this.preparing = work;
+    try {
+      await work;
+    } finally {
+      this.preparing = undefined;
+    }
+    return ok;
   }
 
   abort(id: number): boolean {
@@ -95,26 +120,32 @@ export class IsolateSlot {
   async run(call: SlotCall): Promise<Done> {
     this.busy = true;
     this.lastUsed = Date.now();
-    const ahead = this.ready.shift();
-    let prepared = ahead ?? this.prepareContext();
-    if (ahead && prepared.error?.code === "E_TIMEOUT") {
-      this.releaseContext(prepared);
-      prepared = this.prepareContext();
-    }
-    this.running = { id: call.id, aborted: false };
-    const running = this.running;
+    const running = (this.running = { id: call.id, aborted: false });
+    const stopped = (): Done => ({ t: "done", id: call.id, ok: false, error: { code: "E_CANCELLED", message: "the call was stopped" } });
+    let prepared: PreparedContext | undefined;
     try {
-      if (prepared.error) return { t: "done", id: call.id, ok: false, error: prepared.error };
+      if (this.preparing) await this.preparing;
+      if (running.aborted) return stopped();
+      const ahead = this.ready.shift();
+      prepared = ahead ?? (await this.prepareContext());
+      if (ahead && prepared.error?.code === "E_TIMEOUT") {
+        this.releaseContext(prepared);
+        prepared = await this.prepareContext();
+      }
+      if (running.aborted) return stopped();
+      if (prepared.error) return { t: "done", id: call.id, ok: false, error: prepared.error, ...(prepared.verdict ? { verdict: true as const } : {}) };
       prepared.binding.id = call.id;
       const args = [prepared.run!.derefInto(), call.input, call.env, this.tool.limits.outputBytes];
       const result: unknown = await prepared.invoke!.apply(undefined, args, { result: { promise: true } });
       return this.checkHeap(call.id, decodeResult(call.id, result));
     } catch (err) {
-      if (running.aborted) return { t: "done", id: call.id, ok: false, error: { code: "E_CANCELLED", message: "the call was stopped" } };
+      if (running.aborted) return stopped();
       return { t: "done", id: call.id, ok: false, error: classify(err, this.tool) };
     } finally {
-      prepared.binding.id = 0; // the call has ended: anything the tool still does is refused
-      this.releaseContext(prepared);
+      if (prepared) {
+        prepared.binding.id = 0; // the call has ended: anything the tool still does is refused
+        this.releaseContext(prepared);
+      }
       this.running = undefined;
       this.busy = false;
     }
@@ -124,84 +155,108 @@ export class IsolateSlot {
   private checkHeap(id: number, done: Done): Done {
     const isolate = this.isolate;
     if (!isolate || isolate.isDisposed) return done;
-    const stats = isolate.getHeapStatisticsSync();
-    const used = stats.used_heap_size + stats.externally_allocated_size;
+    let used: number;
+    try {
+      // Sync is safe here and cheaper on the hot path: the call's apply has settled and nothing else runs in this
+      // isolate while the slot is busy (no refill), so this never waits behind tool code.
+      const stats = isolate.getHeapStatisticsSync();
+      used = stats.used_heap_size + stats.externally_allocated_size;
+    } catch {
+      return done; // disposed meanwhile (an abort): nothing left to measure
+    }
     if (used <= RECYCLE_HEAP_BYTES) return done;
-    this.disposeIsolate();
+    if (this.isolate === isolate) this.disposeIsolate();
     if (used > (this.tool.limits.memoryMb + GARBAGE_HEADROOM_MB) * MB)
       return { t: "done", id, ok: false, error: memoryError(this.tool) };
     return done;
   }
 
-  private ensureIsolate(): ivm.Isolate {
-    if (this.isolate && !this.isolate.isDisposed && this.contextsMade < RECYCLE_AFTER_CONTEXTS) return this.isolate;
+  private ensureIsolate(): { isolate: ivm.Isolate; shim: ivm.Script } {
+    if (this.isolate && !this.isolate.isDisposed && this.shim && this.contextsMade < RECYCLE_AFTER_CONTEXTS) return { isolate: this.isolate, shim: this.shim };
     this.disposeIsolate();
-    const isolate = new ivm.Isolate({ memoryLimit: this.tool.limits.memoryMb + GARBAGE_HEADROOM_MB });
-    this.shim = isolate.compileScriptSync(CTX_SHIM_SOURCE, { filename: "warden:ctx" });
+    const isolate = new ivm.Isolate({
+      memoryLimit: this.tool.limits.memoryMb + GARBAGE_HEADROOM_MB,
+      onCatastrophicError: (message) => this.onFault(this, this.running?.id, String(message).slice(0, 200)),
+    });
+    // Trusted code only (no tool code has run in this isolate yet), so the sync compile is bounded.
+    const shim = isolate.compileScriptSync(CTX_SHIM_SOURCE, { filename: "warden:ctx" });
     this.isolate = isolate;
+    this.shim = shim;
     this.contextsMade = 0;
-    return isolate;
+    return { isolate, shim };
   }
 
-  private prepareContext(): PreparedContext {
+  private async prepareContext(): Promise<PreparedContext> {
     const binding: CallBinding = { id: 0 };
     let isolate: ivm.Isolate;
+    let shim: ivm.Script;
     let context: ivm.Context;
     try {
-      isolate = this.ensureIsolate();
+      ({ isolate, shim } = this.ensureIsolate());
       this.contextsMade += 1;
-      context = isolate.createContextSync();
     } catch (err) {
       this.disposeIsolate();
       return { binding, error: { code: "E_SANDBOX_UNAVAILABLE", message: `could not create an isolate: ${(err as Error).message}` } };
     }
-    const prepared: PreparedContext = { context, binding };
     try {
-      // One bridge per context (one setSync): "request" answers a promise, anything else is a notification.
+      context = await isolate.createContext();
+    } catch (err) {
+      if (this.isolate === isolate) this.disposeIsolate();
+      return { isolate, binding, error: isolate.isDisposed ? { code: "E_CANCELLED", message: "the isolate was disposed" } : { code: "E_SANDBOX_UNAVAILABLE", message: `could not create a context: ${(err as Error).message}` } };
+    }
+    const prepared: PreparedContext = { isolate, context, binding };
+    try {
+      // One bridge per context (one set): "request" answers a promise, anything else is a notification.
       const bridge = (kind: unknown, a: unknown, b: unknown) =>
         kind === "request" ? this.host.hostRequest(binding, a) : this.host.notify(binding, kind, a, b);
-      context.global.setSync("__wardenHost", new ivm.Reference(bridge));
-      prepared.invoke = this.shim!.runSync(context, { reference: true }) as ivm.Reference;
-      prepared.run = this.evaluateTool(isolate, context);
+      await context.global.set("__wardenHost", new ivm.Reference(bridge));
+      prepared.invoke = (await shim.run(context, { reference: true })) as ivm.Reference;
     } catch (err) {
       prepared.error = classify(err, this.tool);
-      if (isolate.isDisposed) this.isolate = undefined;
+      return prepared;
+    }
+    try {
+      prepared.run = await this.evaluateTool(isolate, context);
+    } catch (err) {
+      prepared.error = classify(err, this.tool);
+      // Disposal by an abort is not the tool's module failing.
+      prepared.verdict = !isolate.isDisposed || prepared.error.code === "E_MEMORY";
     }
     return prepared;
   }
 
-  private evaluateTool(isolate: ivm.Isolate, context: ivm.Context): ivm.Reference {
+  private async evaluateTool(isolate: ivm.Isolate, context: ivm.Context): Promise<ivm.Reference> {
     const { modules, entry, limits } = this.tool;
-    const compiled = new Map<string, ivm.Module>();
+    const compiled = new Map<string, Promise<ivm.Module>>();
     const pathOf = new Map<ivm.Module, string>();
     let refused: WardenError | undefined;
-    const compile = (path: string): ivm.Module => {
+    const compile = (path: string): Promise<ivm.Module> => {
       let module = compiled.get(path);
       if (!module) {
-        module = isolate.compileModuleSync(modules[path]!, { filename: `tool:///${path}` });
+        module = isolate.compileModule(modules[path]!, { filename: `tool:///${path}` }).then((m) => (pathOf.set(m, path), m));
+        module.catch(() => undefined);
         compiled.set(path, module);
-        pathOf.set(module, path);
       }
       return module;
     };
     try {
-      const root = compile(entry);
-      root.instantiateSync(context, (specifier, referrer) => {
+      const root = await compile(entry);
+      await root.instantiate(context, (specifier, referrer) => {
         const resolution = resolveToolImport(specifier, pathOf.get(referrer) ?? entry, modules);
         if (!resolution.ok) throw (refused = new WardenError("E_TOOL_FAILED", resolution.message));
         return compile(resolution.path);
       });
-      root.evaluateSync({ timeout: Math.min(limits.timeoutMs, TOP_LEVEL_BUDGET_MS) });
-      return root.namespace.getSync("default", { reference: true }) as ivm.Reference;
+      await root.evaluate({ timeout: Math.min(limits.timeoutMs, TOP_LEVEL_BUDGET_MS) });
+      return (await root.namespace.get("default", { reference: true })) as ivm.Reference;
     } catch (err) {
       throw refused ?? err;
     } finally {
-      for (const module of compiled.values()) module.release();
+      for (const module of compiled.values()) module.then((m) => m.release(), () => undefined);
     }
   }
 
   private releaseContext(prepared: PreparedContext): void {
-    if (!this.isolate || this.isolate.isDisposed) return;
+    if (!prepared.isolate || prepared.isolate.isDisposed) return;
     try {
       prepared.invoke?.release();
       prepared.run?.release();

@@ -33,7 +33,14 @@ export type FromWorker =
   /** isolated-vm is loaded: the worker can take calls without a cold start. */
   | { t: "ready" }
   | { t: "done"; id: number; ok: true; json: string; notified?: number }
-  | { t: "done"; id: number; ok: false; error: ErrorPayload }
+  /** `verdict`: the tool's module top level failed; the same digest fails the same way (the broker caches it). */
+  | { t: "done"; id: number; ok: false; error: ErrorPayload; verdict?: true }
+  /** The call waits in the worker (no free isolate): it has not started, so it may be retried elsewhere. */
+  | { t: "queued"; id: number }
+  /** A call announced as queued has started to run. */
+  | { t: "started"; id: number }
+  /** V8 lost control of the isolate running call `id` (0: no call), e.g. a catastrophic out-of-memory; the worker exits right after. */
+  | { t: "fault"; id: number; key: string; message: string }
   | { t: "host"; id: number; req: number; request: HostRequest }
   | { t: "log"; id: number; level: ToolLogLevel; message: string }
   | { t: "progress"; id: number; done: number; total?: number };

@@ -1,10 +1,11 @@
 /**
- * Reads an isolate tool's module files once per (name, digest), in the broker,
- * so the code a worker runs is the code the broker loaded and approved — a
- * worker never opens a path itself.
+ * Turns an isolate tool's module texts into what a worker receives. The texts
+ * come from `SandboxTool.modules`, i.e. from the same bytes the digest was
+ * computed over when the manifest was loaded: nothing here reads the tool
+ * folder. A file swapped on disk after hashing (the review's inotify race:
+ * hash the approved `marker.js`, then rename another one over it before the
+ * worker loads it) therefore never runs under the approval.
  */
-import { lstat, readdir, readFile } from "node:fs/promises";
-import { join } from "node:path";
 import { WardenError } from "../../src/errors.js";
 import type { SandboxTool } from "../executor.js";
 import type { WireTool } from "./protocol.js";
@@ -19,34 +20,23 @@ export function wireKey(tool: SandboxTool): string {
   return `${tool.name}@${tool.digest}#${timeoutMs}/${memoryMb}/${outputBytes}`;
 }
 
-export async function loadWireTool(tool: SandboxTool): Promise<WireTool> {
+export function wireToolOf(tool: SandboxTool): WireTool {
   if (!tool.entry) throw new WardenError("E_TOOL_FAILED", `isolate tool ${tool.name} has no entry module`);
+  if (!tool.modules)
+    throw new WardenError("E_SANDBOX_UNAVAILABLE", `isolate tool ${tool.name} carries no module sources; the backend runs only the bytes its digest covers and never reads the folder`);
   const entry = tool.entry.split("\\").join("/").replace(/^\.\//, "");
-  const modules: Record<string, string> = {};
+  const modules: Record<string, string> = Object.create(null) as Record<string, string>;
   let files = 0;
   let bytes = 0;
-  // Symlinks are skipped, not followed: a link to /etc/passwd must not become an importable "module".
-  async function walk(rel: string): Promise<void> {
-    for (const entryName of await readdir(join(tool.dir, rel))) {
-      const relPath = rel ? `${rel}/${entryName}` : entryName;
-      const info = await lstat(join(tool.dir, relPath));
-      if (info.isDirectory()) await walk(relPath);
-      else if (info.isFile() && MODULE_FILE.test(entryName)) {
-        files += 1;
-        bytes += info.size;
-        if (files > MAX_MODULE_FILES || bytes > MAX_MODULE_BYTES)
-          throw new WardenError("E_TOOL_FAILED", `isolate tool ${tool.name} has more than ${MAX_MODULE_FILES} module files or ${MAX_MODULE_BYTES} bytes of modules`);
-        modules[relPath] = await readFile(join(tool.dir, relPath), "utf8");
-      }
-    }
+  for (const [path, source] of Object.entries(tool.modules)) {
+    if (!MODULE_FILE.test(path)) continue; // manifest.json, data files: not importable modules
+    files += 1;
+    bytes += source.length;
+    if (files > MAX_MODULE_FILES || bytes > MAX_MODULE_BYTES)
+      throw new WardenError("E_TOOL_FAILED", `isolate tool ${tool.name} has more than ${MAX_MODULE_FILES} module files or ${MAX_MODULE_BYTES} bytes of modules`);
+    modules[path] = source;
   }
-  try {
-    await walk("");
-  } catch (err) {
-    if (err instanceof WardenError) throw err;
-    throw new WardenError("E_TOOL_FAILED", `isolate tool ${tool.name}: its module files could not be read`);
-  }
-  if (!(entry in modules))
+  if (!Object.hasOwn(modules, entry))
     throw new WardenError("E_TOOL_FAILED", `isolate tool ${tool.name}: entry module "${entry}" is not a .js/.mjs file in the tool folder`);
   return { key: wireKey(tool), name: tool.name, entry, modules, limits: tool.limits };
 }

@@ -7,12 +7,15 @@
  */
 import { IsolateSlot } from "./isolate-slot.js";
 import { ToolBridge } from "./tool-bridge.js";
+import type { ErrorPayload } from "../../src/errors.js";
 import type { FromWorker, ToWorker, WireTool } from "./protocol.js";
 
 /** Isolates per worker (argv[2], default 2): one can run a call while the main thread prepares another's next context. */
 const SLOTS = Math.max(1, Number(process.argv[2]) || 2);
 
 type QueuedCall = Extract<ToWorker, { t: "call" }>;
+/** How long a top-level timeout/memory verdict stands before the module is tried again. */
+const TRANSIENT_VERDICT_MS = 60_000;
 
 // With a callback, a send on a channel the broker already closed is dropped instead of crashing the worker.
 const send = (message: FromWorker): void => {
@@ -23,6 +26,35 @@ const tools = new Map<string, WireTool>();
 const slots: IsolateSlot[] = [];
 const queue: QueuedCall[] = [];
 const runningOn = new Map<number, IsolateSlot>();
+/** Calls the broker was told are waiting here (not started): it may retry them elsewhere if this worker dies. */
+const announcedQueued = new Set<number>();
+/**
+ * Tools whose module top-level failed (threw, timed out, ran out of memory, bad import): the same bytes fail the
+ * same way, so their next calls fail at once instead of running the top level again per call.
+ */
+const verdicts = new Map<string, { error: ErrorPayload; until: number }>();
+
+function verdictFor(key: string): ErrorPayload | undefined {
+  const verdict = verdicts.get(key);
+  if (verdict && verdict.until <= Date.now()) verdicts.delete(key);
+  return verdict && verdict.until > Date.now() ? verdict.error : undefined;
+}
+
+/**
+ * V8 lost control of an isolate: report which call's isolate it was (its tool is charged), then go down AT ONCE,
+ * inside this handler. isolated-vm parks the isolate's thread forever holding the isolate's lock, so anything the
+ * main thread does next that touches that isolate blocks for good (measured: a deferred exit never came and the
+ * broker never heard of the worker again). The IPC write of a small message completes synchronously on a pipe;
+ * the broker charges the call from it, and from the exit.
+ */
+function fault(slot: IsolateSlot, runningCallId: number | undefined, message: string): void {
+  try {
+    if (process.connected) process.send!({ t: "fault", id: runningCallId ?? 0, key: slot.tool.key, message } satisfies FromWorker);
+  } finally {
+    // Not process.exit: its teardown waits on the parked isolate thread (measured: it hung in a futex forever).
+    process.kill(process.pid, "SIGKILL");
+  }
+}
 
 /** An idle slot for this tool (one with a prepared context first), or a new one in a free or evictable place. */
 function slotFor(key: string): IsolateSlot | undefined {
@@ -36,27 +68,44 @@ function slotFor(key: string): IsolateSlot | undefined {
   const tool = tools.get(key);
   if (!tool) return undefined;
   if (slots.length < SLOTS) {
-    const slot = new IsolateSlot(tool, bridge);
+    const slot = new IsolateSlot(tool, bridge, fault);
     slots.push(slot);
     return slot;
   }
   const evictable = slots.filter((s) => !s.busy).sort((a, b) => a.lastUsed - b.lastUsed)[0];
-  if (!evictable) return undefined;
-  evictable.dispose();
-  const slot = new IsolateSlot(tool, bridge);
-  slots[slots.indexOf(evictable)] = slot;
-  return slot;
+  if (evictable) {
+    evictable.dispose();
+    const slot = new IsolateSlot(tool, bridge, fault);
+    slots[slots.indexOf(evictable)] = slot;
+    return slot;
+  }
+  // Every isolate is busy with OTHER tools' calls (e.g. a tool spinning in its module top level in all of them):
+  // this tool gets an extra isolate rather than wait behind another tool's code. Bounded; shrunk back when idle.
+  if (!slots.some((s) => s.tool.key === key) && slots.length < SLOTS * 2) {
+    const slot = new IsolateSlot(tool, bridge, fault);
+    slots.push(slot);
+    return slot;
+  }
+  return undefined;
 }
 
 function pump(): void {
   for (let i = 0; i < queue.length; ) {
     const call = queue[i]!;
+    const verdict = verdictFor(call.key);
+    if (verdict) {
+      queue.splice(i, 1);
+      announcedQueued.delete(call.id);
+      send({ t: "done", id: call.id, ok: false, error: verdict, verdict: true });
+      continue;
+    }
     const slot = slotFor(call.key);
     if (!slot) {
       i += 1;
       continue;
     }
     queue.splice(i, 1);
+    if (announcedQueued.delete(call.id)) send({ t: "started", id: call.id });
     start(call, slot);
   }
 }
@@ -70,7 +119,22 @@ function start(call: QueuedCall, slot: IsolateSlot): void {
     // refuses everything late, so a tool's final progress is not lost (measured: it was, in CI).
     if (done.ok) await notificationsDelivered(call.id, done.notified ?? 0);
     bridge.endCall(call.id);
+    if (!done.ok && done.verdict) {
+      // A timeout or memory verdict may be the host's load, not the code: it expires; a throw or bad import does not.
+      const ttl = done.error.code === "E_TIMEOUT" || done.error.code === "E_MEMORY" ? TRANSIENT_VERDICT_MS : Number.POSITIVE_INFINITY;
+      verdicts.set(call.key, { error: done.error, until: Date.now() + ttl });
+      const index = slots.indexOf(slot);
+      if (index >= 0 && !slot.busy) {
+        slot.dispose();
+        slots.splice(index, 1);
+      }
+    }
     send(done);
+    // An extra isolate (see slotFor) is given back as soon as it is idle.
+    if (slots.length > SLOTS && !slot.busy && slots.includes(slot)) {
+      slot.dispose();
+      slots.splice(slots.indexOf(slot), 1);
+    }
     pump();
     // After the answer is on its way: prepare the next calls' contexts off the critical path.
     setImmediate(() => refill(slot));
@@ -86,11 +150,14 @@ async function notificationsDelivered(id: number, sent: number): Promise<void> {
 /** One context at a time, yielding between them so a call that arrives meanwhile is not kept waiting. */
 function refill(slot: IsolateSlot): void {
   if (queue.length > 0) return pump();
-  if (slots.includes(slot) && slot.refill()) setImmediate(() => refill(slot));
+  if (!slots.includes(slot) || verdictFor(slot.tool.key)) return;
+  void slot.refill().then((more) => {
+    if (more) setImmediate(() => refill(slot));
+  });
 }
 
 function warm(tool: WireTool): void {
-  if (slots.some((s) => s.tool.key === tool.key)) return;
+  if (verdictFor(tool.key) || slots.some((s) => s.tool.key === tool.key)) return;
   const slot = slotFor(tool.key);
   if (slot) setImmediate(() => refill(slot));
 }
@@ -99,6 +166,7 @@ function abort(id: number): void {
   const index = queue.findIndex((c) => c.id === id);
   if (index >= 0) {
     queue.splice(index, 1);
+    announcedQueued.delete(id);
     send({ t: "done", id, ok: false, error: { code: "E_CANCELLED", message: "the call was stopped before it started" } });
     return;
   }
@@ -115,6 +183,10 @@ process.on("message", (message: ToWorker) => {
       }
       queue.push(message);
       pump();
+      if (queue.includes(message)) {
+        announcedQueued.add(message.id);
+        send({ t: "queued", id: message.id });
+      }
       return;
     case "prepare":
       tools.set(message.tool.key, message.tool);

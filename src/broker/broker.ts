@@ -102,6 +102,8 @@ export class Broker {
   private tools: Map<string, RegisteredTool>;
   /** Hosted server (manifest name) → its exposed tool names withheld for drift, with the reason (SPEC §15). */
   private readonly withheld = new Map<string, Map<string, string>>();
+  /** Calls whose failure was caused by another call (ExecuteOutcome.collateral); read once by call(). */
+  private readonly collateral = new Set<string>();
 
   constructor(private readonly options: BrokerOptions) {
     this.config = options.config;
@@ -354,7 +356,9 @@ export class Broker {
       this.refusals.spend(ctx.actor, entry.errorCode);
     }
     // Rare path (a failure): the quarantine is in force before this call answers.
-    if (tool && !result.ok) await this.applyVerdict(tool, entry.errorCode, callId, ctx.actor);
+    // A call stopped by a neighbour's crash (ExecuteOutcome.collateral) is not its tool's fault: never counted.
+    const collateral = this.collateral.delete(callId);
+    if (tool && !result.ok && !collateral) await this.applyVerdict(tool, entry.errorCode, callId, ctx.actor);
     // The answer waits for the durable audit record: no call is answered unaudited.
     try {
       await this.options.audit.append(this.redactRecord(entry));
@@ -461,7 +465,11 @@ export class Broker {
       });
     } finally {
       release();
+      // Issue #16: the call is over (answered, timed out or crashed): stop every host request it started
+      // (fetches, fs); each aborted fetch records its egress synchronously before the audit record is written.
+      controller.abort(new WardenError("E_CANCELLED", "the call has ended"));
     }
+    if (!outcome.ok && outcome.collateral) this.collateral.add(entry.callId);
     if (!outcome.ok) {
       // A tool that lets a refused fetch/fs error escape failed *because* of the
       // refusal: report the denial (the operator's fix), not a generic failure.

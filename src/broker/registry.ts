@@ -131,6 +131,8 @@ export function registerTool(tool: LoadedTool, loaded: LoadedConfig, env: NodeJS
     runtime: m.runtime,
     dir: tool.dir,
     ...(m.entry ? { entry: m.entry } : {}),
+    // The hashed bytes themselves: the isolate backend runs exactly what the digest covers.
+    ...(tool.sources ? { modules: tool.sources } : {}),
     ...(m.image ? { image: m.image } : {}),
     // Container: the approved image ID, checked at every start; "unknown" (engine unreadable at load) never matches.
     ...(m.runtime === "container" ? { imageId: tool.imageId ?? IMAGE_ID_UNKNOWN } : {}),

@@ -1,5 +1,5 @@
 /** The executor contract, run against the isolate backend with the tools in test/fixtures/isolate-tools/. */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { IsolateExecutor, createIsolateExecutor } from "../../sandboxes/isolate/index.js";
@@ -26,6 +26,14 @@ export function isolateFixtureTool(kind: ContractToolKind): SandboxTool {
     runtime: "isolate",
     dir,
     entry: manifest.entry!,
+    modules: Object.fromEntries(
+      readdirSync(dir, { recursive: true, withFileTypes: true })
+        .filter((e) => e.isFile())
+        .map((e) => {
+          const rel = join(e.parentPath, e.name).slice(dir.length + 1).split("\\").join("/");
+          return [rel, readFileSync(join(dir, rel), "utf8")];
+        }),
+    ),
     limits: { ...LIMIT_DEFAULTS, ...manifest.limits },
     network: false,
     volumes: [],

@@ -209,6 +209,19 @@ export function runExecutorContract(backend: ContractBackend): void {
       outcomes.forEach((outcome, i) => assert.deepEqual(outcome, { ok: true, output: { echo: { i } }, outputBytes: JSON.stringify({ echo: { i } }).length }));
     });
 
+    // Issue #16 item 4: one tool's failures (timeouts, memory, throws) never fail another tool's calls, and an
+    // outcome that is not the call's own fault says so (collateral), so it is never counted against its tool.
+    contractTest("a call's failure is never charged to another tool running at the same time", async (ex) => {
+      const failing = Promise.all([run(ex, "busy-loop", {}), run(ex, "memory-bomb", {}), run(ex, "throws", { msg: "x" })]);
+      const echoes = await Promise.all(Array.from({ length: 6 }, (_, i) => run(ex, "echo", { i })));
+      echoes.forEach((outcome, i) => assert.deepEqual(outcome, { ok: true, output: { echo: { i } }, outputBytes: JSON.stringify({ echo: { i } }).length }));
+      const [timeout, memory, thrown] = await failing;
+      for (const [outcome, code] of [[timeout, "E_TIMEOUT"], [memory, "E_MEMORY"], [thrown, "E_TOOL_FAILED"]] as const) {
+        assertFailure(outcome, code);
+        assert.equal(!outcome.ok && outcome.collateral, undefined, "a tool's own failure is charged to it");
+      }
+    });
+
     contractTest("close() ends pending calls with E_CANCELLED", async () => {
       const own = await backend.createExecutor();
       const pending = run(own, "slow", {});

@@ -22,7 +22,7 @@ async function runInIsolate(tool: LoadedTool, input: unknown) {
   const m = tool.manifest;
   const outcome: ExecuteOutcome = await executor.execute({
     callId: `example-${m.name}`,
-    tool: { name: m.name, version: m.version, digest: tool.digest, runtime: "isolate", dir: tool.dir, entry: m.entry, limits: tool.limits, network: false, volumes: [] },
+    tool: { name: m.name, version: m.version, digest: tool.digest, runtime: "isolate", dir: tool.dir, entry: m.entry, modules: tool.sources, limits: tool.limits, network: false, volumes: [] },
     input,
     env: {},
     host,

@@ -80,7 +80,15 @@ export function createEgressFetch(options: EgressFetchOptions): (request: FetchR
       hop = next;
     }
   };
+  // The call's end aborts its signal (broker per-call controller): every connection of the call closes then,
+  // pooled idle ones included — none may outlive the call (the review left 192 sockets open after 6 calls).
+  let watched: AbortSignal | undefined;
   return async (request, signal) => {
+    if (watched !== signal) {
+      watched = signal;
+      if (signal.aborted) agent.destroy();
+      else signal.addEventListener("abort", () => agent.destroy(), { once: true });
+    }
     try {
       return await fetchFollowingRedirects(request, signal);
     } catch (err) {
@@ -93,8 +101,18 @@ export function createEgressFetch(options: EgressFetchOptions): (request: FetchR
 async function runHop(hop: Hop, agent: PinnedAgent, options: EgressFetchOptions, maxResponseBytes: number, resolve: Resolver, signal: AbortSignal): Promise<{ ok: true; response: ExchangeResult } | { ok: false; error: ErrorPayload }> {
   const target = targetOf(hop.url);
   const record: EgressRecord = { host: displayHost(target), port: target.port, method: hop.request.method, status: null, bytes: 0 };
+  // Exactly one record per hop. An abort (the call's deadline or end) records it synchronously, inside abort():
+  // the broker writes the audit record right after, and a request already on the wire must be in it.
+  let recorded = false;
+  const emit = (r: EgressRecord) => {
+    if (recorded) return;
+    recorded = true;
+    options.onEgress(r);
+  };
+  const onAbort = () => emit({ ...record });
+  if (!signal.aborted) signal.addEventListener("abort", onAbort, { once: true });
   const fail = (error: ErrorPayload, denied?: string) => {
-    options.onEgress(denied === undefined ? record : { ...record, denied });
+    emit(denied === undefined ? record : { ...record, denied });
     return { ok: false as const, error };
   };
   try {
@@ -111,13 +129,15 @@ async function runHop(hop: Hop, agent: PinnedAgent, options: EgressFetchOptions,
     );
     record.status = response.status;
     record.bytes = response.bytes;
-    options.onEgress(record);
+    emit(record);
     return { ok: true, response };
   } catch (err) {
     if (err instanceof Aborted) return fail(abortPayload(signal, record.host));
     const warden = toWardenError(err);
     const denied = typeof warden.details?.denied === "string" ? warden.details.denied : undefined;
     return fail(warden.toPayload(), denied);
+  } finally {
+    signal.removeEventListener("abort", onAbort);
   }
 }
 

@@ -3,6 +3,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { symlinkSync } from "node:fs";
 import { join } from "node:path";
+import { snapshotToolFolder } from "../../../src/manifest/digest.js";
 import { createIsolateExecutor, type IsolateExecutor } from "../../../sandboxes/isolate/index.js";
 import { resolveToolImport } from "../../../sandboxes/isolate/module-resolver.js";
 import { runTool, toolInTempDir } from "./tool-in-temp-dir.js";
@@ -51,7 +52,8 @@ describe("tool module imports", () => {
 
     test("an import climbing out of the tool folder ends with E_TOOL_FAILED", async () => {
       const parent = toolInTempDir({ "secret.js": "export default 'stolen';", "tool/index.js": `import x from "../secret.js"; export default async function run() { return x; }` });
-      const tool = { ...parent, dir: join(parent.dir, "tool") }; // secret.js sits right next to the tool folder
+      // The tool folder is tool/: secret.js sits right next to it, not in it.
+      const tool = { ...parent, dir: join(parent.dir, "tool"), modules: { "index.js": parent.modules!["tool/index.js"]! } };
       const outcome = await runTool(executor, tool);
       assert.equal(outcome.ok ? "ok" : outcome.error.code, "E_TOOL_FAILED");
       assert.match(outcome.ok ? "" : outcome.error.message, /leaves the tool folder/);
@@ -61,7 +63,11 @@ describe("tool module imports", () => {
       const outside = toolInTempDir({ "index.js": "export default 'outside';" });
       const tool = toolInTempDir({ "index.js": `import x from "./linked.js"; export default async function run() { return x; }` });
       symlinkSync(join(outside.dir, "index.js"), join(tool.dir, "linked.js"));
-      const outcome = await runTool(executor, tool);
+      // The modules a backend gets come from the digest's snapshot, which refuses links instead of reading through them.
+      const snapshot = await snapshotToolFolder(tool.dir);
+      assert.ok(snapshot.problems.some((p) => p.file === "linked.js"));
+      const modules = Object.fromEntries(snapshot.files.map((f) => [f.path, f.content.toString("utf8")]));
+      const outcome = await runTool(executor, { ...tool, modules });
       assert.equal(outcome.ok ? "ok" : outcome.error.code, "E_TOOL_FAILED");
       assert.match(outcome.ok ? "" : outcome.error.message, /no module file linked\.js/);
     });

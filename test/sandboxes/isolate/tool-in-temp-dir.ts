@@ -27,6 +27,8 @@ export function toolInTempDir(files: string | Record<string, string>, limits: Pa
     runtime: "isolate",
     dir,
     entry: "index.js",
+    // As manifest loading does: the backend runs these texts (the ones hashed), never the files on disk.
+    modules: { ...sources },
     limits: { ...LIMIT_DEFAULTS, timeoutMs: 10_000, memoryMb: 32, outputBytes: 4096, ...limits },
     network: false,
     volumes: [],
@@ -67,3 +69,17 @@ export function runTool(executor: Executor, tool: SandboxTool, input: unknown = 
 }
 
 export const ECHO_SOURCE = "export default async function run(input) { return { echo: input }; }";
+
+/**
+ * An uninterruptible native operation: ~10 s of std::sort (TypedArray.prototype.sort) on this class of
+ * machine, far longer than a 2.5 s timeout plus the 2 s abort grace. The fill is quick (~0.2 s, natively
+ * doubled), so the deadline lands inside the sort even on a loaded machine. Needs memoryMb ≥ 300.
+ */
+export const NATIVE_STALL_SOURCE = `export default async function run() {
+  const a = new Float64Array(${32 * 1024 * 1024});
+  for (let i = 0; i < ${1 << 20}; i++) a[i] = Math.random();
+  for (let n = ${1 << 20}; n < a.length; n *= 2) a.copyWithin(n, 0, Math.min(n, a.length - n));
+  a.sort();
+  return a.length;
+}`;
+export const NATIVE_STALL_TIMEOUT_MS = 2_500;
