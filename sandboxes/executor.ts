@@ -123,6 +123,8 @@ export interface ExecuteRequest {
   remote?: RemoteTool;
   /** The MCP session the call belongs to ("stdio", or the HTTP session id): session-lifecycle servers are per session. */
   session?: string;
+  /** Who calls (token name or "stdio"): backends that keep sandboxes per session bound them per identity. */
+  actor?: string;
   input: unknown;
   /** Granted secrets only (name → value). */
   env: Record<string, string>;

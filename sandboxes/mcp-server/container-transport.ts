@@ -27,6 +27,10 @@ export interface ContainerTransportOptions {
   modem: Dockerode["modem"];
   maxLineBytes: number;
   onStderrLine(line: string): void;
+  /** Every message warden sends (the caller learns the ids of its requests). */
+  onSend?(message: JSONRPCMessage): void;
+  /** The id of every response the server sends, answered late ones included. */
+  onResponse?(id: string | number): void;
   /** A stdout line that is not JSON-RPC: counted and logged by the caller, never forwarded. */
   onJunk?(what: string): void;
   maxLogLine?: number;
@@ -58,6 +62,7 @@ export class ContainerTransport implements Transport {
   async send(message: JSONRPCMessage): Promise<void> {
     if (this.closed) throw new Error("the hosted server's stdio is closed");
     const { stdio } = this.options;
+    this.options.onSend?.(message);
     await new Promise<void>((resolve, reject) => stdio.write(serializeMessage(message), (err) => (err ? reject(err) : resolve())));
   }
 
@@ -79,6 +84,8 @@ export class ContainerTransport implements Transport {
       this.options.onJunk?.(text.slice(0, 200));
       return;
     }
+    const m = message as { id?: string | number; method?: string };
+    if (m.method === undefined && m.id !== undefined) this.options.onResponse?.(m.id);
     this.onmessage?.(message);
   }
 

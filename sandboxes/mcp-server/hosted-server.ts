@@ -27,6 +27,12 @@ import { ContainerTransport, LineTooLongError } from "./container-transport.js";
 /** At most this many tools are read from one server (pages × entries): a server cannot make warden list forever. */
 const MAX_LIST_PAGES = 20;
 const MAX_TOOLS = 1000;
+/** Re-reads after `list_changed` run one at a time, at most once a second (review F2): a flood costs one re-read a second. */
+const RELIST_MIN_INTERVAL_MS = 1000;
+/** A server that keeps asking the client for things (sampling, elicitation, roots) is stopped after this many refusals (F12). */
+const MAX_REFUSED_REQUESTS = 100;
+/** Refused requests are logged this many times at most. */
+const MAX_REFUSAL_LOGS = 10;
 
 export interface HostedServerOptions {
   docker: Dockerode;
@@ -44,6 +50,8 @@ export interface HostedServerOptions {
 export interface CallHooks {
   signal: AbortSignal;
   onProgress?(done: number, total?: number): void;
+  /** The JSON-RPC id the request went out with (for the cancel grace). */
+  onRequestId?(id: string | number): void;
 }
 
 type LogSink = (level: ToolLogLevel, message: string) => void;
@@ -59,6 +67,14 @@ export class HostedServer {
   /** Rejecters of the calls in flight: a server that goes away ends each with its reason (no per-call listener on `gone`). */
   private readonly pending = new Set<(reason: WardenError) => void>();
   private junkLines = 0;
+  private refusedRequests = 0;
+  /** list_changed coalescing: a re-read in flight, and whether another is owed after it. */
+  private relisting: Promise<void> | null = null;
+  private relistOwed = false;
+  private lastRelistAt = 0;
+  /** JSON-RPC ids of tools/call requests the server answered (recent ones): a cancelled call that was answered in the grace is not killed (F9). */
+  private readonly answered = new Set<string | number>();
+  private captureId: ((id: string | number) => void) | null = null;
   private readonly logSinks = new Set<LogSink>();
   private endReason: WardenError | null = null;
   private listeners = new Set<(defs: ServerToolDefinition[]) => void>();
@@ -133,19 +149,19 @@ export class HostedServer {
     // (elicitation) or learns the client's roots. warden declares none of these capabilities and answers
     // every server-to-client request with an error; the MCP client of warden never sees it.
     client.fallbackRequestHandler = async (request) => {
-      log?.warn({ tool: options.name, method: String(request.method).slice(0, 100) }, "hosted MCP server sent a request to the client; refused");
-      throw new McpError(ErrorCode.MethodNotFound, `mcp-warden does not forward ${String(request.method).slice(0, 100)} from a hosted server`);
+      const method = String(request.method).slice(0, 100);
+      if (++this.refusedRequests <= MAX_REFUSAL_LOGS)
+        log?.warn({ tool: options.name, method, count: this.refusedRequests }, "hosted MCP server sent a request to the client; refused (logged 10 times at most)");
+      if (this.refusedRequests > MAX_REFUSED_REQUESTS)
+        this.end(new WardenError("E_TOOL_FAILED", `the MCP server of ${options.name} kept sending requests to the client (${MAX_REFUSED_REQUESTS} refused); it was stopped`));
+      throw new McpError(ErrorCode.MethodNotFound, `mcp-warden does not forward ${method} from a hosted server`);
     };
     client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
       const data = n.params.data;
       const text = typeof data === "string" ? data : JSON.stringify(data) ?? "";
       for (const sink of this.logSinks) sink(LEVELS[n.params.level] ?? "info", text);
     });
-    client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
-      void this.refreshDefinitions(AbortSignal.timeout(10_000)).catch((err: unknown) =>
-        log?.warn({ tool: options.name, err: (err as Error).message }, "re-reading the hosted server's tools failed"),
-      );
-    });
+    client.setNotificationHandler(ToolListChangedNotificationSchema, () => this.relistSoon());
     const transport = new ContainerTransport({
       stdio: sandbox.stdio,
       modem: options.docker.modem,
@@ -155,6 +171,15 @@ export class HostedServer {
         log?.debug({ tool: options.name, line: line.slice(0, 500) }, "hosted server stderr");
       },
       // Bounded: a server spamming junk on stdout must not flood warden's own log.
+      onSend: (message) => {
+        // The JSON-RPC id of the tools/call being sent right now belongs to the call that is capturing it.
+        const m = message as { id?: string | number; method?: string };
+        if (m.method === "tools/call" && m.id !== undefined && this.captureId) this.captureId(m.id);
+      },
+      onResponse: (id) => {
+        this.answered.add(id);
+        if (this.answered.size > 256) this.answered.delete(this.answered.values().next().value!);
+      },
       onJunk: (what) => {
         if (++this.junkLines <= 10) log?.warn({ tool: options.name, line: what, count: this.junkLines }, "hosted server wrote a non-JSON-RPC line on stdout; ignored (logged 10 times at most)");
       },
@@ -164,6 +189,37 @@ export class HostedServer {
     };
     await withSignal(client.connect(transport, { signal }), signal);
     await this.refreshDefinitions(signal);
+  }
+
+  /**
+   * `notifications/tools/list_changed`: re-read, one at a time and at most once a second; a re-read that
+   * fails leaves no tool trusted (F10: fail closed) until one succeeds.
+   */
+  private relistSoon(): void {
+    if (this.relisting) {
+      this.relistOwed = true;
+      return;
+    }
+    const wait = Math.max(0, this.lastRelistAt + RELIST_MIN_INTERVAL_MS - Date.now());
+    this.relisting = new Promise<void>((r) => setTimeout(r, wait).unref())
+      .then(() => {
+        this.lastRelistAt = Date.now();
+        return this.refreshDefinitions(AbortSignal.timeout(10_000));
+      })
+      .catch((err: unknown) => {
+        // Fail closed: a server whose current tools cannot be checked is trusted with none of them,
+        // and is stopped; the next call starts a new one and checks its list afresh.
+        this.live.clear();
+        this.options.logger?.warn({ tool: this.options.name, err: (err as Error).message }, "re-reading the hosted server's tools failed; it was stopped");
+        this.end(new WardenError("E_TOOL_FAILED", `the MCP server of ${this.options.name} said its tools changed and then could not list them; it was stopped`));
+      })
+      .finally(() => {
+        this.relisting = null;
+        if (this.relistOwed && !this.ended) {
+          this.relistOwed = false;
+          this.relistSoon();
+        }
+      });
   }
 
   private async refreshDefinitions(signal: AbortSignal): Promise<void> {
@@ -196,17 +252,24 @@ export class HostedServer {
     let reject!: (reason: WardenError) => void;
     const died = new Promise<never>((_, r) => (reject = r));
     this.pending.add(reject);
+    this.captureId = (id) => hooks.onRequestId?.(id);
     const request = this.client.request({ method: "tools/call", params: { name, arguments: args } }, CallToolResultSchema, {
       signal: hooks.signal,
       // The broker's deadline governs: the SDK's own request timeout must never fire first.
       timeout: 2 ** 31 - 1,
       ...(hooks.onProgress ? { onprogress: (p: { progress: number; total?: number | undefined }) => hooks.onProgress!(p.progress, p.total) } : {}),
     });
+    this.captureId = null;
     try {
       return (await Promise.race([request, died])) as CallToolResult;
     } finally {
       this.pending.delete(reject);
     }
+  }
+
+  /** Whether the server answered the tools/call with this JSON-RPC id (even after warden stopped waiting). */
+  wasAnswered(id: string | number): boolean {
+    return this.answered.has(id);
   }
 
   /** Marks the server as failed (the reason reaches in-flight calls) and kills it. */

@@ -20,6 +20,7 @@ import { EgressGateway } from "../container/egress-gateway.js";
 import { authorizeEgress } from "../../src/capabilities/network/index.js";
 import { HostedServer } from "./hosted-server.js";
 import { outcomeOf } from "./result.js";
+import { MAX_NOTIFICATIONS_PER_CALL, MAX_PROGRESS_PER_CALL, NotificationBudget } from "./notification-budget.js";
 
 /**
  * Start-up (container, initialize, tools/list) has its own budget, outside the
@@ -48,6 +49,9 @@ export interface McpServerExecutorOptions {
   egress?: EgressProvider;
   networkGrantsFor?(tool: SandboxTool): NetworkGrant[];
   onEgress?(callId: string, record: EgressRecord): void;
+  /** Hosted servers running at once, in total and per identity (review F8): more sessions ⇒ E_BUSY, not more containers. */
+  maxServers?: number;
+  maxServersPerIdentity?: number;
   /** Every tools/list read from a hosted server (start and `list_changed`): the broker checks it against the pins. */
   onDefinitions?(tool: SandboxTool, definitions: ServerToolDefinition[]): void;
 }
@@ -55,8 +59,12 @@ export interface McpServerExecutorOptions {
 interface Slot {
   server: Promise<HostedServer>;
   inFlight: Set<string>;
+  actor: string;
   idle?: NodeJS.Timeout;
 }
+
+export const DEFAULT_MAX_SERVERS = 32;
+export const DEFAULT_MAX_SERVERS_PER_IDENTITY = 8;
 
 export function createMcpServerExecutor(options: McpServerExecutorOptions = {}): McpServerExecutor {
   return new McpServerExecutor(options);
@@ -97,7 +105,8 @@ export class McpServerExecutor implements Executor {
     if (tool.runtime !== "mcp-server" || !tool.image || !remote) return failure("E_SANDBOX_UNAVAILABLE", `${tool.name} is not a hosted MCP server tool`);
     if (request.signal.aborted) return stopped(request.signal, tool);
     const session = tool.lifecycle === "call" ? `call:${request.callId}` : (request.session ?? "default");
-    const key = `${session}\0${tool.name}\0${tool.digest}`;
+    // The image ID is part of the key: after a re-approval of a rebuilt image, no call reaches a server of the old one.
+    const key = `${session}\0${tool.name}\0${tool.digest}\0${tool.imageId ?? ""}`;
     let slot: Slot;
     let server: HostedServer;
     try {
@@ -110,7 +119,8 @@ export class McpServerExecutor implements Executor {
         server = await raceSignal(slot.server, request.signal, AbortSignal.timeout(STARTUP_BUDGET_MS), tool);
       }
     } catch (err) {
-      if (tool.lifecycle === "call") this.drop(key);
+      if (tool.lifecycle === "call") void this.drop(key);
+      else this.idleLater(key);
       return { ok: false, error: toWardenError(err, "E_SANDBOX_UNAVAILABLE").toPayload() };
     }
     slot.inFlight.add(request.callId);
@@ -119,9 +129,17 @@ export class McpServerExecutor implements Executor {
       return await this.callOn(server, request, remote.name, remote.sha256);
     } finally {
       slot.inFlight.delete(request.callId);
-      if (tool.lifecycle === "call") this.drop(key);
-      else if (this.slots.get(key) === slot && slot.inFlight.size === 0) slot.idle = setTimeout(() => this.drop(key), IDLE_MS).unref();
+      if (tool.lifecycle === "call") void this.drop(key);
+      else this.idleLater(key);
     }
+  }
+
+  /** A session's server with no call in flight is stopped after IDLE_MS (a server started for a cancelled call too). */
+  private idleLater(key: string): void {
+    const slot = this.slots.get(key);
+    if (!slot || slot.inFlight.size > 0) return;
+    if (slot.idle) clearTimeout(slot.idle);
+    slot.idle = setTimeout(() => void this.drop(key), IDLE_MS).unref();
   }
 
   async endSession(session: string): Promise<void> {
@@ -146,7 +164,14 @@ export class McpServerExecutor implements Executor {
   private slotFor(key: string, request: ExecuteRequest): Slot {
     const existing = this.slots.get(key);
     if (existing) return existing;
-    const slot: Slot = { server: this.start(request), inFlight: new Set() };
+    const actor = request.actor ?? "unknown";
+    const total = this.options.maxServers ?? DEFAULT_MAX_SERVERS;
+    const mine = this.options.maxServersPerIdentity ?? DEFAULT_MAX_SERVERS_PER_IDENTITY;
+    if (this.slots.size >= total)
+      throw new WardenError("E_BUSY", `busy: ${this.slots.size} hosted MCP servers are running (the most this server runs at once); retry when a session ends`);
+    if ([...this.slots.values()].filter((s) => s.actor === actor).length >= mine)
+      throw new WardenError("E_BUSY", `busy: ${actor} already has ${mine} hosted MCP servers running (one per session and server); end a session or retry later`);
+    const slot: Slot = { server: this.start(request), inFlight: new Set(), actor };
     this.slots.set(key, slot);
     // A server that fails to start or dies is forgotten: the next call starts a new one.
     slot.server.then(
@@ -240,16 +265,31 @@ export class McpServerExecutor implements Executor {
       () => controller.abort(new WardenError("E_TIMEOUT", `${tool.name} exceeded its ${tool.limits.timeoutMs} ms time limit`)),
       tool.limits.timeoutMs,
     );
-    const removeLog = server.addLogSink((level, message) => request.host.log(level, message));
+    const budget = new NotificationBudget((what) =>
+      request.host.log("warning", `mcp-warden: further ${what} notifications of this call were dropped (at most ${MAX_NOTIFICATIONS_PER_CALL} logs and ${MAX_PROGRESS_PER_CALL} progress updates a call)`),
+    );
+    const removeLog = server.addLogSink((level, message) => {
+      const text = budget.log(message);
+      if (text !== null) request.host.log(level, text);
+    });
     server.calls.add(request.callId);
+    let requestId: string | number | undefined;
     try {
       const input = (request.input ?? {}) as Record<string, unknown>;
-      const result = await server.call(name, input, { signal: controller.signal, onProgress: (done, total) => request.host.progress(done, total) });
+      const result = await server.call(name, input, {
+        signal: controller.signal,
+        onRequestId: (id) => (requestId = id),
+        onProgress: (done, total) => budget.progressAllowed() && request.host.progress(done, total),
+      });
       return outcomeOf(result, `${tool.name}/${name}`, tool.limits.outputBytes);
     } catch (err) {
       if (controller.signal.aborted) {
-        // notifications/cancelled went out with the abort; the server gets a short grace, then its container goes.
-        setTimeout(() => server.end(new WardenError("E_CANCELLED", `the MCP server of ${tool.name} was stopped after a cancelled call`)), CANCEL_GRACE_MS).unref();
+        // notifications/cancelled went out with the abort; the server gets a short grace to answer (it then
+        // stopped that work: SPEC §15), else its container goes — the server cannot be trusted to stop.
+        setTimeout(() => {
+          if (requestId !== undefined && server.wasAnswered(requestId)) return;
+          server.end(new WardenError("E_CANCELLED", `the MCP server of ${tool.name} was stopped after a cancelled call it did not answer`));
+        }, CANCEL_GRACE_MS).unref();
         return stopped(controller.signal, tool);
       }
       if (server.ended) return { ok: false, error: server.failure.toPayload() };

@@ -130,7 +130,7 @@ export class Broker {
   }
 
   private isCallable(t: RegisteredTool): boolean {
-    return !this.isDisabled(t) && this.isApprovedNow(t) && this.withheldReason(t.name) === undefined;
+    return !this.isDisabled(t) && this.isApprovedNow(t) && this.withheldReason(t) === undefined;
   }
 
   /** A hosted server's tool is approved through its server's approval (and exists only while its pin does). */
@@ -148,10 +148,16 @@ export class Broker {
     );
   }
 
-  private withheldReason(name: string): string | undefined {
-    for (const names of this.withheld.values()) {
+  /** Drift is looked up under the tool's own hosted server only: a server can never withhold a native tool or another server's (review F7). */
+  private withheldReason(t: RegisteredTool): string | undefined {
+    return t.server ? this.withheld.get(t.server.unit)?.get(t.name) : undefined;
+  }
+
+  /** A name no tool has, that some hosted server lists without a pin: its server, for an E_NOT_APPROVED that names the fix. */
+  private unpinnedServerOf(name: string): { unit: string; reason: string } | undefined {
+    for (const [unit, names] of this.withheld) {
       const reason = names.get(name);
-      if (reason !== undefined) return reason;
+      if (reason !== undefined) return { unit, reason };
     }
     return undefined;
   }
@@ -173,14 +179,26 @@ export class Broker {
     const unit = this.registry.tools.get(sandbox.name);
     if (!unit || unit.sandbox.digest !== sandbox.digest) return;
     const before = this.callableSignature();
-    const previous = this.withheld.get(unit.name) ?? new Map<string, string>();
-    const now = driftOf(unit, this.lock, definitions);
-    this.withheld.set(unit.name, now);
-    for (const [name, reason] of now) {
-      if (previous.get(name) === reason) continue;
-      this.options.logger.warn({ tool: unit.name, exposed: name, reason }, "hosted MCP server drifted from its approval; tool withheld");
-      this.options.alerter?.raise({ kind: "approved_tool_drift", tool: name, owner: unit.sandbox.owner ?? null, reason: `${unit.name}: ${reason}; ${name} is withheld until an operator reviews and runs: warden approve ${unit.name}` });
+    const withheld = this.withheld.get(unit.name) ?? new Map<string, string>();
+    // Monotonic until re-approval (or restart): a drift seen by any session's server withholds the tool
+    // for every session — one server flipping back and forth cannot make it flap (review F6, F11).
+    const fresh: string[] = [];
+    for (const [name, reason] of driftOf(unit, this.lock, definitions)) {
+      if (withheld.has(name)) continue;
+      if (withheld.size >= 1000) break; // a server cannot grow this map without bound
+      withheld.set(name, reason);
+      fresh.push(`${name}: ${reason}`);
     }
+    this.withheld.set(unit.name, withheld);
+    if (fresh.length === 0) return;
+    // One alert per new drift of a server, naming the tools (capped): a server listing fresh names in a loop cannot flood the alerts (F3).
+    this.options.logger.warn({ tool: unit.name, withheld: fresh.slice(0, 20), count: fresh.length }, "hosted MCP server drifted from its approval; tools withheld");
+    this.options.alerter?.raise({
+      kind: "approved_tool_drift",
+      tool: unit.name,
+      owner: unit.sandbox.owner ?? null,
+      reason: `${unit.name} drifted from its approval (${fresh.length} tool${fresh.length === 1 ? "" : "s"}): ${fresh.slice(0, 20).join("; ")}${fresh.length > 20 ? "; …" : ""}; withheld until an operator reviews and runs: warden approve ${unit.name}`,
+    });
     if (this.callableSignature() !== before) for (const l of this.listeners) l();
   }
 
@@ -331,9 +349,8 @@ export class Broker {
     try {
       if (!tool) {
         // A hosted server's tool that drifted or was never pinned: the operator's fix is a review.
-        const withheld = this.withheldReason(String(name));
-        const unit = [...this.withheld.entries()].find(([, names]) => names.has(String(name)))?.[0];
-        if (withheld !== undefined) throw new WardenError("E_NOT_APPROVED", `${String(name)} is not approved: ${withheld}; review and run: warden approve ${unit}`);
+        const unpinned = this.unpinnedServerOf(String(name));
+        if (unpinned) throw new WardenError("E_NOT_APPROVED", `${String(name)} is not approved: ${unpinned.reason}; review and run: warden approve ${unpinned.unit}`);
         throw unknownToolError(name);
       }
       // Scope first: a tool outside it is answered like an unknown one (#18.8).
@@ -384,7 +401,7 @@ export class Broker {
     const approvalName = tool.server?.unit ?? tool.name;
     if (!current || current.sandbox.digest !== tool.sandbox.digest || current.server?.sha256 !== tool.server?.sha256)
       throw new WardenError("E_NOT_APPROVED", `${tool.name} changed while the call waited; review and run: warden approve ${approvalName}`);
-    const withheld = this.withheldReason(current.name);
+    const withheld = this.withheldReason(current);
     if (withheld !== undefined) throw new WardenError("E_NOT_APPROVED", `${current.name} is not approved: ${withheld}; review and run: warden approve ${approvalName}`);
     if (this.isDisabled(current))
       throw new WardenError("E_DISABLED", `${tool.name} is disabled by the operator (kill switch); run: warden enable ${tool.name}`);
@@ -462,6 +479,7 @@ export class Broker {
         signal: controller.signal,
         ...(tool.server ? { remote: { name: tool.server.remote, sha256: tool.server.sha256 } } : {}),
         ...(ctx.session !== undefined ? { session: ctx.session } : {}),
+        actor: ctx.actor,
       });
     } finally {
       release();

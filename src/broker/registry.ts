@@ -27,6 +27,8 @@ export interface RegisteredTool {
   checkOutput: SchemaCheck | null;
   /** The effect the operator raised the tool to in `grants` (hosted servers apply it per tool). */
   grantEffect?: Effect | undefined;
+  /** Hosted servers: the operator's per-tool raises (`grants.<server>.effects`, by the server's tool names). */
+  grantEffects?: Record<string, Effect> | undefined;
   /** A tool of a hosted MCP server (SPEC §15): its server (the manifest), its name there and its pin. */
   server?: { unit: string; remote: string; sha256: string };
   /** A hosted server's tool: the definition pinned at approval (what tools/list shows). */
@@ -154,6 +156,7 @@ export function registerTool(tool: LoadedTool, loaded: LoadedConfig, env: NodeJS
     checkInput: compileJsonSchema(m.inputSchema ?? { type: "object" }),
     checkOutput: m.outputSchema ? compileJsonSchema(m.outputSchema) : null,
     grantEffect: config.grants[m.name]?.effect,
+    grantEffects: config.grants[m.name]?.effects,
   };
 }
 

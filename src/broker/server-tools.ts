@@ -9,6 +9,7 @@ import { compileJsonSchema } from "../manifest/json-schema.js";
 import { redactSecretValues } from "../capabilities/redaction.js";
 import type { Lock } from "../policy/lock.js";
 import { maxEffect, pinnedEffect, pinOf, type ServerToolDefinition } from "../policy/pins.js";
+import type { Effect } from "../manifest/schema.js";
 import type { RegisteredTool } from "./registry.js";
 
 export function prefixOf(unit: RegisteredTool): string {
@@ -51,7 +52,10 @@ function expose(unit: RegisteredTool, remote: string, sha256: string, definition
   return {
     ...unit,
     name: `${prefixOf(unit)}${remote}`,
-    effect: unit.grantEffect ? maxEffect(declared, unit.grantEffect) : declared,
+    effect: [unit.grantEffect, unit.grantEffects && Object.hasOwn(unit.grantEffects, remote) ? unit.grantEffects[remote] : undefined].reduce<Effect>(
+      (e, raise) => (raise ? maxEffect(e, raise) : e),
+      declared,
+    ),
     sandbox: { ...unit.sandbox, ...(imageId ? { imageId } : {}) },
     checkInput,
     checkOutput,

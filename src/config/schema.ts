@@ -17,6 +17,8 @@ export const ToolGrantSchema = z.strictObject({
   env: z.array(z.string()).optional(),
   /** The operator may raise a tool's effect class, never lower it. */
   effect: EffectSchema.optional(),
+  /** Hosted MCP servers (SPEC §15): raise the effect of single tools, by their name on the server. Never lowers. */
+  effects: z.record(z.string().max(128), EffectSchema).optional(),
 });
 
 export const TokenSchema = z.strictObject({

@@ -225,7 +225,7 @@ describe("hosted MCP server, unmodified, through warden (SPEC §15)", () => {
     const r = await c.client.callTool({ name: "fx_echo", arguments: { text: "x" } });
     assert.equal(errorCodeOf(r), "E_NOT_APPROVED");
     assert.match(errorOf(r)!.message, /warden approve fixture/);
-    await waitFor(() => alerts.some((a) => a.kind === "approved_tool_drift" && a.tool === "fx_echo"), "a drift alert");
+    await waitFor(() => alerts.some((a) => a.kind === "approved_tool_drift" && a.tool === "fixture" && /fx_echo/.test(String(a.reason))), "a drift alert naming the tool");
   });
 });
 
