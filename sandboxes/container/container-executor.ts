@@ -20,6 +20,7 @@ import { SandboxPool } from "./pool.js";
 import { reapLeftovers } from "./reaper.js";
 import { runCall } from "./run-call.js";
 import { removeContainer, startSandbox, type StartedSandbox } from "./sandbox.js";
+import type { ContainerRuntime } from "./runtime-spec.js";
 
 export interface ContainerExecutorOptions {
   docker?: Dockerode;
@@ -45,6 +46,8 @@ export interface ContainerExecutorOptions {
     /** Host firewall for the egress bridge. Default true; false only in tests that need no host isolation. */
     firewall?: boolean;
   };
+  /** OCI runtime of every container (config `container.runtime`, SPEC §16). Default runc. */
+  runtime?: ContainerRuntime;
   /** Reaper period; 0 disables the periodic pass (the startup pass always runs). Default 60 s. */
   reapIntervalMs?: number;
 }
@@ -171,7 +174,7 @@ class ContainerExecutor implements Executor {
     const egress: EgressAttachment | undefined = tool.network ? await this.egress.ready() : undefined;
     // Approval binding (image-id.ts): refuse a rebuilt tag, and create from the approved image ID itself.
     const image = await pinnedImage(this.docker, tool);
-    const spec = containerSpec({ tool: { ...tool, image }, env, serverId: this.serverId, egress, callId });
+    const spec = containerSpec({ tool: { ...tool, image }, env, serverId: this.serverId, egress, callId, runtime: this.options.runtime });
     return startSandbox(this.docker, spec, egress?.networkName);
   }
 

@@ -9,6 +9,7 @@ import { WardenError } from "../../src/errors.js";
 import { LIMIT_DEFAULTS } from "../../src/manifest/schema.js";
 import type { SandboxTool, VolumeMount } from "../executor.js";
 import { LABEL, serverLabels } from "./labels.js";
+import { withRuntime, type ContainerRuntime } from "./runtime-spec.js";
 
 /** Where a networked container finds the egress proxy. */
 export interface EgressAttachment {
@@ -24,6 +25,8 @@ export interface ContainerSpecInput {
   egress?: EgressAttachment;
   /** `pool` for pre-started containers (their call id is not known yet). */
   callId: string | "pool";
+  /** OCI runtime (config `container.runtime`, SPEC §16); default runc. */
+  runtime?: ContainerRuntime;
 }
 
 const TMPFS_OPTIONS = "rw,noexec,nosuid,nodev,size=16m";
@@ -36,7 +39,7 @@ export function containerSpec(input: ContainerSpecInput): Dockerode.ContainerCre
   if (!tool.image) throw new WardenError("E_SANDBOX_UNAVAILABLE", `tool ${tool.name} has no image`);
   const limits = { ...LIMIT_DEFAULTS, ...tool.limits };
   const memoryBytes = limits.memoryMb * 1024 * 1024;
-  return {
+  return withRuntime(input.runtime, {
     Image: tool.image,
     ...(tool.command ? { Cmd: tool.command } : {}),
     // Runs as nobody: a kernel or runtime bug reached from the tool starts without root.
@@ -91,7 +94,7 @@ export function containerSpec(input: ContainerSpecInput): Dockerode.ContainerCre
       AutoRemove: false,
       RestartPolicy: { Name: "no", MaximumRetryCount: 0 },
     },
-  };
+  });
 }
 
 function containerEnv(input: ContainerSpecInput): string[] {

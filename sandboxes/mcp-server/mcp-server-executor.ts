@@ -15,6 +15,7 @@ import { defaultDocker, engineCall } from "../container/engine.js";
 import type { ExecuteOutcome, ExecuteRequest, Executor, SandboxTool } from "../executor.js";
 import { reapLeftovers } from "../container/reaper.js";
 import { EgressGateway } from "../container/egress-gateway.js";
+import type { ContainerRuntime } from "../container/runtime-spec.js";
 import { authorizeEgress } from "../../src/capabilities/network/index.js";
 import { HostedServer } from "./hosted-server.js";
 import { outcomeOf } from "./result.js";
@@ -48,6 +49,8 @@ export interface McpServerExecutorOptions {
   onEgress?(callId: string, record: EgressRecord): void;
   /** Every tools/list read from a hosted server (start and `list_changed`): the broker checks it against the pins. */
   onDefinitions?(tool: SandboxTool, definitions: ServerToolDefinition[]): void;
+  /** OCI runtime of every hosted server (config `container.runtime`, SPEC §16). Default runc. */
+  runtime?: ContainerRuntime;
 }
 
 interface Slot {
@@ -167,7 +170,7 @@ export class McpServerExecutor implements Executor {
     const { tool } = request;
     const imageId = await this.approvedImage(tool);
     const egress = tool.network ? await this.egressFor(tool) : undefined;
-    const base = containerSpec({ tool, env: request.env, serverId: this.serverId, callId: tool.lifecycle === "call" ? request.callId : "session", ...(egress ? { egress } : {}) });
+    const base = containerSpec({ tool, env: request.env, serverId: this.serverId, callId: tool.lifecycle === "call" ? request.callId : "session", ...(egress ? { egress } : {}), runtime: this.options.runtime });
     // Long-lived: stdin stays open for every JSON-RPC request; the image is the approved ID, never the tag.
     const spec: Dockerode.ContainerCreateOptions = { ...base, Image: imageId, StdinOnce: false };
     const startup = AbortSignal.timeout(STARTUP_BUDGET_MS);
