@@ -14,7 +14,7 @@ import { after, before, describe, test } from "node:test";
 import { createContainerExecutor } from "../../../sandboxes/container/index.js";
 import type { Executor, SandboxTool } from "../../../sandboxes/executor.js";
 import type { EgressRecord, NetworkGrant } from "../../../src/capabilities/types.js";
-import { docker, fixtureTool, probe, requireDocker } from "./fixture.js";
+import { docker, fixtureTool, probe, requireDocker, TEST_RUNTIME } from "./fixture.js";
 
 const HTTP_GET = `
 import urllib.request, urllib.error
@@ -73,6 +73,7 @@ describe("egress of networked container tools", () => {
     hostPort = (hostService.address() as { port: number }).port;
     executor = createContainerExecutor({
       docker,
+      runtime: TEST_RUNTIME,
       serverId,
       poolSize: 0,
       reapIntervalMs: 0,
@@ -186,7 +187,7 @@ result = {'http': get('http://127.0.0.1:${hostPort}/via-proxy'), 'connect': tunn
 
   test("firewall rules and the egress network exist while serving and are removed on close", async (t) => {
     if (!(await requireDocker(t))) return;
-    const own = createContainerExecutor({ docker, serverId: `${serverId}b`, poolSize: 0, reapIntervalMs: 0 });
+    const own = createContainerExecutor({ docker, runtime: TEST_RUNTIME, serverId: `${serverId}b`, poolSize: 0, reapIntervalMs: 0 });
     await probe(own, "result = 1", { name: "net_close", network: true });
     const rules = (): string[] => execFileSync("iptables", ["-w", "5", "-S"], { encoding: "utf8" }).split("\n").filter((l) => l.includes(`warden:${serverId}b`));
     assert.ok(rules().length >= 2, "INPUT rules for the bridge are installed");
