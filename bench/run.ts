@@ -13,6 +13,7 @@ import { runCli } from "../src/cli/main.js";
 import { benchCapabilities } from "./capabilities-bench.js";
 import { benchContainers } from "./container-bench.js";
 import { benchCheckpoints } from "./checkpoint-bench.js";
+import { benchHostedServer } from "./hosted-bench.js";
 
 const buildRoot = join(dirname(fileURLToPath(import.meta.url)), "..");
 const repo = join(buildRoot, "..");
@@ -48,6 +49,7 @@ results.targets = {
 results.capabilities = await benchCapabilities(quick);
 results.containers = await benchContainers(repo, buildRoot, quick);
 results.checkpoints = await benchCheckpoints(repo, buildRoot, quick);
+results.hostedServer = await benchHostedServer(repo, buildRoot, quick);
 
 console.log("\nMCP over stdio (word_stats)");
 console.table(mcpRows.map((r) => ({ server: r.name, "spawn→list ms": r.startupToFirstListMs, "p50 ms (c=1)": r.p50Ms, "p99 ms (c=1)": r.p99Ms, "calls/s (c=16)": r.callsPerSecC16, "RSS idle MiB": r.rssIdleMb, "RSS load MiB": r.rssLoadMb, errors: r.errors })));
@@ -62,5 +64,7 @@ const checkpoints = results.checkpoints as Awaited<ReturnType<typeof benchCheckp
 console.log("\nAudit checkpoints (word_stats, isolate; same run)");
 console.table(checkpoints.rows);
 console.log(`p50 with checkpoints every 100 − without: ${checkpoints.p50DiffMs} ms (${checkpoints.checkpointsWritten} checkpoints written)`);
+console.log("\nHosted MCP server (community filesystem server, read_text_file; direct = same image over docker run -i, same client)");
+console.table([results.hostedServer]);
 writeFileSync(join(repo, "bench", "results.json"), JSON.stringify(results, null, 2) + "\n");
 console.log(`\nwrote bench/results.json`);

@@ -49,7 +49,9 @@ for (const t of tools) console.log(`  ${t.name.padEnd(14)} ${t.annotations?.read
 async function call(name: string, args: Record<string, unknown>, why: string) {
   // Client.callTool itself: error results carry no structuredContent (SPEC §8), so the SDK never throws on them.
   const r = await client.callTool({ name, arguments: args });
-  const shown = r.isError ? r._meta?.["mcp-warden/error"] : r.structuredContent;
+  // A hosted server's result may be content blocks only (text, image…): show the first text then.
+  const firstText = (r.content as Array<{ type: string; text?: string }> | undefined)?.find((b) => b.type === "text")?.text;
+  const shown = r.isError ? r._meta?.["mcp-warden/error"] : (r.structuredContent ?? firstText);
   console.log(`\n== ${name} ${JSON.stringify(args).slice(0, 80)}  — ${why}\n  ${JSON.stringify(shown).slice(0, 300)}`);
 }
 
@@ -61,6 +63,11 @@ await call("fetch_json", { url: "http://127.0.0.1:8788/status" }, "allowed host 
 await call("fetch_json", { url: "http://169.254.169.254/latest/meta-data" }, "cloud metadata: refused");
 await call("word_stats", { text: 42 }, "bad input: refused before the sandbox runs");
 await call("py_word_freq", { text: "to be or not to be" }, "a Python tool in a single-use container (needs Docker and `warden images build`; else E_SANDBOX_UNAVAILABLE)");
+// Community MCP servers hosted unmodified (SPEC §15): each tool pinned at approval, each call through the broker.
+await call("files_list_directory", { path: "/mnt/workspace" }, "the community filesystem server, confined to the workspace volume (needs Docker)");
+await call("files_read_text_file", { path: "/etc/passwd" }, "outside its volume: the server cannot see it");
+await call("everything_echo", { message: "hello through warden" }, "the community everything server (needs Docker)");
+await call("pynotes_add_note", { text: "a note kept by a Python MCP server" }, "a stdlib Python MCP server, hosted unmodified (needs Docker)");
 
 await client.close();
 api.close();

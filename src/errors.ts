@@ -25,6 +25,11 @@ export const ERROR_CODES = [
   "E_MANIFEST",
   "E_AUDIT",
   "E_USAGE",
+  // Outcomes of `warden rollback`, written into its audit record (not tool-call outcomes).
+  "E_NO_JOURNAL",
+  "E_CONFLICT",
+  "E_ALREADY_ROLLED_BACK",
+  "E_ROLLBACK_INCOMPLETE",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

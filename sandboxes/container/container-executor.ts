@@ -11,11 +11,13 @@ import type { EgressRecord, NetworkGrant } from "../../src/capabilities/types.js
 import { toWardenError, WardenError } from "../../src/errors.js";
 import { LIMIT_DEFAULTS } from "../../src/manifest/schema.js";
 import type { ExecuteOutcome, ExecuteRequest, Executor, SandboxTool } from "../executor.js";
+import { blockEmbeddedDns } from "./container-dns.js";
 import { containerSpec, type EgressAttachment } from "./container-spec.js";
 import type { AuthorizeEgress } from "./egress-proxy.js";
 import { EgressGateway } from "./egress-gateway.js";
 import { pinnedImage } from "./image-id.js";
 import { defaultDocker } from "./engine.js";
+import { inspectToolImage } from "./image-config.js";
 import { SandboxPool } from "./pool.js";
 import { reapLeftovers } from "./reaper.js";
 import { runCall } from "./run-call.js";
@@ -172,10 +174,13 @@ class ContainerExecutor implements Executor {
 
   private async startFor(tool: SandboxTool, env: Record<string, string>, callId: string): Promise<StartedSandbox> {
     const egress: EgressAttachment | undefined = tool.network ? await this.egress.ready() : undefined;
-    // Approval binding (image-id.ts): refuse a rebuilt tag, and create from the approved image ID itself.
-    const image = await pinnedImage(this.docker, tool);
-    const spec = containerSpec({ tool: { ...tool, image }, env, serverId: this.serverId, egress, callId, runtime: this.options.runtime });
-    return startSandbox(this.docker, spec, egress?.networkName);
+    // Approval binding (image-id.ts): refuse a rebuilt tag; then inspect that very image ID (its VOLUME paths, its command).
+    const pinned = await pinnedImage(this.docker, tool);
+    const image = await inspectToolImage(this.docker, pinned);
+    const spec = containerSpec({ tool, env, serverId: this.serverId, egress, callId, image, runtime: this.options.runtime });
+    // No resolver in a networked container (container-dns.ts); tests without the host firewall skip it too.
+    const closeDns = egress && this.options.proxy?.firewall !== false ? ({ pid }: { pid: number }) => blockEmbeddedDns(pid) : undefined;
+    return startSandbox(this.docker, spec, egress?.networkName, closeDns);
   }
 
   private async reap(): Promise<void> {

@@ -8,8 +8,11 @@ import { createHash } from "node:crypto";
 import { WardenError } from "../../src/errors.js";
 import { LIMIT_DEFAULTS } from "../../src/manifest/schema.js";
 import type { SandboxTool, VolumeMount } from "../executor.js";
+import { gatedCommand } from "./gate.js";
+import type { ToolImageConfig } from "./image-config.js";
 import { LABEL, serverLabels } from "./labels.js";
 import { withRuntime, type ContainerRuntime } from "./runtime-spec.js";
+import { SECCOMP_PROFILE_JSON } from "./seccomp-profile.js";
 
 /** Where a networked container finds the egress proxy. */
 export interface EgressAttachment {
@@ -27,9 +30,19 @@ export interface ContainerSpecInput {
   callId: string | "pool";
   /** OCI runtime (config `container.runtime`, SPEC §16); default runc. */
   runtime?: ContainerRuntime;
+  /** The inspected image: its command (run by the gate) and its VOLUME paths. */
+  image: ToolImageConfig;
+  /**
+   * `gated` (default): one-shot tools — PID 1 waits for the call, then runs the command under a hard
+   * bound (gate.ts). `direct`: a hosted MCP server (sandboxes/mcp-server) — its stdin is a JSON-RPC
+   * stream for the whole session, started by warden only when a call needs it; no per-call bound.
+   */
+  launch?: "gated" | "direct";
 }
 
 const TMPFS_OPTIONS = "rw,noexec,nosuid,nodev,size=16m";
+/** Over each VOLUME path of the image: small, in RAM (charged to the container's memory cgroup), no exec. */
+export const VOLUME_TMPFS_OPTIONS = "rw,noexec,nosuid,nodev,size=4m";
 const VOLUME_NAME = /^[a-z][a-z0-9_-]{0,63}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const PROXY_VARS = ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"];
@@ -39,9 +52,15 @@ export function containerSpec(input: ContainerSpecInput): Dockerode.ContainerCre
   if (!tool.image) throw new WardenError("E_SANDBOX_UNAVAILABLE", `tool ${tool.name} has no image`);
   const limits = { ...LIMIT_DEFAULTS, ...tool.limits };
   const memoryBytes = limits.memoryMb * 1024 * 1024;
+  // Docker's rule: the image's ENTRYPOINT, then the manifest's command or else the image's CMD.
+  const argv = [...input.image.entrypoint, ...(tool.command ?? input.image.cmd)];
+  if (argv.length === 0) throw new WardenError("E_SANDBOX_UNAVAILABLE", `tool ${tool.name} has no command: set "command" in its manifest or CMD in its image`);
+  const mounts = volumeMounts(tool.volumes);
   return withRuntime(input.runtime, {
-    Image: tool.image,
-    ...(tool.command ? { Cmd: tool.command } : {}),
+    // The id the inspection saw, not the tag: the VOLUME lines covered below are those of this very image.
+    Image: input.image.id,
+    // Nothing of the tool runs before its call: PID 1 waits for the call, then runs argv under a hard bound.
+    ...(input.launch === "direct" ? { Entrypoint: argv, Cmd: [] } : gatedCommand(argv, limits.timeoutMs)),
     // Runs as nobody: a kernel or runtime bug reached from the tool starts without root.
     User: "65534:65534",
     WorkingDir: "/tmp",
@@ -65,12 +84,17 @@ export function containerSpec(input: ContainerSpecInput): Dockerode.ContainerCre
     HostConfig: {
       // A tool that writes into its image could persist a backdoor for the next call of the same image.
       ReadonlyRootfs: true,
-      // noexec: no dropping and running a downloaded binary; size: no filling host RAM.
-      Tmpfs: { "/tmp": TMPFS_OPTIONS },
+      // noexec: no running a dropped binary directly (with memfd_create refused by the seccomp profile, not via
+      // a memfd either); NOT a boundary against interpreted code or JIT memory (docs/threat-model.md). size: no
+      // filling host RAM.
+      // An image's VOLUME line would get an anonymous volume on the host disk (1 GiB in 0.7 s, exec-able,
+      // outside the memory cgroup): a tmpfs on the same path takes its place, so Docker creates none.
+      Tmpfs: volumeTmpfs(input.image.volumes, mounts),
       // No CAP_NET_RAW (spoofing), CAP_SYS_ADMIN (mount), CAP_SETUID (…): nothing at all.
       CapDrop: ["ALL"],
-      // setuid binaries in the image cannot raise privileges; default seccomp stays on (not unconfined).
-      SecurityOpt: ["no-new-privileges:true"],
+      // setuid binaries in the image cannot raise privileges. warden's own seccomp profile (seccomp-profile.ts):
+      // Docker's default for an unprivileged container minus io_uring, memfd_create, ptrace.
+      SecurityOpt: ["no-new-privileges:true", `seccomp=${SECCOMP_PROFILE_JSON}`],
       // memory = memory+swap: an allocation bomb hits the OOM killer instead of swapping the host to death.
       Memory: memoryBytes,
       MemorySwap: memoryBytes,
@@ -85,7 +109,7 @@ export function containerSpec(input: ContainerSpecInput): Dockerode.ContainerCre
       Privileged: false,
       Devices: [],
       // Only the granted volumes; never the docker socket (root on the host).
-      Mounts: volumeMounts(tool.volumes),
+      Mounts: mounts,
       // Output floods must not fill the host's disk through the json-file log driver; we read stdio by attach.
       LogConfig: { Type: "none", Config: {} },
       // The embedded DNS of an internal network would forward to the host's resolvers: point it at nothing,
@@ -107,6 +131,14 @@ function containerEnv(input: ContainerSpecInput): string[] {
   }
   if (input.egress) for (const name of PROXY_VARS) env.push(`${name}=${input.egress.proxyUrl}`);
   return env;
+}
+
+function volumeTmpfs(imageVolumes: string[], mounts: Dockerode.MountSettings[]): Record<string, string> {
+  const tmpfs: Record<string, string> = { "/tmp": TMPFS_OPTIONS };
+  const bound = new Set(mounts.map((m) => m.Target));
+  // A granted volume mounted on the same path takes the place of the anonymous volume already.
+  for (const path of imageVolumes) if (!(path in tmpfs) && !bound.has(path)) tmpfs[path] = VOLUME_TMPFS_OPTIONS;
+  return tmpfs;
 }
 
 function volumeMounts(volumes: VolumeMount[]): Dockerode.MountSettings[] {

@@ -13,7 +13,7 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { connect, isIP, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import type { EgressDecision, EgressTarget } from "../../src/capabilities/network/index.js";
+import { canonicalTarget, EgressRecordBound, type EgressDecision, type EgressTarget } from "../../src/capabilities/network/index.js";
 import type { EgressRecord, NetworkGrant } from "../../src/capabilities/types.js";
 
 export type { EgressTarget };
@@ -29,24 +29,34 @@ export interface CallBinding {
 
 export interface EgressProxyOptions {
   authorize: AuthorizeEgress;
-  /** Bytes per connection in either direction; beyond, the connection is cut ("body sizes are bounded"). */
+  /** Bytes received per connection; beyond, the connection is cut ("body sizes are bounded"). */
   maxBytes?: number;
+  /**
+   * Bytes sent per connection (a request body, or everything a tunnel uploads); beyond, the connection is
+   * cut. Default 1 MiB, as ctx.fetch's maxRequestBytes: a tool must not exfiltrate bulk data unseen.
+   */
+  maxRequestBytes?: number;
   connectTimeoutMs?: number;
 }
+
+/** Methods whose requests carry no body: a body on them is refused, never forwarded unframed (smuggling). */
+const BODYLESS = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
 
 const HOP_BY_HOP = ["connection", "proxy-connection", "keep-alive", "proxy-authorization", "proxy-authenticate", "te", "trailer", "transfer-encoding", "upgrade"];
 
 /** A call's open sockets, and the records still to report when they close (or when the call ends). */
-type LiveBinding = CallBinding & { sockets: Set<Duplex>; unreported: Set<() => void> };
+type LiveBinding = CallBinding & { sockets: Set<Duplex>; unreported: Set<() => void>; bound: EgressRecordBound };
 
 export class EgressProxy {
   private readonly bindings = new Map<string, LiveBinding>();
   private server: Server | undefined;
   private readonly maxBytes: number;
+  private readonly maxRequestBytes: number;
   private readonly connectTimeoutMs: number;
 
   constructor(private readonly options: EgressProxyOptions) {
     this.maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
+    this.maxRequestBytes = options.maxRequestBytes ?? 1024 * 1024;
     this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
   }
 
@@ -74,7 +84,16 @@ export class EgressProxy {
   }
 
   bind(containerIp: string, binding: CallBinding): void {
-    this.bindings.set(containerIp, { ...binding, sockets: new Set(), unreported: new Set() });
+    this.bindings.set(containerIp, { ...binding, sockets: new Set(), unreported: new Set(), bound: new EgressRecordBound() });
+  }
+
+  /**
+   * Every record of a call goes through its bound: a tool looping refused CONNECTs gets at most
+   * EGRESS_RECORDS_MAX records (hosts cut) plus one summary, not an audit line of hundreds of MB.
+   */
+  private record(binding: LiveBinding, record: EgressRecord): void {
+    const kept = binding.bound.admit(record);
+    if (kept) binding.onEgress(kept);
   }
 
   /** The call ended: its container's open tunnels are cut, later connections refused. */
@@ -110,12 +129,13 @@ export class EgressProxy {
     if (!binding) return void client.destroy();
     const target = parseAuthority(req.url ?? "");
     if (!target) return refuseRaw(client, 400, "CONNECT needs host:port");
-    const record: EgressRecord = { host: target.host, port: target.port, method: "CONNECT", status: null, bytes: 0 };
+    // The canonical spelling (2130706433, %31…, "127.0.0.1." all read 127.0.0.1): what the rule judged.
+    const record: EgressRecord = { host: recordedHost("https", target.host, target.port), port: target.port, method: "CONNECT", status: null, bytes: 0 };
     const auth = await this.options.authorize(binding.tool, binding.grants, { scheme: "https", ...target });
     // The call may have ended while we resolved: nothing it asked for may happen after its outcome.
     if (!this.stillBound(binding, client)) return void client.destroy();
     if (!auth.ok) {
-      binding.onEgress({ ...record, denied: auth.denied ?? auth.error.message });
+      this.record(binding, { ...record, denied: auth.denied ?? auth.error.message });
       return refuseRaw(client, auth.denied ? 403 : 502, auth.error.message);
     }
     const upstream = await this.connectChecked(auth.addresses, target.port);
@@ -124,14 +144,21 @@ export class EgressProxy {
       return void client.destroy();
     }
     if (!upstream) {
-      binding.onEgress({ ...record, status: 502 });
+      this.record(binding, { ...record, status: 502 });
       return refuseRaw(client, 502, `could not connect to ${target.host}:${target.port}`);
     }
     binding.sockets.add(upstream);
+    record.address = upstream.remoteAddress ?? "";
     let bytes = 0;
+    let sent = head.length;
     upstream.on("data", (chunk: Buffer) => {
       bytes += chunk.length;
       if (bytes > this.maxBytes) upstream.destroy();
+    });
+    // Uploads are counted and capped too: 100 MiB once went out of a tunnel recorded as "bytes: 24".
+    client.on("data", (chunk: Buffer) => {
+      sent += chunk.length;
+      if (sent > this.maxRequestBytes) upstream.destroy();
     });
     let reported = false;
     const done = (): void => {
@@ -140,13 +167,14 @@ export class EgressProxy {
       binding.unreported.delete(done);
       client.destroy();
       upstream.destroy();
-      binding.onEgress({ ...record, status: 200, bytes });
+      this.record(binding, { ...record, status: 200, bytes, bytesSent: Math.min(sent, this.maxRequestBytes) });
     };
     binding.unreported.add(done);
     upstream.on("close", done);
     client.on("close", done);
     upstream.on("error", done);
     client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+    if (head.length > this.maxRequestBytes) return done();
     if (head.length > 0) upstream.write(head);
     client.pipe(upstream);
     upstream.pipe(client);
@@ -165,11 +193,24 @@ export class EgressProxy {
     if (url.protocol !== "http:") return refuse(res, 400, "use CONNECT for https; the proxy forwards only absolute http:// URLs");
     const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
     const port = url.port ? Number(url.port) : 80;
-    const record: EgressRecord = { host, port, method: req.method ?? "GET", status: null, bytes: 0 };
+    const method = req.method ?? "GET";
+    const record: EgressRecord = { host: recordedHost("http", host, port), port, method, status: null, bytes: 0 };
+    // A body on GET was forwarded with no framing: its bytes reached the upstream as a SECOND request
+    // ("GET /SMUGGLED … Host: internal.admin") that neither the allowlist nor the Host rewrite saw.
+    const hasBody = req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? 0) > 0;
+    if (hasBody && BODYLESS.has(method.toUpperCase())) {
+      this.record(binding, { ...record, denied: `a ${method} request with a body` });
+      return refuse(res, 400, `a ${method} request may not carry a body`);
+    }
+    const declared = Number(req.headers["content-length"] ?? 0);
+    if (declared > this.maxRequestBytes) {
+      this.record(binding, { ...record, denied: `request body over ${this.maxRequestBytes} bytes` });
+      return refuse(res, 413, `request body of ${declared} bytes exceeds the limit of ${this.maxRequestBytes} bytes`);
+    }
     const auth = await this.options.authorize(binding.tool, binding.grants, { scheme: "http", host, port });
     if (!this.stillBound(binding, req.socket)) return void req.socket.destroy();
     if (!auth.ok) {
-      binding.onEgress({ ...record, denied: auth.denied ?? auth.error.message });
+      this.record(binding, { ...record, denied: auth.denied ?? auth.error.message });
       return refuse(res, auth.denied ? 403 : 502, auth.error.message);
     }
     const upstreamSocket = await this.connectChecked(auth.addresses, port);
@@ -178,12 +219,19 @@ export class EgressProxy {
       return void req.socket.destroy();
     }
     if (!upstreamSocket) {
-      binding.onEgress({ ...record, status: 502 });
+      this.record(binding, { ...record, status: 502 });
       return refuse(res, 502, `could not connect to ${host}:${port}`);
     }
     binding.sockets.add(upstreamSocket);
+    record.address = upstreamSocket.remoteAddress ?? "";
     const headers = { ...req.headers };
     for (const h of HOP_BY_HOP) delete headers[h];
+    // One request in, one request out: a chunked body is re-framed as chunked (node's parser decoded it),
+    // a Content-Length body keeps its (parser-enforced) length; nothing is written unframed.
+    if (req.headers["transfer-encoding"] !== undefined) {
+      delete headers["content-length"];
+      headers["transfer-encoding"] = "chunked";
+    }
     headers.host = url.host;
     headers.connection = "close";
     const upstream = httpRequest({
@@ -196,12 +244,13 @@ export class EgressProxy {
     });
     let status: number | null = null;
     let bytes = 0;
+    let sent = 0;
     let reported = false;
     const report = (): void => {
       if (reported) return;
       reported = true;
       binding.unreported.delete(report);
-      binding.onEgress({ ...record, status: status ?? 502, bytes });
+      this.record(binding, { ...record, status: status ?? 502, bytes, bytesSent: Math.min(sent, this.maxRequestBytes) });
     };
     binding.unreported.add(report);
     upstream.on("error", () => {
@@ -223,6 +272,14 @@ export class EgressProxy {
         report();
         if (!res.writableEnded) res.destroy();
       });
+    });
+    req.on("data", (chunk: Buffer) => {
+      sent += chunk.length;
+      if (sent > this.maxRequestBytes) {
+        report();
+        upstream.destroy();
+        req.socket.destroy();
+      }
     });
     req.pipe(upstream);
   }
@@ -246,6 +303,11 @@ export class EgressProxy {
     }
     return undefined;
   }
+}
+
+/** The host as the egress rule saw it (WHATWG-canonical), or the raw text when it does not parse (then refused). */
+function recordedHost(scheme: "http" | "https", host: string, port: number): string {
+  return canonicalTarget({ scheme, host, port })?.host ?? host;
 }
 
 function clientAddress(socket: Socket): string {

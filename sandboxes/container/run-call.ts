@@ -9,7 +9,8 @@ import { LIMIT_DEFAULTS } from "../../src/manifest/schema.js";
 import type { ExecuteOutcome, ExecuteRequest } from "../executor.js";
 import { finalState } from "./exit-state.js";
 import { engineCall } from "./engine.js";
-import { parseToolResult, type ToolResult } from "./tool-result.js";
+import type { ToolResult } from "./tool-result.js";
+import { GATE_RELEASE } from "./gate.js";
 import { killContainer, type StartedSandbox } from "./sandbox.js";
 
 type Stop = { code: ErrorPayload["code"]; message: string };
@@ -18,6 +19,13 @@ type Stop = { code: ErrorPayload["code"]; message: string };
 export function streamingOutputCap(outputBytes: number): number {
   return outputBytes * 2 + 4096;
 }
+
+/**
+ * After the result, how long we keep reading stderr for the tool to exit: stdout and stderr are two pipes
+ * with no order between them, so log lines written BEFORE the result may arrive after it. The gate's
+ * exited line (gate.ts) follows all of them on stderr, so waiting for it loses none.
+ */
+export const STDERR_GRACE_MS = 500;
 
 export async function runCall(sandbox: StartedSandbox, request: ExecuteRequest, deadlineAt: number): Promise<ExecuteOutcome> {
   const { tool, signal } = request;
@@ -44,13 +52,16 @@ export async function runCall(sandbox: StartedSandbox, request: ExecuteRequest, 
   let early: (ToolResult & { kind: "output" | "error" }) | undefined;
   let wakeEarly: () => void = () => {};
   const resultSeen = new Promise<void>((resolve) => (wakeEarly = resolve));
-  sandbox.collector.onPossibleResult = () => {
+  sandbox.collector.onResult = (parsed) => {
     if (early || stop) return;
-    const parsed = parseToolResult(sandbox.collector.stdoutText());
     if (parsed.kind === "output" || parsed.kind === "error") {
       early = parsed;
       wakeEarly();
     }
+  };
+  // The documented progress channel: {"progress": n, "total": m} objects on stdout before the result.
+  sandbox.collector.onProgress = (done, total) => {
+    if (!early && !stop) request.host.progress(done, total);
   };
   const onAbort = (): void => halt(cancellation(signal.reason));
   if (signal.aborted) onAbort();
@@ -62,6 +73,15 @@ export async function runCall(sandbox: StartedSandbox, request: ExecuteRequest, 
     if (stop) {
       await killContainer(sandbox.container);
       return { ok: false, error: stop };
+    }
+    if (early && !sandbox.isEnded()) {
+      const exited = new Promise<void>((resolve) => {
+        sandbox.collector.onToolExited = resolve;
+        if (sandbox.collector.toolExited) resolve();
+      });
+      await Promise.race([exited, sandbox.ended, stopped, delay(STDERR_GRACE_MS)]);
+      // A deadline, flood or cancel after the result changes nothing about the result: stop the container.
+      if (stop && !sandbox.isEnded()) await killContainer(sandbox.container);
     }
     if (early && !sandbox.isEnded()) {
       // Nothing the tool does after its result may count. Its only channels out are the egress proxy
@@ -77,7 +97,9 @@ export async function runCall(sandbox: StartedSandbox, request: ExecuteRequest, 
     signal.removeEventListener("abort", onAbort);
     // Lines the container writes after the outcome (it may live a few hundred ms more) reach nobody.
     sandbox.collector.setLineSink(() => {});
-    sandbox.collector.onPossibleResult = undefined;
+    sandbox.collector.onResult = undefined;
+    sandbox.collector.onProgress = undefined;
+    sandbox.collector.onToolExited = undefined;
   }
 }
 
@@ -85,7 +107,8 @@ function writeInput(sandbox: StartedSandbox, request: ExecuteRequest): void {
   const line = JSON.stringify({ tool: request.tool.name, callId: request.callId, input: request.input ?? null }) + "\n";
   // end() closes the container's stdin (StdinOnce): a tool reading to EOF gets exactly one line.
   sandbox.stdio.on("error", () => {});
-  sandbox.stdio.end(line);
+  // The empty line releases the gate (gate.ts): only now does the tool's command start.
+  sandbox.stdio.end(GATE_RELEASE + line);
 }
 
 function cancellation(reason: unknown): Stop {
@@ -111,7 +134,7 @@ async function settle(
     await killContainer(sandbox.container);
     return { ok: false, error: late };
   }
-  const result = parseToolResult(sandbox.collector.stdoutText());
+  const result = sandbox.collector.result();
   if (exit === 0 && result.kind === "output") return resultOutcome(result, name, outputBytes);
   const state = await finalState(sandbox.container, exit);
   if (state.OOMKilled)
@@ -134,4 +157,8 @@ function resultOutcome(result: ToolResult & { kind: "output" | "error" }, name: 
   if (bytes > outputBytes)
     return { ok: false, error: { code: "E_OUTPUT_TOO_LARGE", message: `tool ${name} returned ${bytes} bytes; its limit is ${outputBytes}` } };
   return { ok: true, output: result.output, outputBytes: bytes };
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

@@ -19,10 +19,14 @@ export interface StartedSandbox {
   ip: string | undefined;
 }
 
+/** Runs after start, before the sandbox is handed out (the gate keeps the tool from running meanwhile). */
+export type AfterStart = (info: { pid: number; ip: string | undefined }) => Promise<void>;
+
 export async function startSandbox(
   docker: Dockerode,
   spec: Dockerode.ContainerCreateOptions,
   egressNetwork?: string,
+  afterStart?: AfterStart,
 ): Promise<StartedSandbox> {
   const container = await engineCall("create container", docker.createContainer(spec));
   try {
@@ -46,9 +50,10 @@ export async function startSandbox(
     });
     await engineCall("start", container.start());
     let ip: string | undefined;
-    if (egressNetwork) {
+    if (egressNetwork || afterStart) {
       const info = await engineCall("inspect", container.inspect());
-      ip = info.NetworkSettings.Networks[egressNetwork]?.IPAddress || undefined;
+      if (egressNetwork) ip = info.NetworkSettings.Networks[egressNetwork]?.IPAddress || undefined;
+      await afterStart?.({ pid: info.State.Pid, ip });
     }
     return { container, id: container.id, stdio, collector, ended: endedPromise, isEnded: () => ended, ip };
   } catch (err) {

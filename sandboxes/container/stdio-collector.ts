@@ -5,6 +5,9 @@
  * tool controls how much it writes.
  */
 import { StringDecoder } from "node:string_decoder";
+import { GATE_EXITED_LINE } from "./gate.js";
+import { StdoutScanner } from "./stdout-scanner.js";
+import { classifyStdoutObject, NOT_ONE_OBJECT, type ToolResult } from "./tool-result.js";
 
 const STDOUT = 1;
 const STDERR = 2;
@@ -12,13 +15,17 @@ const STDERR = 2;
 export const STDERR_LINE_MAX = 2000;
 /** Lines relayed per call; the rest are dropped (with one notice) so a chatty tool cannot flood the client. */
 export const STDERR_LINES_MAX = 200;
+/** Progress objects relayed per call; the rest are ignored (they would only flood the client). */
+export const PROGRESS_MAX = 500;
 
 export class StdioCollector {
   private header = Buffer.alloc(0);
   private frameType = 0;
   private frameLeft = 0;
-  private readonly stdoutChunks: Buffer[] = [];
+  private readonly scanner = new StdoutScanner((bytes) => this.object(bytes));
   private stdoutLength = 0;
+  private found: ToolResult | undefined;
+  private progressCount = 0;
   private readonly stderrDecoder = new StringDecoder("utf8");
   private stderrPartial = "";
   private stderrLines = 0;
@@ -30,8 +37,18 @@ export class StdioCollector {
   /** stdout bytes beyond which the container is killed; `onOverflow` fires once. */
   stdoutLimit = Number.POSITIVE_INFINITY;
   onOverflow: (() => void) | undefined;
-  /** stdout may now hold a complete JSON object. */
-  onPossibleResult: (() => void) | undefined;
+  /** The first result object (output, error, or an invalid object) has arrived; fires once. */
+  onResult: ((result: ToolResult) => void) | undefined;
+  /** The gate's line after the tool exited arrived: every stderr line of the tool is in (fires once). */
+  onToolExited: (() => void) | undefined;
+  private exitedSeen = false;
+
+  get toolExited(): boolean {
+    return this.exitedSeen;
+  }
+
+  /** A `{"progress": n, "total": m}` object arrived before the result. */
+  onProgress: ((done: number, total: number | undefined) => void) | undefined;
 
   get stdoutBytes(): number {
     return this.stdoutLength;
@@ -42,8 +59,11 @@ export class StdioCollector {
     return this.lastLine;
   }
 
-  stdoutText(): string {
-    return Buffer.concat(this.stdoutChunks).toString("utf8");
+  /** What stdout holds so far: the first result object, or none / invalid. */
+  result(): ToolResult {
+    if (this.found) return this.found;
+    if (this.overflowed || this.scanner.sawStray || this.scanner.unfinished) return { kind: "invalid", reason: NOT_ONE_OBJECT };
+    return { kind: "none" };
   }
 
   /** Routes stderr lines to the call's log; lines written before the call (pooled container) are flushed first. */
@@ -91,13 +111,24 @@ export class StdioCollector {
     if (this.stdoutLength > this.stdoutLimit) {
       // Stop buffering at once: the flood must not grow our heap while the kill is in flight.
       this.overflowed = true;
-      this.stdoutChunks.length = 0;
       this.onOverflow?.();
       return;
     }
-    this.stdoutChunks.push(Buffer.from(bytes));
-    // Only a chunk ending in "}" can complete the result object: parsing on every chunk would be quadratic.
-    if (this.onPossibleResult && /\}\s*$/.test(bytes.subarray(-16).toString("latin1"))) this.onPossibleResult();
+    // After the result nothing on stdout counts: no more scanning (and no more memory).
+    if (!this.found) this.scanner.push(bytes);
+  }
+
+  private object(bytes: Buffer): void {
+    if (this.found) return;
+    const value = classifyStdoutObject(bytes.toString("utf8"));
+    if (value.kind === "progress") {
+      if (this.progressCount >= PROGRESS_MAX) return;
+      this.progressCount += 1;
+      this.onProgress?.(value.done, value.total);
+      return;
+    }
+    this.found = value;
+    this.onResult?.(value);
   }
 
   private stderr(bytes: Buffer): void {
@@ -112,6 +143,15 @@ export class StdioCollector {
   }
 
   private emitLine(raw: string): void {
+    if (this.exitedSeen) return;
+    // The gate's line (gate.ts) ends the tool's stderr; what a partial line held before it is still a line.
+    if (raw.endsWith(GATE_EXITED_LINE)) {
+      const before = raw.slice(0, -GATE_EXITED_LINE.length);
+      if (before.length > 0) this.emitLine(before);
+      this.exitedSeen = true;
+      this.onToolExited?.();
+      return;
+    }
     if (raw.trim().length > 0) this.lastLine = raw.trim().slice(0, 500);
     if (this.stderrLines > STDERR_LINES_MAX) return;
     this.stderrLines += 1;

@@ -1,4 +1,9 @@
-/** The one JSON object a container tool writes on stdout (SPEC §4): `{"output": …}` or `{"error": {"message"}}`. */
+/**
+ * The JSON objects a container tool writes on stdout (SPEC §4): the result —
+ * `{"output": …}` or `{"error": {"message"}}` — optionally preceded by progress
+ * objects `{"progress": n, "total": m}` ("total" optional), which are relayed as
+ * MCP progress notifications.
+ */
 
 export type ToolResult =
   | { kind: "output"; output: unknown }
@@ -6,13 +11,22 @@ export type ToolResult =
   | { kind: "none" }
   | { kind: "invalid"; reason: string };
 
-const MESSAGE_MAX = 2000;
+export type StdoutObject = ToolResult | { kind: "progress"; done: number; total?: number };
 
-export function parseToolResult(stdout: string): ToolResult {
-  const text = stdout.trim();
-  if (text.length === 0) return { kind: "none" };
-  const value = parseObject(text) ?? parseObject(lastLine(text));
-  if (value === undefined) return { kind: "invalid", reason: "wrote something on stdout that is not one JSON object" };
+const MESSAGE_MAX = 2000;
+export const NOT_ONE_OBJECT = "wrote something on stdout that is not one JSON object";
+
+/** Classifies one complete JSON text found on stdout. */
+export function classifyStdoutObject(text: string): StdoutObject {
+  const value = parseObject(text);
+  if (value === undefined) return { kind: "invalid", reason: NOT_ONE_OBJECT };
+  if ("progress" in value && !("output" in value) && !("error" in value)) {
+    const done = value.progress;
+    const total = value.total;
+    if (typeof done === "number" && Number.isFinite(done) && (total === undefined || (typeof total === "number" && Number.isFinite(total))))
+      return total === undefined ? { kind: "progress", done } : { kind: "progress", done, total };
+    return { kind: "invalid", reason: 'wrote a progress object whose "progress"/"total" are not numbers' };
+  }
   if ("output" in value && !("error" in value)) return { kind: "output", output: value.output };
   if ("error" in value) {
     const err = value.error as { message?: unknown } | null;
@@ -29,8 +43,4 @@ function parseObject(text: string): Record<string, unknown> | undefined {
   } catch {
     return undefined;
   }
-}
-
-function lastLine(text: string): string {
-  return text.slice(text.lastIndexOf("\n") + 1);
 }

@@ -32,6 +32,8 @@ export interface HostedServerOptions {
   docker: Dockerode;
   spec: Dockerode.ContainerCreateOptions;
   egressNetwork?: string | undefined;
+  /** Runs once the container started, before any MCP traffic (the egress DNS block). */
+  afterStart?: ((info: { pid: number }) => Promise<void>) | undefined;
   /** Bound of one stdout line (a JSON-RPC message): larger ⇒ the server is killed, in-flight calls get E_OUTPUT_TOO_LARGE. */
   maxLineBytes: number;
   logger?: Logger | undefined;
@@ -76,7 +78,7 @@ export class HostedServer {
 
   /** Creates and starts the container, runs `initialize` and reads `tools/list`. Bounded by `signal`. */
   static async start(options: HostedServerOptions, signal: AbortSignal): Promise<HostedServer> {
-    const sandbox = await startServerContainer(options.docker, options.spec, options.egressNetwork);
+    const sandbox = await startServerContainer(options.docker, options.spec, options.egressNetwork, options.afterStart);
     let server: HostedServer | undefined;
     try {
       const client = new Client({ name: "mcp-warden", version: options.version }, { capabilities: {} });

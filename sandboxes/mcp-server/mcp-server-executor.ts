@@ -12,6 +12,8 @@ import type { EgressRecord, NetworkGrant } from "../../src/capabilities/types.js
 import type { ServerToolDefinition } from "../../src/policy/pins.js";
 import { containerSpec, type EgressAttachment } from "../container/container-spec.js";
 import { defaultDocker, engineCall } from "../container/engine.js";
+import { inspectToolImage } from "../container/image-config.js";
+import { blockEmbeddedDns } from "../container/container-dns.js";
 import type { ExecuteOutcome, ExecuteRequest, Executor, SandboxTool } from "../executor.js";
 import { reapLeftovers } from "../container/reaper.js";
 import { EgressGateway } from "../container/egress-gateway.js";
@@ -168,17 +170,19 @@ export class McpServerExecutor implements Executor {
 
   private async start(request: ExecuteRequest): Promise<HostedServer> {
     const { tool } = request;
-    const imageId = await this.approvedImage(tool);
+    const image = await inspectToolImage(this.docker, await this.approvedImage(tool));
     const egress = tool.network ? await this.egressFor(tool) : undefined;
-    const base = containerSpec({ tool, env: request.env, serverId: this.serverId, callId: tool.lifecycle === "call" ? request.callId : "session", ...(egress ? { egress } : {}), runtime: this.options.runtime });
+    const base = containerSpec({ tool, env: request.env, serverId: this.serverId, callId: tool.lifecycle === "call" ? request.callId : "session", image, launch: "direct", ...(egress ? { egress } : {}), runtime: this.options.runtime });
     // Long-lived: stdin stays open for every JSON-RPC request; the image is the approved ID, never the tag.
-    const spec: Dockerode.ContainerCreateOptions = { ...base, Image: imageId, StdinOnce: false };
+    const spec: Dockerode.ContainerCreateOptions = { ...base, StdinOnce: false };
     const startup = AbortSignal.timeout(STARTUP_BUDGET_MS);
     const server = await HostedServer.start(
       {
         docker: this.docker,
         spec,
         egressNetwork: egress?.networkName,
+        // No resolver for a networked server either: Docker's embedded DNS answers PTR with other containers' ids.
+        afterStart: egress ? ({ pid }) => blockEmbeddedDns(pid) : undefined,
         maxLineBytes: tool.limits.outputBytes + 64 * 1024,
         logger: this.options.logger,
         name: tool.name,
@@ -244,7 +248,7 @@ export class McpServerExecutor implements Executor {
     try {
       const input = (request.input ?? {}) as Record<string, unknown>;
       const result = await server.call(name, input, { signal: controller.signal, onProgress: (done, total) => request.host.progress(done, total) });
-      return outcomeOf(result, tool.name, tool.limits.outputBytes);
+      return outcomeOf(result, `${tool.name}/${name}`, tool.limits.outputBytes);
     } catch (err) {
       if (controller.signal.aborted) {
         // notifications/cancelled went out with the abort; the server gets a short grace, then its container goes.

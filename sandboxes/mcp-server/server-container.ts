@@ -21,7 +21,12 @@ export interface ServerContainer {
   ip: string | undefined;
 }
 
-export async function startServerContainer(docker: Dockerode, spec: Dockerode.ContainerCreateOptions, egressNetwork?: string): Promise<ServerContainer> {
+export async function startServerContainer(
+  docker: Dockerode,
+  spec: Dockerode.ContainerCreateOptions,
+  egressNetwork?: string,
+  afterStart?: (info: { pid: number }) => Promise<void>,
+): Promise<ServerContainer> {
   const container = await engineCall("create container", docker.createContainer(spec));
   try {
     const stdio = (await engineCall("attach", container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true }))) as unknown as Duplex;
@@ -38,6 +43,7 @@ export async function startServerContainer(docker: Dockerode, spec: Dockerode.Co
     await engineCall("start", container.start());
     const info = await engineCall("inspect", container.inspect());
     const ip = egressNetwork ? info.NetworkSettings.Networks[egressNetwork]?.IPAddress || undefined : undefined;
+    await afterStart?.({ pid: info.State.Pid });
     return { container, id: container.id, stdio, ended: endedPromise, isEnded: () => ended, imageId: info.Image, ip };
   } catch (err) {
     await removeContainer(container);

@@ -1,8 +1,8 @@
-import { open, rename, type FileHandle } from "node:fs/promises";
+import { rename, type FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
 import { WardenError } from "../errors.js";
 import type { Logger } from "../logger.js";
-import { writeAndSync, syncDirectory } from "./audit-file.js";
+import { openAuditAppend, syncDirectory, writeDurably } from "./audit-file.js";
 import { GroupCommitQueue } from "./group-commit.js";
 import { DEFAULT_MAX_RECORD_BYTES, sealBounded } from "./record-bound.js";
 import { firstSeqOf, type ChainTail } from "./recover-chain.js";
@@ -141,7 +141,7 @@ export class FileAuditLog implements AuditLog {
 
   async #writeSegment(segment: Buffer[], bytes: number): Promise<void> {
     if (segment.length === 0) return;
-    await writeAndSync(this.#handle, Buffer.concat(segment, bytes));
+    await writeDurably(this.#handle, Buffer.concat(segment, bytes));
     this.#fileBytes += bytes;
   }
 
@@ -152,7 +152,7 @@ export class FileAuditLog implements AuditLog {
     this.#fileFirstSeqUnread = false;
     await this.#handle.close();
     await rename(this.file, rotatedFileName(this.file, this.#fileFirstSeq ?? 0, this.#fileLastSeq ?? 0));
-    this.#handle = await open(this.file, "a");
+    this.#handle = await openAuditAppend(this.file);
     await syncDirectory(dirname(this.file));
     this.#fileBytes = 0;
     this.#fileFirstSeq = null;

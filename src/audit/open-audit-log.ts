@@ -1,8 +1,8 @@
-import { mkdir, open } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { WardenError } from "../errors.js";
 import { createLogger } from "../logger.js";
-import { syncDirectory } from "./audit-file.js";
+import { openAuditAppend, syncDirectory } from "./audit-file.js";
 import { FileAuditLog } from "./file-audit-log.js";
 import { recoverChain } from "./recover-chain.js";
 import { acquireProcessLock, type ProcessLock } from "./process-lock.js";
@@ -35,7 +35,7 @@ export async function openAuditLog(file: string, requested: AuditLogOptions = {}
     lock = await acquireProcessLock(file);
     const tail = await recoverChain(file, logger);
     const pruned: RotatedFile[] = options.retainDays !== undefined ? await pruneRotatedFiles(file, options.retainDays, logger) : [];
-    const handle = await open(file, "a");
+    const handle = await openAuditAppend(file);
     // A new (empty) file's directory entry must survive a power cut; an existing one's already does,
     // and skipping the fsync keeps a reopen from waiting on the disk (issue 11: open in milliseconds).
     if ((await handle.stat()).size === 0) await syncDirectory(dirname(file));

@@ -15,9 +15,12 @@ import type { ContentBlock, Executor, ExecuteOutcome, SandboxTool, ToolLogLevel 
 import type { ServerToolDefinition } from "../policy/pins.js";
 import { driftOf, exposeServerTools } from "./server-tools.js";
 import { Admission } from "./admission.js";
+import { digestInput } from "./input-digest.js";
+import { RefusalBudget } from "./refusal-budget.js";
+import { ConfirmationSlots, confirmationLimits } from "./confirmation-slots.js";
 import type { Registry, RegisteredTool } from "./registry.js";
 import { createToolHost } from "./tool-host.js";
-import { isAllowedFor, isDisabled } from "./scope.js";
+import { currentAllow, isAllowedFor, isDisabled, unknownToolError, type AllowSource } from "./scope.js";
 import { approvalOf, isApproved, type Lock } from "../policy/lock.js";
 import type { Alerter } from "../incident/alerts.js";
 import { QuarantineCounter } from "../incident/quarantine.js";
@@ -39,8 +42,11 @@ export interface ConfirmationAnswer {
 export interface CallContext {
   /** HTTP token name or "stdio" (SPEC §13). */
   actor: string;
-  /** Tool names / effect classes this identity may use; undefined = everything enabled and approved. */
-  allow?: readonly string[] | undefined;
+  /**
+   * Tool names / effect classes this identity may use; undefined = everything
+   * enabled and approved. A function is re-read at every check (the live config).
+   */
+  allow?: AllowSource;
   signal: AbortSignal;
   /** The MCP session ("stdio" or the HTTP session id): hosted servers with `lifecycle: "session"` live per session. */
   session?: string;
@@ -80,8 +86,11 @@ export class Broker {
   private registry: Registry;
   private lock: Lock;
   private readonly admission: Admission;
+  /** Entries of calls that reached their sandbox: only those keep their whole input in the audit record. */
+  private readonly ran = new WeakSet<AuditEntry>();
+  private readonly refusals = new RefusalBudget();
   private auditFailure: WardenError | null = null;
-  private pendingConfirmations = 0;
+  private readonly confirmations = new ConfirmationSlots(() => confirmationLimits(this.config.concurrency.maxQueue));
   /** Quarantines that could not be written to the config (read-only mount): in force until restart. */
   private readonly memoryQuarantine = new Set<string>();
   /** Per-actor quarantines that could not be written to the config: "<tool>\0<actor>". */
@@ -104,8 +113,9 @@ export class Broker {
   }
 
   /** Tools this identity may see: approved, enabled, within its scope and not quarantined for it. */
-  listTools(allow?: readonly string[], actor?: string): RegisteredTool[] {
-    return [...this.tools.values()].filter((t) => this.isCallable(t) && isAllowedFor(t, allow) && (actor === undefined || !this.isQuarantinedFor(t, actor)));
+  listTools(allow?: AllowSource, actor?: string): RegisteredTool[] {
+    const scope = currentAllow(allow);
+    return [...this.tools.values()].filter((t) => this.isCallable(t) && isAllowedFor(t, scope) && (actor === undefined || !this.isQuarantinedFor(t, actor)));
   }
 
   /** Every tool with its state, for `warden list` and operators. */
@@ -216,7 +226,9 @@ export class Broker {
         call.controller.abort(new WardenError("E_CANCELLED", `${call.tool} was disabled by the operator while the call ran; the call was cancelled`));
       }
     }
-    if (this.callableSignature() !== before) for (const l of this.listeners) l();
+    // Scope edits change what a session sees without changing the callable set: every
+    // session is told, and each compares its own visible list (#18.10).
+    if (next.config || this.callableSignature() !== before) for (const l of this.listeners) l();
   }
 
   /** An approved tool whose files changed under a running server is worth a human's look. */
@@ -316,11 +328,14 @@ export class Broker {
     let result: CallResult;
     try {
       if (!tool) {
+        // A hosted server's tool that drifted or was never pinned: the operator's fix is a review.
         const withheld = this.withheldReason(String(name));
         const unit = [...this.withheld.entries()].find(([, names]) => names.has(String(name)))?.[0];
         if (withheld !== undefined) throw new WardenError("E_NOT_APPROVED", `${String(name)} is not approved: ${withheld}; review and run: warden approve ${unit}`);
-        throw new WardenError("E_UNKNOWN_TOOL", `unknown tool "${String(name).slice(0, 100)}"`);
+        throw unknownToolError(name);
       }
+      // Scope first: a tool outside it is answered like an unknown one (#18.8).
+      if (!isAllowedFor(tool, currentAllow(ctx.allow))) throw unknownToolError(name, "E_FORBIDDEN");
       if (!shaped.ok) throw new WardenError("E_INPUT_INVALID", `input refused: ${shaped.reason}`);
       const done = await this.run(tool, input, ctx, entry);
       result = { ok: true, callId, output: done.output, ...(done.content ? { content: done.content } : {}) };
@@ -328,10 +343,16 @@ export class Broker {
       const e = toWardenError(err);
       // Tool messages and denial texts can carry what a tool chose to put there, secrets included.
       result = { ok: false, callId, error: { code: e.code, message: redactText(e.message, this.registry.allSecretValues) } };
+      if (e.details?.auditAs === "E_FORBIDDEN") entry.errorCode = "E_FORBIDDEN";
     }
     entry.durationMs = Math.round((performance.now() - started) * 1000) / 1000;
     if (result.ok) entry.outcome = "ok";
-    else entry.errorCode = result.error.code;
+    else entry.errorCode ??= result.error.code;
+    if (!this.ran.has(entry)) {
+      entry.inputDigest = digestInput(shaped.ok ? entry.input : undefined, rawInput, shaped.ok ? undefined : shaped.reason);
+      entry.input = null;
+      this.refusals.spend(ctx.actor, entry.errorCode);
+    }
     // Rare path (a failure): the quarantine is in force before this call answers.
     if (tool && !result.ok) await this.applyVerdict(tool, entry.errorCode, callId, ctx.actor);
     // The answer waits for the durable audit record: no call is answered unaudited.
@@ -353,6 +374,8 @@ export class Broker {
 
   /** Kill switch, approval and scope: checked before confirmation and again after it (the state may change while a human decides). */
   private admit(tool: RegisteredTool, ctx: CallContext): RegisteredTool {
+    // The scope is read from the live config at every check (#18.1): narrowed while a human decided ⇒ refused.
+    if (!isAllowedFor(tool, currentAllow(ctx.allow))) throw unknownToolError(tool.name, "E_FORBIDDEN");
     const current = this.tools.get(tool.name);
     const approvalName = tool.server?.unit ?? tool.name;
     if (!current || current.sandbox.digest !== tool.sandbox.digest || current.server?.sha256 !== tool.server?.sha256)
@@ -370,8 +393,7 @@ export class Broker {
           ? `${current.name} changed since it was approved (digest ${current.sandbox.digest}); review and run: warden approve ${approvalName}`
           : `${current.name} is not approved; review it and run: warden approve ${approvalName}`,
       );
-    if (!isAllowedFor(current, ctx.allow))
-      throw new WardenError("E_FORBIDDEN", `${ctx.actor} may not use ${current.name} (${current.effect}); the operator can add "${current.name}" or "${current.effect}" to that identity's allow list`);
+    if (!isAllowedFor(current, currentAllow(ctx.allow))) throw unknownToolError(current.name, "E_FORBIDDEN");
     return current;
   }
 
@@ -399,15 +421,13 @@ export class Broker {
   private async confirm(tool: RegisteredTool, ctx: CallContext, entry: AuditEntry, signal: AbortSignal): Promise<void> {
     if (!ctx.confirm)
       throw new WardenError("E_NOT_CONFIRMED", `${tool.name} (${tool.effect}) needs a human's confirmation and this client cannot ask for it (no elicitation support); the tool did not run`);
-    // Waiting humans are bounded like waiting calls: a flood of confirmations is refused, not held in memory.
-    if (this.pendingConfirmations >= this.config.concurrency.maxQueue)
-      throw new WardenError("E_BUSY", `busy: ${this.pendingConfirmations} calls are waiting for a human's confirmation; retry later`);
-    this.pendingConfirmations++;
+    // Waiting humans are bounded like waiting calls, in total and per identity: a flood is refused, not held.
+    const giveBack = this.confirmations.take(ctx.actor);
     let answer: ConfirmationAnswer;
     try {
       answer = await ctx.confirm({ callId: entry.callId, tool: tool.name, effect: tool.effect, input: entry.input }).catch(() => ({ accepted: false, by: null }));
     } finally {
-      this.pendingConfirmations--;
+      giveBack();
     }
     if (signal.aborted) throw toWardenError(signal.reason instanceof WardenError ? signal.reason : new WardenError("E_CANCELLED", "the call was cancelled while it waited for confirmation"));
     if (!answer.accepted) throw new WardenError("E_NOT_CONFIRMED", `${tool.name} (${tool.effect}) was not confirmed by a human; the tool did not run`);
@@ -419,13 +439,16 @@ export class Broker {
     if (!executor)
       throw new WardenError("E_SANDBOX_UNAVAILABLE", `no ${tool.sandbox.runtime} sandbox is available on this server; ${tool.name} cannot run`);
     let outcome: ExecuteOutcome;
-    const release = await this.admission.acquire(controller.signal);
+    const release = await this.admission.acquire(ctx.actor, controller.signal);
     try {
+      // The wait for a slot is a wait too: scope, kill switch and approval are read again (#18.1).
+      this.admit(tool, ctx);
       const { host, egress, files } = createToolHost(tool, controller.signal, ctx, this.registry.allSecretValues, this.options.journal?.forCall(entry.callId, tool.name));
       entry.egress = egress;
       entry.files = files;
       // The backend's own start-up (workers loading isolated-vm) never counts against a call's deadline.
       if (executor.ready) await executor.ready();
+      this.ran.add(entry);
       outcome = await executor.execute({
         callId: entry.callId,
         tool: tool.sandbox,
@@ -494,6 +517,11 @@ export class Broker {
   /** The config in force now (the HTTP transport authenticates against it, so revoked tokens stop at once). */
   get currentConfig(): Config {
     return this.config;
+  }
+
+  /** Seconds until this identity may call again after too many refused calls (#18.7); 0 = now. */
+  refusalRetryAfter(actor: string): number {
+    return this.refusals.retryAfter(actor);
   }
 
   get confirmTimeoutMs(): number {

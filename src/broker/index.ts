@@ -1,4 +1,4 @@
 export { Broker, type BrokerOptions, type CallContext, type CallResult, type ConfirmationAnswer, type ConfirmationRequest } from "./broker.js";
-export { loadRegistry, findToolDirs, capLimits, type Registry, type RegisteredTool } from "./registry.js";
+export { loadRegistry, loadRegistryPartial, findToolDirs, capLimits, type Registry, type RegisteredTool, type WithheldTool } from "./registry.js";
 export { Admission } from "./admission.js";
 export { isAllowedFor, isDisabled } from "./scope.js";

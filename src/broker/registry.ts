@@ -1,6 +1,6 @@
 import { glob, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { WardenError } from "../errors.js";
+import { WardenError, toWardenError } from "../errors.js";
 import type { LoadedConfig } from "../config/load.js";
 import { effectiveFor } from "../capabilities/effective.js";
 import { MIN_SECRET_LENGTH } from "../capabilities/redaction.js";
@@ -54,22 +54,56 @@ export async function findToolDirs(patterns: readonly string[]): Promise<string[
 
 /** Loads every tool of the config. Any problem stops startup: the server never starts half-configured. */
 export async function loadRegistry(loaded: LoadedConfig, env: NodeJS.ProcessEnv = process.env): Promise<Registry> {
+  const { registry, withheld } = await loadRegistryPartial(loaded, env);
+  if (withheld.length > 0) throw withheld[0]!.error;
+  return registry;
+}
+
+/** A tool folder a running server could not load: its tool is not served until the folder loads again. */
+export interface WithheldTool {
+  dir: string;
+  /** The manifest name when it could be read (an impostor's duplicate, a missing secret), else null. */
+  name: string | null;
+  error: WardenError;
+}
+
+/**
+ * Live reload (#19.2): a broken tool folder (a symlink, a FIFO, bad JSON, two
+ * folders with one name) withholds only that tool. The operator's `disabled`
+ * list, grants and tokens from the same config still apply: a tool author
+ * must not be able to block the kill switch by breaking their own folder.
+ */
+export async function loadRegistryPartial(loaded: LoadedConfig, env: NodeJS.ProcessEnv = process.env): Promise<{ registry: Registry; withheld: WithheldTool[]; dirs: string[] }> {
   const { config, file } = loaded;
   const tools = new Map<string, RegisteredTool>();
-  for (const dir of await findToolDirs(config.tools)) {
-    const tool = await loadTool(dir, { imageIdOf: readEngineImageId });
-    const name = tool.manifest.name;
-    const other = tools.get(name);
-    if (other)
-      throw new WardenError("E_CONFIG", `${file}: tools: two tool folders are named "${name}" (${other.loaded.dir} and ${tool.dir}); fix: rename one or narrow the tools globs`);
-    tools.set(name, registerTool(tool, loaded, env));
+  const withheld: WithheldTool[] = [];
+  const dirs = await findToolDirs(config.tools);
+  const byName = new Map<string, string[]>();
+  for (const dir of dirs) {
+    let name: string | null = null;
+    try {
+      const tool = await loadTool(dir, { imageIdOf: readEngineImageId });
+      name = tool.manifest.name;
+      byName.set(name, [...(byName.get(name) ?? []), dir]);
+      tools.set(name, registerTool(tool, loaded, env));
+    } catch (err) {
+      withheld.push({ dir, name, error: toWardenError(err, "E_MANIFEST") });
+    }
+  }
+  // Two folders with one name: neither is served (which one is the impostor is the operator's call).
+  for (const [name, sameName] of byName) {
+    if (sameName.length < 2) continue;
+    tools.delete(name);
+    const error = new WardenError("E_CONFIG", `${file}: tools: two tool folders are named "${name}" (${sameName.join(" and ")}); fix: rename one or narrow the tools globs`);
+    for (const dir of sameName) withheld.push({ dir, name, error });
   }
   for (const name of Object.keys(config.grants)) {
-    if (!tools.has(name))
+    // A grant for a folder that failed to load is not a config error: that tool is withheld anyway.
+    if (!tools.has(name) && withheld.length === 0)
       throw new WardenError("E_CONFIG", `${file}: grants.${name}: no tool named "${name}" was found by the tools globs; fix: remove the grant or add the tool folder`);
   }
   const allSecretValues = [...new Set([...tools.values()].flatMap((t) => Object.values(t.secrets)))];
-  return { tools, allSecretValues };
+  return { registry: { tools, allSecretValues }, withheld, dirs };
 }
 
 /** One tool folder under the config: effective capabilities, limits under the ceiling, granted secrets. */

@@ -1,5 +1,5 @@
 import type { FsOperation, ToolHost, ToolLogLevel } from "../../sandboxes/executor.js";
-import { createEgressFetch } from "../capabilities/network/index.js";
+import { createEgressFetch, EgressRecordBound } from "../capabilities/network/index.js";
 import { createVolumeFs } from "../capabilities/filesystem/index.js";
 import { redactText } from "../capabilities/redaction.js";
 import type { EgressRecord, FileRecord } from "../capabilities/types.js";
@@ -23,6 +23,12 @@ const DENIED = (what: string, tool: string, how: string) => ({
  */
 export function createToolHost(tool: RegisteredTool, signal: AbortSignal, sinks: CallSinks, secretValues: readonly string[], journal?: CallJournal) {
   const egress: EgressRecord[] = [];
+  // At most EGRESS_RECORDS_MAX records per call plus one summary: a fetch loop must not grow the audit line.
+  const bound = new EgressRecordBound();
+  const recordEgress = (r: EgressRecord): void => {
+    const kept = bound.admit(r);
+    if (kept) egress.push(kept);
+  };
   const files: FileRecord[] = [];
   const caps = tool.capabilities;
   const fetchImpl =
@@ -31,7 +37,7 @@ export function createToolHost(tool: RegisteredTool, signal: AbortSignal, sinks:
           tool: tool.name,
           grants: caps.network,
           maxResponseBytes: Math.max(tool.limits.outputBytes * 4, 8 * 1024 * 1024),
-          onEgress: (r) => egress.push(r),
+          onEgress: recordEgress,
         })
       : null;
   const fsImpl =
@@ -54,7 +60,7 @@ export function createToolHost(tool: RegisteredTool, signal: AbortSignal, sinks:
     },
     async fetch(request) {
       if (!fetchImpl) {
-        egress.push({ host: safeHost(request.url), port: 0, method: request.method ?? "GET", status: null, bytes: 0, denied: "no network capability" });
+        recordEgress({ host: safeHost(request.url), port: 0, method: request.method ?? "GET", status: null, bytes: 0, denied: "no network capability" });
         return DENIED("network", tool.name, "declare capabilities.network.allow in its manifest and have the operator grant and approve it");
       }
       return fetchImpl(request, signal);

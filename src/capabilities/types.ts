@@ -27,7 +27,12 @@ export interface EgressRecord {
   port: number;
   method: string;
   status: number | null;
+  /** Bytes received from the target. */
   bytes: number;
+  /** Bytes sent to the target (request bodies, tunnel uploads); set where counted. */
+  bytesSent?: number;
+  /** The address actually connected to (the host is the canonical spelling); set where known. */
+  address?: string;
   denied?: string;
 }
 

@@ -2,6 +2,7 @@ import { createInterface } from "node:readline";
 import { findToolDirs, registerTool } from "../broker/registry.js";
 import { describeServerTools, pinsOf, sameServerApproval, serverChanges } from "../policy/server-approval.js";
 import { WARDEN_VERSION } from "../version.js";
+import { jsonSchemaProblems } from "../manifest/json-schema.js";
 import { loadConfigFile } from "../config/load.js";
 import { loadTool, readEngineImageId, validateToolDir, type LoadedTool } from "../manifest/index.js";
 import { approvalDiff } from "../policy/approval-diff.js";
@@ -74,6 +75,11 @@ async function probeHostedServer(tool: LoadedTool, loaded: Awaited<ReturnType<ty
   io.stdout(`starting ${shown(tool.manifest.name)} (${shown(tool.manifest.image ?? "")}) in its sandbox to read its tools…\n`);
   const { probeServer } = await import("../../sandboxes/mcp-server/index.js");
   const probe = await probeServer(registered.sandbox, registered.secrets, { version: WARDEN_VERSION, runtime: loaded.config.container.runtime });
+  // A tool whose schema warden cannot compile is never exposed: say so now, not silently at serve time.
+  for (const d of probe.definitions) {
+    const problems = [...jsonSchemaProblems(d.inputSchema ?? {}), ...(d.outputSchema ? jsonSchemaProblems(d.outputSchema) : [])];
+    if (problems.length > 0) io.stdout(`WARNING: ${shown(d.name)} will not be exposed: its schema ${shown(problems.join("; "))}\n`);
+  }
   return { imageId: probe.imageId, pins: pinsOf(probe.definitions) };
 }
 

@@ -27,13 +27,16 @@ export const callCommand: CliCommand = async ({ positionals, configPath }, io) =
   try {
     const result = await runtime.broker.call(name, input, {
       actor: "stdio",
+      session: "cli",
       allow: runtime.loaded.config.stdio.allow,
       signal: new AbortController().signal,
       log: (level, message) => io.stderr(`[${name}] ${level}: ${message}\n`),
       progress: (done, total) => io.stderr(`[${name}] progress ${done}${total !== undefined ? `/${total}` : ""}\n`),
     });
     if (result.ok) {
-      io.stdout(JSON.stringify(result.output, null, 2) + "\n");
+      // A hosted server's result is content blocks (and structuredContent when it sent one).
+      const shown = result.content ? { content: result.content, ...(result.output !== undefined ? { structuredContent: result.output } : {}) } : result.output;
+      io.stdout(JSON.stringify(shown, null, 2) + "\n");
       return EXIT_OK;
     }
     io.stderr(`${result.error.code}: ${result.error.message}\n`);

@@ -1,8 +1,12 @@
 import { readFile } from "node:fs/promises";
 import { parseConfigText } from "../config/load.js";
 import { writeConfigAtomically } from "../config/write.js";
+import { waitForServers } from "../runtime/live-status.js";
 import { reportCliError } from "./errors.js";
-import { EXIT_OK, EXIT_USAGE, type CliCommand } from "./types.js";
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type CliCommand, type CliIo } from "./types.js";
+
+/** How long a running server gets to apply the edit before the command says it did not. */
+const APPLY_TIMEOUT_MS = Number(process.env.WARDEN_APPLY_TIMEOUT_MS ?? 5000);
 
 const TARGET = /^([a-z][a-z0-9_]{0,63}|\*)$/;
 
@@ -28,12 +32,30 @@ function toggle(disable: boolean): CliCommand {
         raw.quarantined = Object.fromEntries(lifted);
       }
       await writeConfigAtomically(configPath, raw);
-      io.stdout(`${disable ? "disabled" : "enabled"} ${target}; disabled now: ${raw.disabled.join(", ") || "nothing"}\n`);
-      return EXIT_OK;
+      io.stdout(`${disable ? "disabled" : "enabled"} ${target} in ${configPath}; disabled now: ${raw.disabled.join(", ") || "nothing"}\n`);
+      return await reportServers(configPath, target, disable, io);
     } catch (err) {
       return reportCliError(err, io);
     }
   };
+}
+
+/**
+ * #19.2: the file saying "disabled" is not the kill switch; the running server
+ * is. Each server publishes what it applied; the command waits for it and
+ * says plainly when a server did not apply the edit (exit 1).
+ */
+async function reportServers(configPath: string, target: string, disable: boolean, io: CliIo): Promise<number> {
+  const { servers, behind } = await waitForServers(configPath, (s) => s.disabled.includes(target) === disable, APPLY_TIMEOUT_MS);
+  if (servers.length === 0) {
+    io.stdout("no running warden server reported on this config; it applies when one starts (a server whose config folder is read-only cannot report: check its log for \"reload refused\")\n");
+    return EXIT_OK;
+  }
+  for (const s of servers) {
+    if (behind.includes(s)) io.stderr(`warden: the running server (pid ${s.pid}) has NOT applied it${s.problem ? `: ${s.problem}` : ""}; ${target} ${disable ? "still answers there" : "is still disabled there"}\n`);
+    else io.stdout(`the running server (pid ${s.pid}) applied it\n`);
+  }
+  return behind.length > 0 ? EXIT_FAILED : EXIT_OK;
 }
 
 export const disableCommand = toggle(true);

@@ -1,6 +1,7 @@
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { createLogger } from "../logger.js";
 import { startHttp } from "../mcp/http.js";
+import { stdioIdentity } from "../mcp/identity.js";
 import { createMcpSession } from "../mcp/session.js";
 import { openRuntime } from "../runtime/open.js";
 import { WARDEN_VERSION } from "../version.js";
@@ -37,7 +38,7 @@ export const serveCommand: CliCommand = async ({ flags, configPath }, io) => {
     logger.info({ url: listener.url, tools: broker.listTools().length }, `mcp-warden listening on ${listener.url} (Streamable HTTP, bearer token required)`);
   } else {
     const transport = new StdioServerTransport();
-    const server = createMcpSession({ broker, identity: { actor: "stdio", allow: loaded.config.stdio.allow }, logger, version: WARDEN_VERSION, sessionId: () => "stdio" });
+    const server = createMcpSession({ broker, identity: stdioIdentity(broker), logger, version: WARDEN_VERSION, sessionId: () => "stdio" });
     transport.onclose = () => void stop();
     process.stdin.once("end", () => void stop());
     await server.connect(transport);

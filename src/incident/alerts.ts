@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import type { Logger } from "pino";
 import { redactText } from "../capabilities/redaction.js";
 
-export type AlertKind = "quarantine" | "sandbox_crash" | "audit_write_failed" | "approved_tool_drift" | "audit_checkpoint_failed";
+export type AlertKind = "quarantine" | "sandbox_crash" | "audit_write_failed" | "approved_tool_drift" | "audit_checkpoint_failed" | "tool_withheld";
 
 export interface AlertEvent {
   kind: AlertKind;

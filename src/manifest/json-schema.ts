@@ -1,5 +1,6 @@
 import type { ErrorObject, ValidateFunction } from "ajv";
 import { Ajv2020 } from "ajv/dist/2020.js";
+import { Ajv as AjvDraft07 } from "ajv";
 import formatsModule from "ajv-formats";
 import { linearRegExp, UnsupportedPatternError } from "./linear-regexp.js";
 
@@ -27,12 +28,26 @@ export const MAX_PROBLEMS = 20;
 export type SchemaCheck = (value: unknown) => { ok: true } | { ok: false; problems: string[] };
 
 // ajv-formats is CommonJS: under NodeNext its default import is module.exports, the plugin itself.
-const addFormats = ((formatsModule as unknown as { default?: unknown }).default ?? formatsModule) as unknown as (ajv: Ajv2020) => void;
+const addFormats = ((formatsModule as unknown as { default?: unknown }).default ?? formatsModule) as unknown as (ajv: Ajv2020 | AjvDraft07) => void;
 
 const OPTIONS = { strict: false, allErrors: true, validateFormats: true, logger: false as const, code: { regExp: linearRegExp } };
 
 // One shared instance: creating an Ajv with formats costs ~25 ms (measured), compiling a schema on it well under 1 ms.
 let shared: Ajv2020 | undefined;
+let sharedDraft07: AjvDraft07 | undefined;
+
+/**
+ * Schemas that declare draft-07 (every tool schema of the community npm MCP servers, made with
+ * zod-to-json-schema, says `"$schema": "http://json-schema.org/draft-07/schema#"`) compile on a
+ * draft-07 Ajv with the same options, formats and linear-time patterns; everything else is 2020-12.
+ */
+const DRAFT_07 = /^https?:\/\/json-schema\.org\/draft-07\/schema#?$/;
+
+function newAjvDraft07(): AjvDraft07 {
+  const ajv = new AjvDraft07(OPTIONS);
+  addFormats(ajv);
+  return ajv;
+}
 
 function newAjv2020(): Ajv2020 {
   const ajv = new Ajv2020(OPTIONS);
@@ -40,7 +55,7 @@ function newAjv2020(): Ajv2020 {
   return ajv;
 }
 
-function compileOn(ajv: Ajv2020, schema: object): ValidateFunction {
+function compileOn(ajv: Ajv2020 | AjvDraft07, schema: object): ValidateFunction {
   try {
     return ajv.compile(schema);
   } finally {
@@ -53,7 +68,9 @@ function compileOn(ajv: Ajv2020, schema: object): ValidateFunction {
 
 /** Compiles a JSON Schema (draft 2020-12). Throws the Ajv compile error when the schema is invalid. */
 export function compileJsonSchema(schema: object): SchemaCheck {
-  const validate = compileOn((shared ??= newAjv2020()), schema);
+  const declared = (schema as { $schema?: unknown }).$schema;
+  const ajv = typeof declared === "string" && DRAFT_07.test(declared) ? (sharedDraft07 ??= newAjvDraft07()) : (shared ??= newAjv2020());
+  const validate = compileOn(ajv, schema);
   return (value) => (validate(value) ? { ok: true } : { ok: false, problems: describeErrors(validate) });
 }
 

@@ -106,7 +106,7 @@ export async function openRuntime(configPath: string, logger: Logger, hooks: Ope
     alerter,
     live: null,
     watch() {
-      runtime.live ??= startLiveReload({ configFile: loaded.file, lockFile, broker, logger, onReloaded: () => broker.prepare() });
+      runtime.live ??= startLiveReload({ configFile: loaded.file, lockFile, broker, logger, alerter, onReloaded: () => broker.prepare() });
       return runtime.live;
     },
     async close() {

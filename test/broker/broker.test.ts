@@ -98,9 +98,10 @@ describe("broker pipeline with a fake executor", () => {
     assert.equal(executor.requests.length, 0);
   });
 
-  test("an identity's scope is enforced (E_FORBIDDEN) before input validation", async () => {
-    const { broker, executor } = await setUp();
-    assert.equal(codeOf(await broker.call("eraser", {}, ctx({ allow: ["read"] }))), "E_FORBIDDEN");
+  test("an identity's scope is enforced before input validation, answered like an unknown tool and audited as E_FORBIDDEN", async () => {
+    const { broker, executor, audit } = await setUp();
+    assert.equal(codeOf(await broker.call("eraser", { bad: true }, ctx({ allow: ["read"] }))), "E_UNKNOWN_TOOL");
+    assert.equal(audit.records[0]!.errorCode, "E_FORBIDDEN");
     assert.equal(executor.requests.length, 0);
   });
 

@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { ToolContext, ToolFetchResponse, ToolManifest, ToolRun } from "../../src/tool/index.js";
+import { ManifestSchema } from "../../src/manifest/schema.js";
+import { repoDir } from "./fixture.js";
 
 // Compile-time half: a tool written against the published types (SPEC §3) type-checks.
 const run: ToolRun<{ city: string }, { tempC: number; listed: string[] }> = async (input, ctx) => {
@@ -36,5 +40,7 @@ test("a tool written against mcp-warden/tool types runs with a ctx of that shape
   };
   assert.deepEqual(await run({ city: "oslo" }, ctx), { tempC: 21, listed: ["a.txt", "a.bin"] });
   assert.deepEqual(logs, ["info: status 200 true"]);
-  assert.equal(manifest.name, "typed_tool");
+  // The published manifest type is the schema's: a shipped example parses into it.
+  const parsed: ToolManifest = ManifestSchema.parse(JSON.parse(readFileSync(join(repoDir(), "examples", "tools", "word_stats", "manifest.json"), "utf8")));
+  assert.equal(parsed.runtime, manifest.runtime);
 });

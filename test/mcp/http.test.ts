@@ -92,23 +92,20 @@ describe("MCP over Streamable HTTP", () => {
     }
   });
 
-  test("a read-scoped token neither lists nor calls write or destructive tools (E_FORBIDDEN, audited with the actor)", async () => {
+  test("a read-scoped token neither lists nor calls write or destructive tools: answered like unknown tools, audited as E_FORBIDDEN with the actor", async () => {
     const c = await connectHttp(srv.url, { token: READ_TOKEN });
     try {
       const names = (await c.client.listTools()).tools.map((t) => t.name).sort();
       assert.deepEqual(names, ["adder", "sleeper"]);
-      const r = await c.client.request({ method: "tools/call", params: { name: "writer", arguments: {} } }, CallToolResultSchema);
-      assert.equal(errorCodeOf(r), "E_FORBIDDEN");
+      const callIt = (name: string) => c.client.request({ method: "tools/call", params: { name, arguments: {} } }, CallToolResultSchema);
+      await assert.rejects(callIt("writer"), (e: Error & { code?: number }) => e.code === -32602 && /unknown tool "writer"/.test(e.message));
       const rec = readAudit(ws.auditFile).find((a) => a.tool === "writer" && a.actor === "reader");
       assert.equal(rec?.errorCode, "E_FORBIDDEN");
       // no other route: a destructive tool, another spelling of the name, a disabled-then-enabled tool
-      const d = await c.client.request({ method: "tools/call", params: { name: "eraser", arguments: {} } }, CallToolResultSchema);
-      assert.equal(errorCodeOf(d), "E_FORBIDDEN");
-      await assert.rejects(c.client.request({ method: "tools/call", params: { name: "WRITER", arguments: {} } }, CallToolResultSchema), /unknown tool/);
+      await assert.rejects(callIt("eraser"), /unknown tool "eraser"/);
+      await assert.rejects(callIt("WRITER"), /unknown tool/);
       for (const cmd of ["disable", "enable"]) assert.equal(spawnSync(process.execPath, ["--no-node-snapshot", CLI_MAIN(), cmd, "writer", "--config", ws.configPath]).status, 0);
-      await new Promise((r) => setTimeout(r, 1000));
-      const again = await c.client.request({ method: "tools/call", params: { name: "writer", arguments: {} } }, CallToolResultSchema);
-      assert.equal(errorCodeOf(again), "E_FORBIDDEN");
+      await assert.rejects(callIt("writer"), /unknown tool "writer"/);
       assert.deepEqual((await c.client.listTools()).tools.map((t) => t.name).sort(), ["adder", "sleeper"]);
     } finally {
       await c.close();
@@ -187,7 +184,8 @@ describe("MCP over Streamable HTTP", () => {
     let rec;
     for (let i = 0; i < 100 && !rec; i++) {
       await new Promise((r) => setTimeout(r, 50));
-      rec = readAudit(ws.auditFile).find((a) => a.tool === "sleeper" && (a.input as { tag?: string }).tag === "disconnect");
+      // A call that reached its sandbox keeps its input; one stopped while it queued keeps a digest of it.
+      rec = readAudit(ws.auditFile).find((a) => a.tool === "sleeper" && /"tag":"disconnect"/.test(JSON.stringify(a.input ?? a.inputDigest)));
     }
     assert.equal(rec?.errorCode, "E_CANCELLED", "the disconnected call was stopped and audited as cancelled");
     await c.close();

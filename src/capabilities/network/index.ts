@@ -11,3 +11,4 @@ export { createEgressFetch, type EgressFetchOptions } from "./egress-fetch.js";
 /** For the container egress proxy: a TCP connection to a checked address, verified after connect (scheme "http" = plain TCP). */
 export { openPinnedConnection, type PinnedTarget } from "./pinned-connection.js";
 export { canonicalTarget, type CanonicalTarget } from "./allowlist.js";
+export { EgressRecordBound, boundedEgressRecord, EGRESS_RECORDS_MAX, EGRESS_HOST_MAX } from "./egress-bound.js";

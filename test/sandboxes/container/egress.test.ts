@@ -88,6 +88,32 @@ describe("egress of networked container tools", () => {
     await new Promise<void>((resolve) => hostService.close(() => resolve()));
   });
 
+  test("no resolver answers inside a networked container: no PTR names of containers or of warden's network", async (t) => {
+    if (!(await requireDocker(t))) return;
+    const result = (await probe(
+      executor,
+      `
+import socket, struct
+# Our own address (/etc/hosts maps the hostname to it); the resolver names every container the same way.
+ip = socket.gethostbyname(socket.gethostname())
+def raw(proto):
+    q = b'\\x12\\x34\\x01\\x00\\x00\\x01\\x00\\x00\\x00\\x00\\x00\\x00' + b''.join(bytes([len(p)]) + p.encode() for p in reversed(ip.split('.'))) + b'\\x07in-addr\\x04arpa\\x00\\x00\\x0c\\x00\\x01'
+    try:
+        if proto == 'udp':
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(2); s.sendto(q, ('127.0.0.11', 53)); data = s.recv(512)
+        else:
+            s = socket.create_connection(('127.0.0.11', 53), timeout=2); s.sendall(struct.pack('>H', len(q)) + q); data = s.recv(512)
+        return 'answered %d bytes' % len(data)
+    except OSError as e:
+        return 'no answer'
+result = {'udp': raw('udp'), 'tcp': raw('tcp')}`,
+      netTool("net_dns", []),
+    )) as { udp: string; tcp: string };
+    // Without the rule the embedded DNS answers "<short id>.warden-egress-<serverId>" over both.
+    assert.equal(result.udp, "no answer");
+    assert.equal(result.tcp, "no answer");
+  });
+
   test("direct TCP to the host's addresses fails; only the proxy port on the gateway answers", async (t) => {
     if (!(await requireDocker(t))) return;
     const targets = hostAddresses();

@@ -77,12 +77,14 @@ export function fixtureTool(kind: string, overrides: Partial<SandboxTool> = {}):
 }
 
 /** A broker stand-in that records the tool's log lines. */
-export function recordingHost(): ToolHost & { logs: string[] } {
+export function recordingHost(): ToolHost & { logs: string[]; progress: ToolHost["progress"]; progressSeen: Array<[number, number | undefined]> } {
   const logs: string[] = [];
+  const progressSeen: Array<[number, number | undefined]> = [];
   return {
     logs,
+    progressSeen,
     log: (_level, message) => void logs.push(message),
-    progress: () => undefined,
+    progress: (done, total) => void progressSeen.push([done, total]),
     fetch: async () => ({ ok: false, error: { code: "E_CAPABILITY_DENIED", message: "containers use the egress proxy" } }),
     fs: async () => ({ ok: false, error: { code: "E_CAPABILITY_DENIED", message: "containers use bind mounts" } }),
   };

@@ -8,9 +8,10 @@ import { mkdtempSync, rmSync, writeFileSync, chmodSync, mkdirSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { createContainerExecutor } from "../../../sandboxes/container/index.js";
+import { createContainerExecutor, LABEL } from "../../../sandboxes/container/index.js";
+import { buildToolImage } from "../../../sandboxes/container/images.js";
 import type { Executor } from "../../../sandboxes/executor.js";
-import { assertCode, call, docker, fixtureTool, probe, requireDocker, TEST_RUNTIME } from "./fixture.js";
+import { assertCode, call, docker, fixtureTool, probe, repoRoot, requireDocker, TEST_RUNTIME } from "./fixture.js";
 
 describe("container hardening (from inside the container)", () => {
   let executor: Executor;
@@ -247,5 +248,98 @@ result = {'read': open('/mnt/data/hello.txt').read(), 'write': write, 'mnt': sor
     });
     const none = await call(executor, fixtureTool("env"), { names });
     assert.equal(none.ok && (none.output as Record<string, unknown>).API_KEY, null);
+  });
+
+  test("io_uring is refused by warden's seccomp profile (Docker 20.10's default allows it)", async (t) => {
+    if (!(await requireDocker(t))) return;
+    const result = await probe(
+      executor,
+      `
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+params = ctypes.create_string_buffer(120)
+fd = libc.syscall(425, 8, params)  # io_uring_setup(entries, params), x86_64 and aarch64 alike
+result = {'fd': fd, 'errno': ctypes.get_errno()}`,
+    );
+    const { fd, errno } = result as { fd: number; errno: number };
+    assert.equal(fd, -1, "io_uring_setup returned no fd");
+    // EPERM from the profile (runc); ENOSYS from gVisor, whose io_uring is off by default.
+    assert.ok(errno === 1 || errno === 38, `errno ${errno}`);
+  });
+
+  test("memfd_create is refused, so memfd + execve cannot run a dropped binary", async (t) => {
+    if (!(await requireDocker(t))) return;
+    const result = await probe(
+      executor,
+      `
+import errno
+try:
+    fd = os.memfd_create('x')
+    os.write(fd, open('/bin/true', 'rb').read())
+    pid = os.fork()
+    if pid == 0:
+        os.execve(fd, ['true'], {})
+    result = 'ran: %d' % os.waitpid(pid, 0)[1]
+except OSError as e:
+    result = errno.errorcode[e.errno]`,
+    );
+    assert.equal(result, "EPERM");
+  });
+
+  test("threads, subprocesses and sockets still work under the profile", async (t) => {
+    if (!(await requireDocker(t))) return;
+    const result = await probe(
+      executor,
+      `
+import threading, socket
+seen = []
+th = threading.Thread(target=lambda: seen.append(1)); th.start(); th.join()
+s = socket.socket(); s.close()
+result = [seen, subprocess.run(['sh', '-c', 'echo sub'], capture_output=True, text=True).stdout.strip()]`,
+    );
+    assert.deepEqual(result, [[1], "sub"]);
+  });
+
+  test("an image's VOLUME paths get small noexec tmpfs mounts, never an anonymous disk volume", async (t) => {
+    if (!(await requireDocker(t))) return;
+    const image = "warden-test/volume-decl:1";
+    await buildToolImage(docker, join(repoRoot(), "test", "fixtures", "container-tools", "volume-decl"), image, () => {});
+    const tool = fixtureTool("probe", { name: "fixture_volume_decl", image, command: undefined });
+    const code = `
+import errno, os, shutil, subprocess
+def attempt(f):
+    try:
+        return f()
+    except OSError as e:
+        return errno.errorcode[e.errno]
+def fill():
+    with open('/data/big', 'wb') as f:
+        for _ in range(64):
+            f.write(b'x' * (1 << 20))
+    return 'wrote 64 MiB'
+def run_copy():
+    if os.path.exists('/data/big'):
+        os.remove('/data/big')
+    shutil.copy('/bin/true', '/data/t'); os.chmod('/data/t', 0o755)
+    return subprocess.run(['/data/t']).returncode
+mounts = {l.split()[1]: (l.split()[2], l.split()[3]) for l in open('/proc/self/mounts')}
+result = {'fill': attempt(fill), 'exec': attempt(run_copy), 'data': mounts.get('/data'), 'cache': mounts.get('/var/cache/tool')}`;
+    const pending = call(executor, tool, { code });
+    let info: Awaited<ReturnType<ReturnType<typeof docker.getContainer>["inspect"]>> | undefined;
+    for (let i = 0; i < 100 && !info; i++) {
+      const [c] = await docker.listContainers({ all: true, filters: { label: [`${LABEL.tool}=fixture_volume_decl`] } });
+      if (c) info = await docker.getContainer(c.Id).inspect().catch(() => undefined);
+      else await new Promise((r) => setTimeout(r, 50));
+    }
+    const outcome = await pending;
+    assert.equal(outcome.ok, true, JSON.stringify(outcome));
+    const result = (outcome as { output: Record<string, unknown> }).output;
+    assert.equal(result.fill, "ENOSPC", "the cover is small");
+    assert.equal(result.exec, "EACCES", "and noexec");
+    assert.equal((result.data as string[])[0], "tmpfs");
+    assert.match((result.data as string[])[1]!, /noexec/);
+    assert.equal((result.cache as string[])[0], "tmpfs");
+    assert.ok(info, "the container was inspected");
+    assert.deepEqual(info!.Mounts.filter((m) => m.Type === "volume"), [], "no anonymous volume on the host disk");
   });
 });

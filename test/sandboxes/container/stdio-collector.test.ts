@@ -2,7 +2,14 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { StdioCollector, STDERR_LINE_MAX } from "../../../sandboxes/container/stdio-collector.js";
-import { parseToolResult } from "../../../sandboxes/container/tool-result.js";
+import { StdoutScanner } from "../../../sandboxes/container/stdout-scanner.js";
+import type { ToolResult } from "../../../sandboxes/container/tool-result.js";
+
+function parseToolResult(stdout: string): ToolResult {
+  const collector = new StdioCollector();
+  collector.push(frame(1, stdout));
+  return collector.result();
+}
 
 function frame(stream: 1 | 2, text: string): Buffer {
   const payload = Buffer.from(text, "utf8");
@@ -19,7 +26,7 @@ test("frames split at any byte boundary are reassembled, stdout and stderr apart
   const wire = Buffer.concat([frame(2, "log one\nlog "), frame(1, '{"output":'), frame(2, "two\n"), frame(1, '"grüße"}')]);
   for (let i = 0; i < wire.length; i += 3) collector.push(wire.subarray(i, i + 3));
   collector.end();
-  assert.equal(collector.stdoutText(), '{"output":"grüße"}');
+  assert.deepEqual(collector.result(), { kind: "output", output: "grüße" });
   assert.deepEqual(lines, ["log one", "log two"]);
 });
 
@@ -30,7 +37,7 @@ test("stdout past the limit fires onOverflow once and stops buffering", () => {
   collector.onOverflow = () => (overflows += 1);
   for (let i = 0; i < 10; i++) collector.push(frame(1, "x".repeat(50)));
   assert.equal(overflows, 1);
-  assert.equal(collector.stdoutText(), "");
+  assert.equal(collector.result().kind, "invalid");
 });
 
 test("stderr written before the call starts is kept and relayed when the call attaches", () => {
@@ -59,4 +66,42 @@ test("the result is one JSON object with output or error; anything else is not a
   assert.equal(parseToolResult("[1,2]").kind, "invalid");
   assert.equal(parseToolResult('{"result":1}').kind, "invalid");
   assert.equal(parseToolResult('{"output":').kind, "invalid");
+});
+
+test("progress objects before the result are relayed; the first other object is the result", () => {
+  const collector = new StdioCollector();
+  const progress: Array<[number, number | undefined]> = [];
+  const results: ToolResult[] = [];
+  collector.onProgress = (done, total) => progress.push([done, total]);
+  collector.onResult = (r) => results.push(r);
+  collector.push(frame(1, '{"progress": 1, "total": 3}\n{"progress":2}\n{"output":{"p":"{\\"progress\\":9}"}}\n{"progress":3}'));
+  assert.deepEqual(progress, [[1, 3], [2, undefined]]);
+  assert.deepEqual(results, [{ kind: "output", output: { p: '{"progress":9}' } }]);
+  assert.equal(parseToolResult('{"progress":"x"}').kind, "invalid");
+});
+
+test("stdout is scanned once: a flood of chunks ending in } inside a string parses nothing until the object closes", () => {
+  const collector = new StdioCollector();
+  let results = 0;
+  collector.onResult = () => (results += 1);
+  const realParse = JSON.parse;
+  let parses = 0;
+  JSON.parse = ((text: string, reviver?: Parameters<typeof JSON.parse>[1]) => {
+    parses += 1;
+    return realParse(text, reviver);
+  }) as typeof JSON.parse;
+  try {
+    collector.push(frame(1, '{"output":"'));
+    for (let i = 0; i < 2000; i++) collector.push(frame(1, "x".repeat(100) + "}"));
+    assert.equal(parses, 0, "no parse while the object is open");
+    collector.push(frame(1, '"}'));
+  } finally {
+    JSON.parse = realParse;
+  }
+  assert.equal(parses, 1, "exactly one parse, of exactly one object");
+  assert.equal(results, 1);
+  const scanned: string[] = [];
+  const scanner = new StdoutScanner((b) => scanned.push(b.toString()));
+  for (const part of ['{"a":"\\"}', '"}', ' {"b":[1,{"c":"]"}]}']) scanner.push(Buffer.from(part));
+  assert.deepEqual(scanned, ['{"a":"\\"}"}', '{"b":[1,{"c":"]"}]}']);
 });

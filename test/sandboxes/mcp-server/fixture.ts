@@ -3,6 +3,7 @@
  * Python MCP server, test/fixtures/mcp-servers/pyfixture), a workspace whose
  * tool folder hosts it unmodified, and approval through the real CLI.
  */
+import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildToolImage } from "../../../sandboxes/container/images.js";
@@ -51,8 +52,10 @@ export function fixtureManifest(extra: Record<string, unknown> = {}): Record<str
 }
 
 /** A workspace with the fixture server as tool "fixture", volumes conf (variant.txt) and ws. */
-export function fixtureWorkspace(config: Record<string, unknown> = {}, manifest: Record<string, unknown> = {}): Workspace & { conf: string; ws: string } {
-  const wsp = makeWorkspace({ tools: { fixture: { manifest: fixtureManifest(manifest), files: {} } }, config: { secrets: { FIXTURE_SECRET: { env: "WARDEN_FIXTURE_SECRET" } }, ...config } });
+export function fixtureWorkspace(config: Record<string, unknown> = {}, manifest: Record<string, unknown> = {}): Workspace & { conf: string; ws: string; owner: string } {
+  // A unique owner label per workspace: tests running at the same time count only their own containers.
+  const owner = `tests-${randomBytes(4).toString("hex")}@example.invalid`;
+  const wsp = makeWorkspace({ tools: { fixture: { manifest: fixtureManifest({ owner, ...manifest }), files: {} } }, config: { secrets: { FIXTURE_SECRET: { env: "WARDEN_FIXTURE_SECRET" } }, ...config } });
   const conf = join(wsp.dir, "conf");
   const ws = join(wsp.dir, "ws");
   mkdirSync(conf);
@@ -63,7 +66,7 @@ export function fixtureWorkspace(config: Record<string, unknown> = {}, manifest:
   const cfg = JSON.parse(readFileSync(cfgPath, "utf8")) as Record<string, unknown>;
   cfg.volumes = { conf: { path: conf }, ws: { path: ws }, ...((config.volumes as object) ?? {}) };
   writeFileSync(cfgPath, JSON.stringify(cfg, null, 2));
-  return Object.assign(wsp, { conf, ws });
+  return Object.assign(wsp, { conf, ws, owner });
 }
 
 /** `warden approve fixture --yes` through the real CLI; returns what it printed. */
@@ -80,7 +83,8 @@ export async function approveFixture(configPath: string, env: Record<string, str
   }
 }
 
-export async function fixtureContainers(): Promise<number> {
-  const list = await docker.listContainers({ all: true, filters: { label: ["warden.tool=fixture"] } });
+/** Containers of one fixture workspace's server (by its unique owner label). */
+export async function fixtureContainers(owner: string): Promise<number> {
+  const list = await docker.listContainers({ all: true, filters: { label: ["warden.tool=fixture", `warden.owner=${owner}`] } });
   return list.length;
 }

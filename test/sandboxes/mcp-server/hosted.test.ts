@@ -170,7 +170,7 @@ describe("hosted MCP server, unmodified, through warden (SPEC §15)", () => {
     const took = Date.now() - started;
     assert.equal(errorCodeOf(r), "E_TIMEOUT");
     assert.ok(took < 4000 + 3000, `took ${took} ms`);
-    await waitFor(async () => (await fixtureContainers()) === 0, "the hung server's container to be gone");
+    await waitFor(async () => (await fixtureContainers(ws.owner)) === 0, "the hung server's container to be gone");
     const again = await c.client.callTool({ name: "fx_echo", arguments: { text: "after" } });
     assert.deepEqual(again.content, [{ type: "text", text: "after" }], "the next call starts a new server");
   });
@@ -184,7 +184,7 @@ describe("hosted MCP server, unmodified, through warden (SPEC §15)", () => {
     controller.abort("user cancelled");
     await pending;
     await waitFor(() => readAudit(ws.auditFile).some((r) => r.tool === "fx_hang" && r.errorCode === "E_CANCELLED"), "the cancel in the audit log");
-    await waitFor(async () => (await fixtureContainers()) === 0, "the cancelled server's container to be gone");
+    await waitFor(async () => (await fixtureContainers(ws.owner)) === 0, "the cancelled server's container to be gone");
   });
 
   test("output floods: E_OUTPUT_TOO_LARGE, whether the message is over the budget or over the line bound", async (t) => {
@@ -243,6 +243,9 @@ describe("pinning across server starts (rug pull between approval and use)", () 
     await runCli(["list", "--config", ws.configPath], { stdout: (x) => (listed += x), stderr: (x) => (listed += x) });
     assert.match(listed, /fixture@1\.0\.0 {2}mcp-server/);
     assert.match(listed, /tools: {6}.*fx_echo \(read\).*fx_write \(write\)/);
+    let called = "";
+    assert.equal(await runCli(["call", "fx_echo", '{"text":"from the cli"}', "--config", ws.configPath], { stdout: (x) => (called += x), stderr: (x) => (called += x) }), 0, called);
+    assert.deepEqual(JSON.parse(called), { content: [{ type: "text", text: "from the cli" }] }, "warden call prints a hosted tool's content blocks");
   });
 
   test("a changed description withholds the tool, a new tool is not exposed; re-approval exposes both", async (t) => {

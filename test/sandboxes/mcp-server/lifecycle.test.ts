@@ -34,13 +34,13 @@ test("lifecycle session over HTTP: one container per session id, removed when th
     await a.client.callTool({ name: "fx_echo", arguments: { text: "a" } });
     await a.client.callTool({ name: "fx_echo", arguments: { text: "a again" } });
     await b.client.callTool({ name: "fx_echo", arguments: { text: "b" } });
-    assert.equal(await fixtureContainers(), 2, "one server per session, reused by the session's calls");
+    assert.equal(await fixtureContainers(ws.owner), 2, "one server per session, reused by the session's calls");
     await a.transport.terminateSession();
     await a.close();
-    await waitFor(async () => (await fixtureContainers()) === 1, "session a's server to be removed");
+    await waitFor(async () => (await fixtureContainers(ws.owner)) === 1, "session a's server to be removed");
     await b.transport.terminateSession();
     await b.close();
-    await waitFor(async () => (await fixtureContainers()) === 0, "session b's server to be removed");
+    await waitFor(async () => (await fixtureContainers(ws.owner)) === 0, "session b's server to be removed");
   } finally {
     await srv.stop();
   }
@@ -54,7 +54,7 @@ test("lifecycle call: a fresh container per call, gone after it", async (t) => {
   try {
     const first = await c.client.callTool({ name: "fx_add", arguments: { a: 1, b: 2 } });
     assert.deepEqual(first.structuredContent, { sum: 3 });
-    await waitFor(async () => (await fixtureContainers()) === 0, "the call's container to be removed");
+    await waitFor(async () => (await fixtureContainers(ws.owner)) === 0, "the call's container to be removed");
     // State does not survive: mutate in one call, the next call's fresh server lists the approved definition.
     await c.client.callTool({ name: "fx_mutate", arguments: {} });
     const echo = await c.client.callTool({ name: "fx_echo", arguments: { text: "fresh" } });
@@ -70,7 +70,7 @@ test("stdio: the session's server is removed when the client disconnects", async
   await approveFixture(ws.configPath);
   const c = await connectStdio(ws.configPath, { env: ENV });
   await c.client.callTool({ name: "fx_echo", arguments: { text: "x" } });
-  assert.equal(await fixtureContainers(), 1);
+  assert.equal(await fixtureContainers(ws.owner), 1);
   await c.close();
-  await waitFor(async () => (await fixtureContainers()) === 0, "the stdio session's server to be removed");
+  await waitFor(async () => (await fixtureContainers(ws.owner)) === 0, "the stdio session's server to be removed");
 });
