@@ -61,4 +61,16 @@ describe(`container runtime (${TEST_RUNTIME})`, () => {
     );
     assert.equal(result, "EPERM");
   });
+
+  test(`clone3 answers ENOSYS under ${TEST_RUNTIME}, so glibc falls back to clone, whose flags the profile checks`, async (t) => {
+    if (!(await requireDocker(t))) return;
+    // x86_64 syscall 435 = clone3. runc: the profile's errnoRet. runsc: gVisor's own kernel (it has no clone3; the
+    // profile lets it through there because gVisor would answer the profile's ENOSYS with EPERM, which breaks
+    // every pthread_create). A gVisor that implements clone3 fails this test before namespace flags get past.
+    const result = await probe(
+      executor,
+      "import ctypes, errno\nlibc = ctypes.CDLL(None, use_errno=True)\nr = libc.syscall(435, 0, 0)\nresult = 'ran' if r >= 0 else errno.errorcode[ctypes.get_errno()]",
+    );
+    assert.equal(result, "ENOSYS");
+  });
 });
