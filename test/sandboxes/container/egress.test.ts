@@ -141,6 +141,26 @@ result = {'gateway': proxy.hostname,
     assert.equal(hostHits, 0);
   });
 
+  test("direct TCP to the cloud metadata address and to public addresses goes nowhere: only the proxy leads out", async (t) => {
+    if (!(await requireDocker(t))) return;
+    const result = await probe(
+      executor,
+      `
+import socket, errno
+def reach(addr, port):
+    try:
+        socket.create_connection((addr, port), timeout=2).close(); return 'connected'
+    except OSError as e:
+        return errno.errorcode.get(e.errno, str(e)) if e.errno else 'timeout'
+result = {a: reach(a, p) for a, p in [('169.254.169.254', 80), ('1.1.1.1', 443), ('8.8.8.8', 53)]}`,
+      netTool("net_direct", [{ pattern: "169.254.169.254", allowPrivate: true }]),
+    );
+    // Dropped on the way out (host firewall, internal network), under runc and runsc alike, even for a tool
+    // granted the address: grants apply at the proxy, the only way out.
+    for (const [address, outcome] of Object.entries(result as Record<string, string>))
+      assert.ok(["timeout", "ENETUNREACH", "EHOSTUNREACH"].includes(outcome), `direct TCP to ${address}: ${outcome}`);
+  });
+
   test("no name resolves from inside the container", async (t) => {
     if (!(await requireDocker(t))) return;
     const result = await probe(
