@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { pino } from "pino";
 import { WardenError } from "../../src/errors.js";
 import { createLogger } from "../../src/logger.js";
 import { openRuntime } from "../../src/runtime/open.js";
@@ -75,4 +76,19 @@ test("the default runtime is runc and needs no engine check", async () => {
 test("a runtime other than runc or runsc is a config error", async () => {
   const ws = workspace("nosuch");
   await assert.rejects(openRuntime(ws.configPath, quiet), (err: unknown) => err instanceof WardenError && err.code === "E_CONFIG" && /runtime/.test(err.message));
+});
+
+test('container.runtime "runsc" with no engine answering: warden starts (isolate tools keep serving) and says the runtime is unchecked', async () => {
+  const ws = workspace("runsc");
+  const lines: string[] = [];
+  const logger = pino({ level: "warn" }, { write: (line: string) => void lines.push(line) });
+  const runtime = await openRuntime(ws.configPath, logger, {
+    engineRuntimes: async () => {
+      throw new WardenError("E_SANDBOX_UNAVAILABLE", "container engine is not reachable (info: ECONNREFUSED); is Docker running?");
+    },
+  });
+  await runtime.close();
+  // Every container is still created with HostConfig.Runtime "runsc": an engine without it refuses the create,
+  // so the missing check can never mean a call under runc.
+  assert.ok(lines.some((l) => l.includes("container.runtime_unchecked")), lines.join(""));
 });
