@@ -22,6 +22,7 @@ import { SandboxPool } from "./pool.js";
 import { reapLeftovers } from "./reaper.js";
 import { runCall } from "./run-call.js";
 import { removeContainer, startSandbox, type StartedSandbox } from "./sandbox.js";
+import type { ContainerRuntime } from "./runtime-spec.js";
 
 export interface ContainerExecutorOptions {
   docker?: Dockerode;
@@ -47,6 +48,8 @@ export interface ContainerExecutorOptions {
     /** Host firewall for the egress bridge. Default true; false only in tests that need no host isolation. */
     firewall?: boolean;
   };
+  /** OCI runtime of every container (config `container.runtime`, SPEC §16). Default runc. */
+  runtime?: ContainerRuntime;
   /** Reaper period; 0 disables the periodic pass (the startup pass always runs). Default 60 s. */
   reapIntervalMs?: number;
 }
@@ -174,7 +177,7 @@ class ContainerExecutor implements Executor {
     // Approval binding (image-id.ts): refuse a rebuilt tag; then inspect that very image ID (its VOLUME paths, its command).
     const pinned = await pinnedImage(this.docker, tool);
     const image = await inspectToolImage(this.docker, pinned);
-    const spec = containerSpec({ tool, env, serverId: this.serverId, egress, callId, image });
+    const spec = containerSpec({ tool, env, serverId: this.serverId, egress, callId, image, runtime: this.options.runtime });
     // No resolver in a networked container (container-dns.ts); tests without the host firewall skip it too.
     const closeDns = egress && this.options.proxy?.firewall !== false ? ({ pid }: { pid: number }) => blockEmbeddedDns(pid) : undefined;
     return startSandbox(this.docker, spec, egress?.networkName, closeDns);

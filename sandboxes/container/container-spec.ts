@@ -11,6 +11,7 @@ import type { SandboxTool, VolumeMount } from "../executor.js";
 import { gatedCommand } from "./gate.js";
 import type { ToolImageConfig } from "./image-config.js";
 import { LABEL, serverLabels } from "./labels.js";
+import { withRuntime, type ContainerRuntime } from "./runtime-spec.js";
 import { SECCOMP_PROFILE_JSON } from "./seccomp-profile.js";
 
 /** Where a networked container finds the egress proxy. */
@@ -27,6 +28,8 @@ export interface ContainerSpecInput {
   egress?: EgressAttachment;
   /** `pool` for pre-started containers (their call id is not known yet). */
   callId: string | "pool";
+  /** OCI runtime (config `container.runtime`, SPEC §16); default runc. */
+  runtime?: ContainerRuntime;
   /** The inspected image: its command (run by the gate) and its VOLUME paths. */
   image: ToolImageConfig;
   /**
@@ -53,7 +56,7 @@ export function containerSpec(input: ContainerSpecInput): Dockerode.ContainerCre
   const argv = [...input.image.entrypoint, ...(tool.command ?? input.image.cmd)];
   if (argv.length === 0) throw new WardenError("E_SANDBOX_UNAVAILABLE", `tool ${tool.name} has no command: set "command" in its manifest or CMD in its image`);
   const mounts = volumeMounts(tool.volumes);
-  return {
+  return withRuntime(input.runtime, {
     // The id the inspection saw, not the tag: the VOLUME lines covered below are those of this very image.
     Image: input.image.id,
     // Nothing of the tool runs before its call: PID 1 waits for the call, then runs argv under a hard bound.
@@ -115,7 +118,7 @@ export function containerSpec(input: ContainerSpecInput): Dockerode.ContainerCre
       AutoRemove: false,
       RestartPolicy: { Name: "no", MaximumRetryCount: 0 },
     },
-  };
+  });
 }
 
 function containerEnv(input: ContainerSpecInput): string[] {

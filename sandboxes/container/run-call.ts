@@ -7,6 +7,7 @@
 import { WardenError, type ErrorPayload } from "../../src/errors.js";
 import { LIMIT_DEFAULTS } from "../../src/manifest/schema.js";
 import type { ExecuteOutcome, ExecuteRequest } from "../executor.js";
+import { finalState } from "./exit-state.js";
 import { engineCall } from "./engine.js";
 import type { ToolResult } from "./tool-result.js";
 import { GATE_RELEASE } from "./gate.js";
@@ -135,7 +136,7 @@ async function settle(
   }
   const result = sandbox.collector.result();
   if (exit === 0 && result.kind === "output") return resultOutcome(result, name, outputBytes);
-  const state = (await engineCall("inspect", sandbox.container.inspect())).State;
+  const state = await finalState(sandbox.container, exit);
   if (state.OOMKilled)
     return { ok: false, error: { code: "E_MEMORY", message: `tool ${name} exceeded its ${request.tool.limits.memoryMb} MB memory limit` } };
   if (result.kind === "error") return resultOutcome(result, name, outputBytes);

@@ -17,6 +17,7 @@ import { blockEmbeddedDns } from "../container/container-dns.js";
 import type { ExecuteOutcome, ExecuteRequest, Executor, SandboxTool } from "../executor.js";
 import { reapLeftovers } from "../container/reaper.js";
 import { EgressGateway } from "../container/egress-gateway.js";
+import type { ContainerRuntime } from "../container/runtime-spec.js";
 import { authorizeEgress } from "../../src/capabilities/network/index.js";
 import { HostedServer } from "./hosted-server.js";
 import { outcomeOf } from "./result.js";
@@ -54,6 +55,8 @@ export interface McpServerExecutorOptions {
   maxServersPerIdentity?: number;
   /** Every tools/list read from a hosted server (start and `list_changed`): the broker checks it against the pins. */
   onDefinitions?(tool: SandboxTool, definitions: ServerToolDefinition[]): void;
+  /** OCI runtime of every hosted server (config `container.runtime`, SPEC §16). Default runc. */
+  runtime?: ContainerRuntime;
 }
 
 interface Slot {
@@ -194,7 +197,7 @@ export class McpServerExecutor implements Executor {
     const { tool } = request;
     const image = await inspectToolImage(this.docker, await this.approvedImage(tool));
     const egress = tool.network ? await this.egressFor(tool) : undefined;
-    const base = containerSpec({ tool, env: request.env, serverId: this.serverId, callId: tool.lifecycle === "call" ? request.callId : "session", image, launch: "direct", ...(egress ? { egress } : {}) });
+    const base = containerSpec({ tool, env: request.env, serverId: this.serverId, callId: tool.lifecycle === "call" ? request.callId : "session", image, launch: "direct", ...(egress ? { egress } : {}), runtime: this.options.runtime });
     // Long-lived: stdin stays open for every JSON-RPC request; the image is the approved ID, never the tag.
     const spec: Dockerode.ContainerCreateOptions = { ...base, StdinOnce: false };
     const startup = AbortSignal.timeout(STARTUP_BUDGET_MS);

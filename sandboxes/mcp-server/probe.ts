@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import type { ServerToolDefinition } from "../../src/policy/pins.js";
 import { containerSpec } from "../container/container-spec.js";
 import { defaultDocker, engineCall } from "../container/engine.js";
+import type { ContainerRuntime } from "../container/runtime-spec.js";
 import { inspectToolImage } from "../container/image-config.js";
 import type { SandboxTool } from "../executor.js";
 import { HostedServer } from "./hosted-server.js";
@@ -18,11 +19,11 @@ export interface ProbeResult {
   definitions: ServerToolDefinition[];
 }
 
-export async function probeServer(tool: SandboxTool, env: Record<string, string>, options: { docker?: Dockerode; version?: string } = {}): Promise<ProbeResult> {
+export async function probeServer(tool: SandboxTool, env: Record<string, string>, options: { docker?: Dockerode; version?: string; runtime?: ContainerRuntime } = {}): Promise<ProbeResult> {
   const docker = options.docker ?? defaultDocker();
   const info = await engineCall("inspect image", docker.getImage(tool.image!).inspect());
   const image = await inspectToolImage(docker, info.Id);
-  const spec = containerSpec({ tool: { ...tool, network: false }, env, serverId: `probe-${randomBytes(4).toString("hex")}`, callId: "approve", image, launch: "direct" });
+  const spec = containerSpec({ tool: { ...tool, network: false }, env, serverId: `probe-${randomBytes(4).toString("hex")}`, callId: "approve", image, launch: "direct", runtime: options.runtime });
   const server = await HostedServer.start(
     { docker, spec: { ...spec, StdinOnce: false }, maxLineBytes: 16 * 1024 * 1024, name: tool.name, version: options.version ?? "0" },
     AbortSignal.timeout(STARTUP_BUDGET_MS),

@@ -74,7 +74,7 @@ async function probeHostedServer(tool: LoadedTool, loaded: Awaited<ReturnType<ty
   const registered = registerTool(tool, loaded);
   io.stdout(`starting ${shown(tool.manifest.name)} (${shown(tool.manifest.image ?? "")}) in its sandbox to read its tools…\n`);
   const { probeServer } = await import("../../sandboxes/mcp-server/index.js");
-  const probe = await probeServer(registered.sandbox, registered.secrets, { version: WARDEN_VERSION });
+  const probe = await probeServer(registered.sandbox, registered.secrets, { version: WARDEN_VERSION, runtime: loaded.config.container.runtime });
   // A tool whose schema warden cannot compile is never exposed: say so now, not silently at serve time.
   for (const d of probe.definitions) {
     const problems = [...jsonSchemaProblems(d.inputSchema ?? {}), ...(d.outputSchema ? jsonSchemaProblems(d.outputSchema) : [])];

@@ -52,7 +52,13 @@ export const ConfigSchema = z.strictObject({
     .strictObject({ maxInFlight: z.number().int().min(1).max(1024).default(16), maxQueue: z.number().int().min(0).max(100_000).default(64) })
     .default({ maxInFlight: 16, maxQueue: 64 }),
   isolate: z.strictObject({ workers: z.number().int().min(1).max(64).optional() }).default({}),
-  container: z.strictObject({ poolSize: z.number().int().min(0).max(16).optional() }).default({}),
+  container: z
+    .strictObject({
+      poolSize: z.number().int().min(0).max(16).optional(),
+      /** OCI runtime of every container and mcp-server tool (SPEC §16): runc, or runsc (gVisor) registered with the engine. */
+      runtime: z.enum(["runc", "runsc"]).default("runc"),
+    })
+    .default({ runtime: "runc" }),
   http: z
     .strictObject({
       listen: HostPortSchema.default("127.0.0.1:8787"),

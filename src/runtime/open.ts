@@ -10,6 +10,7 @@ import { createAlerter, type Alerter } from "../incident/alerts.js";
 import { startLiveReload, type LiveReload } from "./live.js";
 import { createJournal, journalDirOf, type Journal } from "../journal/index.js";
 import { WARDEN_VERSION } from "../version.js";
+import type { EngineRuntimes } from "../../sandboxes/container/runtime-check.js";
 
 const JOURNAL_PRUNE_INTERVAL_MS = 60 * 60 * 1000;
 
@@ -24,8 +25,14 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
+/** Test seams of openRuntime; production passes none. */
+export interface OpenRuntimeHooks {
+  /** The engine's registered runtimes (default `docker info`); tests inject an engine without runsc. */
+  engineRuntimes?: () => Promise<EngineRuntimes>;
+}
+
 /** Config → tools → sandboxes → audit → broker. Any problem stops here: never half-configured. */
-export async function openRuntime(configPath: string, logger: Logger): Promise<Runtime> {
+export async function openRuntime(configPath: string, logger: Logger, hooks: OpenRuntimeHooks = {}): Promise<Runtime> {
   const loaded = await loadConfigFile(configPath);
   const registry = await loadRegistry(loaded);
   const lockFile = lockPathFor(loaded.file);
@@ -37,11 +44,22 @@ export async function openRuntime(configPath: string, logger: Logger): Promise<R
     executors.isolate = isolate;
   }
   let brokerRef: Broker | null = null;
+  const containerRuntime = loaded.config.container.runtime;
+  if (runtimes.has("container") || runtimes.has("mcp-server")) {
+    // SPEC §16: an engine without the configured runtime (runsc) stops the start here, naming the fix.
+    const { checkContainerRuntime } = await import("../../sandboxes/container/runtime-check.js");
+    const { defaultDocker } = await import("../../sandboxes/container/engine.js");
+    await checkContainerRuntime(containerRuntime, { docker: defaultDocker(), logger, ...(hooks.engineRuntimes ? { engineRuntimes: hooks.engineRuntimes } : {}) }).catch(async (err: unknown) => {
+      await Promise.all(Object.values(executors).map((e) => e.close().catch(() => {})));
+      throw err;
+    });
+  }
   if (runtimes.has("container")) {
     // Loaded only when a container tool exists: isolate-only servers never load dockerode.
     const { createContainerExecutor } = await import("../../sandboxes/container/index.js");
     executors.container = createContainerExecutor({
       logger,
+      runtime: containerRuntime,
       ...(loaded.config.container.poolSize !== undefined ? { poolSize: loaded.config.container.poolSize } : {}),
       networkGrantsFor: (tool) => brokerRef?.getTool(tool.name)?.capabilities.network ?? [],
       envFor: (tool) => brokerRef?.getTool(tool.name)?.secrets ?? {},
@@ -53,6 +71,7 @@ export async function openRuntime(configPath: string, logger: Logger): Promise<R
     executors["mcp-server"] = createMcpServerExecutor({
       logger,
       version: WARDEN_VERSION,
+      runtime: containerRuntime,
       networkGrantsFor: (tool) => brokerRef?.getTool(tool.name)?.capabilities.network ?? [],
       onEgress: (callId, record) => brokerRef?.recordEgress(callId, record),
       onDefinitions: (tool, definitions) => brokerRef?.onServerDefinitions(tool, definitions),

@@ -14,7 +14,7 @@ import { after, before, describe, test } from "node:test";
 import { createContainerExecutor } from "../../../sandboxes/container/index.js";
 import type { Executor, SandboxTool } from "../../../sandboxes/executor.js";
 import type { EgressRecord, NetworkGrant } from "../../../src/capabilities/types.js";
-import { docker, fixtureTool, probe, requireDocker } from "./fixture.js";
+import { docker, fixtureTool, probe, requireDocker, TEST_RUNTIME } from "./fixture.js";
 
 const HTTP_GET = `
 import urllib.request, urllib.error
@@ -73,6 +73,7 @@ describe("egress of networked container tools", () => {
     hostPort = (hostService.address() as { port: number }).port;
     executor = createContainerExecutor({
       docker,
+      runtime: TEST_RUNTIME,
       serverId,
       poolSize: 0,
       reapIntervalMs: 0,
@@ -138,6 +139,26 @@ result = {'gateway': proxy.hostname,
       assert.notEqual(outcome, "connected", `host service on 0.0.0.0 reached through ${address}`);
     assert.ok(Object.keys(result.hostService).includes(result.gateway));
     assert.equal(hostHits, 0);
+  });
+
+  test("direct TCP to the cloud metadata address and to public addresses goes nowhere: only the proxy leads out", async (t) => {
+    if (!(await requireDocker(t))) return;
+    const result = await probe(
+      executor,
+      `
+import socket, errno
+def reach(addr, port):
+    try:
+        socket.create_connection((addr, port), timeout=2).close(); return 'connected'
+    except OSError as e:
+        return errno.errorcode.get(e.errno, str(e)) if e.errno else 'timeout'
+result = {a: reach(a, p) for a, p in [('169.254.169.254', 80), ('1.1.1.1', 443), ('8.8.8.8', 53)]}`,
+      netTool("net_direct", [{ pattern: "169.254.169.254", allowPrivate: true }]),
+    );
+    // Dropped on the way out (host firewall, internal network), under runc and runsc alike, even for a tool
+    // granted the address: grants apply at the proxy, the only way out.
+    for (const [address, outcome] of Object.entries(result as Record<string, string>))
+      assert.ok(["timeout", "ENETUNREACH", "EHOSTUNREACH"].includes(outcome), `direct TCP to ${address}: ${outcome}`);
   });
 
   test("no name resolves from inside the container", async (t) => {
@@ -212,7 +233,7 @@ result = {'http': get('http://127.0.0.1:${hostPort}/via-proxy'), 'connect': tunn
 
   test("firewall rules and the egress network exist while serving and are removed on close", async (t) => {
     if (!(await requireDocker(t))) return;
-    const own = createContainerExecutor({ docker, serverId: `${serverId}b`, poolSize: 0, reapIntervalMs: 0 });
+    const own = createContainerExecutor({ docker, runtime: TEST_RUNTIME, serverId: `${serverId}b`, poolSize: 0, reapIntervalMs: 0 });
     await probe(own, "result = 1", { name: "net_close", network: true });
     const rules = (): string[] => execFileSync("iptables", ["-w", "5", "-S"], { encoding: "utf8" }).split("\n").filter((l) => l.includes(`warden:${serverId}b`));
     assert.ok(rules().length >= 2, "INPUT rules for the bridge are installed");

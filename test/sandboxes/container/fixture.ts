@@ -10,12 +10,27 @@ import type { TestContext } from "node:test";
 import type { ExecuteOutcome, Executor, SandboxTool, ToolHost } from "../../../sandboxes/executor.js";
 import { buildImages, pingEngine } from "../../../sandboxes/container/index.js";
 import { buildToolImage } from "../../../sandboxes/container/images.js";
+import { checkContainerRuntime } from "../../../sandboxes/container/runtime-check.js";
+import { CONTAINER_RUNTIMES, type ContainerRuntime } from "../../../sandboxes/container/runtime-spec.js";
 import { LIMIT_DEFAULTS } from "../../../src/manifest/schema.js";
 import { repoRoot } from "../../helpers/paths.js";
 
 export const FIXTURE_IMAGE = "warden-test/contract:1";
 
 export const docker = new Dockerode();
+
+/**
+ * The OCI runtime the container suites run under (SPEC §16): WARDEN_TEST_CONTAINER_RUNTIME=runsc runs
+ * them under gVisor; .ci/run runs the hardening and egress suites under both. Anything else is an error,
+ * so a typo never silently tests runc.
+ */
+export const TEST_RUNTIME: ContainerRuntime = testRuntime(process.env.WARDEN_TEST_CONTAINER_RUNTIME);
+
+function testRuntime(value: string | undefined): ContainerRuntime {
+  if (value === undefined || value === "") return "runc";
+  if ((CONTAINER_RUNTIMES as readonly string[]).includes(value)) return value as ContainerRuntime;
+  throw new Error(`WARDEN_TEST_CONTAINER_RUNTIME must be one of ${CONTAINER_RUNTIMES.join(", ")}, not ${JSON.stringify(value)}`);
+}
 
 let ready: Promise<true | string> | undefined;
 
@@ -24,6 +39,8 @@ export function containerBackendAvailable(): Promise<true | string> {
   ready ??= (async () => {
     const ping = await pingEngine(docker);
     if (ping !== true) return ping;
+    // Under runsc, an engine without it is "unavailable" (a failure under CI=true), never a silent runc run.
+    await checkContainerRuntime(TEST_RUNTIME, { docker });
     const quiet = (): void => {};
     await buildImages({ root: repoRoot(), onProgress: quiet, only: [], docker });
     await buildToolImage(docker, join(repoRoot(), "test", "fixtures", "container-tools", "contract"), FIXTURE_IMAGE, quiet);
