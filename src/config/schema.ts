@@ -50,7 +50,20 @@ export const ConfigSchema = z.strictObject({
     .strictObject({ maxInFlight: z.number().int().min(1).max(1024).default(16), maxQueue: z.number().int().min(0).max(100_000).default(64) })
     .default({ maxInFlight: 16, maxQueue: 64 }),
   isolate: z.strictObject({ workers: z.number().int().min(1).max(64).optional() }).default({}),
-  container: z.strictObject({ poolSize: z.number().int().min(0).max(16).optional() }).default({}),
+  container: z
+    .strictObject({
+      /** Warm containers always kept per container tool (the floor; 0 disables the pool). */
+      poolSize: z.number().int().min(0).max(16).optional(),
+      /** A tool's pool grows from its recent call rate up to this many warm containers (issue 13 §3). */
+      poolMax: z.number().int().min(0).max(64).optional(),
+      /** Warm containers (idle + starting) across all tools: bounds the engine's idle memory and PIDs. */
+      poolTotal: z.number().int().min(1).max(256).optional(),
+    })
+    .refine((c) => c.poolMax === undefined || c.poolSize === undefined || c.poolMax >= c.poolSize, {
+      message: "container.poolMax must be at least container.poolSize (poolSize is the floor, poolMax the ceiling)",
+      path: ["poolMax"],
+    })
+    .default({}),
   http: z
     .strictObject({
       listen: HostPortSchema.default("127.0.0.1:8787"),

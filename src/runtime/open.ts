@@ -43,6 +43,8 @@ export async function openRuntime(configPath: string, logger: Logger): Promise<R
     executors.container = createContainerExecutor({
       logger,
       ...(loaded.config.container.poolSize !== undefined ? { poolSize: loaded.config.container.poolSize } : {}),
+      ...(loaded.config.container.poolMax !== undefined ? { poolMax: loaded.config.container.poolMax } : {}),
+      ...(loaded.config.container.poolTotal !== undefined ? { maxIdle: loaded.config.container.poolTotal } : {}),
       networkGrantsFor: (tool) => brokerRef?.getTool(tool.name)?.capabilities.network ?? [],
       envFor: (tool) => brokerRef?.getTool(tool.name)?.secrets ?? {},
       onEgress: (callId, record) => brokerRef?.recordEgress(callId, record),
