@@ -107,14 +107,15 @@ export class SandboxPool {
     await Promise.all([...pool.inflight]);
   }
 
-  /** Removes idle containers above each tool's current target (calls stopped: the pool falls back to its floor). */
+  /** Removes one idle container above each tool's current target (calls stopped: the pool falls back to its floor). */
   shrink(now = Date.now()): void {
     if (this.closed) return;
     for (const pool of this.pools.values()) {
       pruneArrivals(pool.arrivals, now, this.policy.windowMs);
       const excess = pool.idle.length + pool.starting - this.target(pool, now);
-      // Oldest first: the longest-idle container goes (starting ones finish and are trimmed on the next pass).
-      for (let i = 0; i < excess && pool.idle.length > 0; i++) {
+      // One container per pass, oldest first: a rate that dips for a moment (a pause between bursts) must not
+      // remove what the next burst needs at once; a pool idle for the whole window still reaches its floor.
+      if (excess > 0 && pool.idle.length > 0) {
         this.track(removeContainer(pool.idle.shift()!.container));
         this.counters.shrunk += 1;
       }

@@ -98,7 +98,10 @@ describe("warm pool", () => {
     assert.ok(grown > 1, `grown: ${grown}`);
     pool.shrink(Date.now() + 1000);
     assert.ok(pool.idleCount() > 1, "calls just arrived: still above the floor");
+    const before = pool.idleCount();
     pool.shrink(Date.now() + 10_001);
+    assert.equal(pool.idleCount(), before - 1, "one container per pass: a dip in the rate does not empty the pool at once");
+    for (let pass = 0; pass < 20; pass++) pool.shrink(Date.now() + 10_001 + pass * 1000);
     assert.equal(pool.idleCount(), 1, "no arrival in the window: back to the floor");
     assert.equal(pool.stats().shrunk, grown - 1, "the excess idle containers were removed");
     await pool.close();
