@@ -155,6 +155,9 @@ class DockerContainerExecutor implements ContainerExecutor {
   private async acquire(request: ExecuteRequest, signal: AbortSignal, deadlineAt: number): Promise<StartedSandbox | undefined> {
     const warm = this.pool.take(request.tool, request.env);
     if (warm) return warm;
+    const claimed = await this.claimStarting(request, signal, deadlineAt);
+    if (claimed) return claimed;
+    if (signal.aborted || Date.now() >= deadlineAt) return undefined;
     const starting = this.startFor(request.tool, request.env, request.callId);
     const stopped = new Promise<"stopped">((resolve) => {
       const timer = setTimeout(() => resolve("stopped"), Math.max(0, deadlineAt - Date.now()));
@@ -166,6 +169,20 @@ class DockerContainerExecutor implements ContainerExecutor {
     // Too late: whatever the engine still creates is removed as soon as it exists.
     this.track(starting.then((s) => removeContainer(s.container), () => {}));
     return undefined;
+  }
+
+  /** A pool container already starting, if one is not promised to another call; bounded by the deadline and cancellation. */
+  private async claimStarting(request: ExecuteRequest, signal: AbortSignal, deadlineAt: number): Promise<StartedSandbox | undefined> {
+    const giveUp = new AbortController();
+    const timer = setTimeout(() => giveUp.abort(), Math.max(0, deadlineAt - Date.now()));
+    const onAbort = (): void => giveUp.abort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      return await this.pool.claim(request.tool, request.env, giveUp.signal);
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onAbort);
+    }
   }
 
   private async runBound(sandbox: StartedSandbox, request: ExecuteRequest, deadlineAt: number): Promise<ExecuteOutcome> {

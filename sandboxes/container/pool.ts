@@ -38,6 +38,8 @@ export interface PoolStats {
   startFailures: number;
   /** Idle containers removed because the tool's pool shrank. */
   shrunk: number;
+  /** Misses that waited for a pool container already starting instead of starting one more. */
+  claimed: number;
   /** Largest number of pool starts in flight at once. */
   maxParallelStarts: number;
   tools: Record<string, { idle: number; starting: number; target: number }>;
@@ -58,9 +60,13 @@ interface ToolPool {
   arrivals: number[];
   /** Recent start time of this tool's containers (moving average), ms. */
   startMs: number;
+  /** Calls waiting for a container already starting (claim), served first come first served. */
+  waiters: Array<(sandbox: StartedSandbox | undefined) => void>;
 }
 
 const FAILURE_BACKOFF_MS = 5000;
+/** A tool's pool shrinks only after this long without a call. */
+const SHRINK_QUIET_MS = 2000;
 /** Start time assumed before the first measurement (a create+attach+start on an idle engine). */
 const INITIAL_START_MS = 500;
 
@@ -69,7 +75,7 @@ export class SandboxPool {
   private readonly pending = new Set<Promise<unknown>>();
   private readonly policy: Omit<SizingPolicy, "floor" | "max">;
   private readonly timer: NodeJS.Timeout | undefined;
-  private readonly counters = { hits: 0, misses: 0, started: 0, startFailures: 0, shrunk: 0, maxParallelStarts: 0 };
+  private readonly counters = { hits: 0, misses: 0, started: 0, startFailures: 0, shrunk: 0, claimed: 0, maxParallelStarts: 0 };
   private closed = false;
 
   constructor(private readonly options: PoolOptions) {
@@ -97,6 +103,33 @@ export class SandboxPool {
     return sandbox;
   }
 
+  /**
+   * After a miss (take returned undefined): waits for a pool container that is
+   * already starting and not promised to another call, instead of starting one
+   * more — on a busy engine every extra start slows all of them. Returns
+   * undefined at once when none is starting, or later when that start failed
+   * or `signal` fired (the caller then starts a cold one or gives up).
+   */
+  claim(tool: SandboxTool, env: Record<string, string>, signal: AbortSignal): Promise<StartedSandbox | undefined> | undefined {
+    if (this.options.perTool <= 0 || this.closed || signal.aborted) return undefined;
+    const pool = this.pools.get(tool.name);
+    if (!pool || pool.key !== poolKey(tool, env) || pool.starting <= pool.waiters.length) return undefined;
+    return new Promise((resolve) => {
+      const waiter = (sandbox: StartedSandbox | undefined): void => {
+        signal.removeEventListener("abort", onAbort);
+        if (sandbox) this.counters.claimed += 1;
+        resolve(sandbox);
+      };
+      const onAbort = (): void => {
+        const i = pool.waiters.indexOf(waiter);
+        if (i >= 0) pool.waiters.splice(i, 1);
+        resolve(undefined);
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      pool.waiters.push(waiter);
+    });
+  }
+
   /** Fills the tool's pool and waits for it (prepare). */
   async fill(tool: SandboxTool, env: Record<string, string>): Promise<void> {
     if (this.options.perTool <= 0 || this.closed) return;
@@ -112,6 +145,8 @@ export class SandboxPool {
     if (this.closed) return;
     for (const pool of this.pools.values()) {
       pruneArrivals(pool.arrivals, now, this.policy.windowMs);
+      // Only a quiet tool shrinks: while calls keep arriving, a removed container is one the next call misses.
+      if (now - (pool.arrivals.at(-1) ?? 0) < SHRINK_QUIET_MS) continue;
       const excess = pool.idle.length + pool.starting - this.target(pool, now);
       // One container per pass, oldest first: a rate that dips for a moment (a pause between bursts) must not
       // remove what the next burst needs at once; a pool idle for the whole window still reaches its floor.
@@ -137,6 +172,7 @@ export class SandboxPool {
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    for (const p of this.pools.values()) for (const w of p.waiters.splice(0)) w(undefined);
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
     const all = [...this.pools.values()].flatMap((p) => p.idle);
     this.pools.clear();
@@ -155,6 +191,7 @@ export class SandboxPool {
     if (pool && pool.key !== key) {
       // The tool changed (new digest, limits, grants or secrets): its idle containers are stale.
       for (const s of pool.idle) this.track(removeContainer(s.container));
+      for (const w of pool.waiters.splice(0)) w(undefined);
       pool = { ...this.freshPool(key, tool, env), arrivals: pool.arrivals, startMs: pool.startMs };
       this.pools.set(tool.name, pool);
     }
@@ -166,7 +203,7 @@ export class SandboxPool {
   }
 
   private freshPool(key: string, tool: SandboxTool, env: Record<string, string>): ToolPool {
-    return { key, tool, env, idle: [], starting: 0, inflight: new Set(), lastUsed: Date.now(), backoffUntil: 0, arrivals: [], startMs: INITIAL_START_MS };
+    return { key, tool, env, idle: [], starting: 0, inflight: new Set(), lastUsed: Date.now(), backoffUntil: 0, arrivals: [], startMs: INITIAL_START_MS, waiters: [] };
   }
 
   /** Starts, all at once, as many containers as the tool's target lacks. */
@@ -189,6 +226,13 @@ export class SandboxPool {
         if (this.closed || this.pools.get(pool.tool.name) !== pool) return removeContainer(sandbox.container);
         this.counters.started += 1;
         pool.startMs = 0.7 * pool.startMs + 0.3 * (Date.now() - began);
+        const waiter = pool.waiters.shift();
+        if (waiter) {
+          // Handed straight to a call that missed (never one that died meanwhile); the pool tops up behind it.
+          if (!sandbox.isEnded()) return waiter(sandbox);
+          waiter(undefined);
+          return removeContainer(sandbox.container);
+        }
         pool.idle.push(sandbox);
         // A pooled container that dies while idle (crash, external kill) leaves the pool at once.
         void sandbox.ended.then(() => {
@@ -200,6 +244,8 @@ export class SandboxPool {
         });
       })
       .catch((err: unknown) => {
+        // A call waiting for this container starts its own (and meets the same error, with its message).
+        pool.waiters.shift()?.(undefined);
         this.counters.startFailures += 1;
         pool.backoffUntil = Date.now() + FAILURE_BACKOFF_MS;
         this.options.onError(pool.tool, err);
@@ -207,6 +253,8 @@ export class SandboxPool {
       .finally(() => {
         pool.starting -= 1;
         pool.inflight.delete(p);
+        // A container handed to a waiting call leaves the pool short: top up (a failure's backoff still holds).
+        if (!this.closed && this.pools.get(pool.tool.name) === pool) this.refill(pool);
       });
     pool.inflight.add(p);
     this.track(p);

@@ -97,7 +97,7 @@ describe("warm pool", () => {
     const grown = pool.idleCount();
     assert.ok(grown > 1, `grown: ${grown}`);
     pool.shrink(Date.now() + 1000);
-    assert.ok(pool.idleCount() > 1, "calls just arrived: still above the floor");
+    assert.equal(pool.idleCount(), grown, "calls arrived a second ago: no shrink yet");
     const before = pool.idleCount();
     pool.shrink(Date.now() + 10_001);
     assert.equal(pool.idleCount(), before - 1, "one container per pass: a dip in the rate does not empty the pool at once");
@@ -106,6 +106,45 @@ describe("warm pool", () => {
     assert.equal(pool.stats().shrunk, grown - 1, "the excess idle containers were removed");
     await pool.close();
     assert.equal(engine.removed, grown, "shrunk and closed containers are removed from the engine");
+  });
+
+  test("a call that misses waits for a container already starting instead of starting one more", async () => {
+    const engine = fakeEngine();
+    const pool = new SandboxPool({ perTool: 1, perToolMax: 1, maxIdle: 16, shrinkIntervalMs: 0, start: engine.start, onError: () => {} });
+    const tool = fixtureTool("echo");
+    assert.equal(pool.take(tool, env), undefined, "empty pool: a miss, one start in flight");
+    assert.equal(engine.pending.length, 1);
+    const claimed = pool.claim(tool, env, new AbortController().signal);
+    assert.ok(claimed, "the start in flight is claimable");
+    assert.equal(pool.claim(tool, env, new AbortController().signal), undefined, "but by one call only");
+    await finishStarts(engine);
+    assert.ok(await claimed, "the claimed container is handed to the waiting call");
+    assert.equal(pool.stats().claimed, 1);
+    assert.equal(pool.idleCount(), 0, "not left idle as well");
+    assert.equal(engine.pending.length, 1, "the pool tops up behind the handed-over container");
+    await finishStarts(engine);
+    assert.equal(pool.idleCount(), 1);
+    await pool.close();
+  });
+
+  test("a claim gives up on abort and when the start fails, so the call starts its own", async () => {
+    let fail = false;
+    const engine = fakeEngine();
+    const start: PoolOptions["start"] = (t, e) => (fail ? Promise.reject(new Error("image gone")) : engine.start(t, e));
+    const pool = new SandboxPool({ perTool: 1, perToolMax: 1, maxIdle: 16, shrinkIntervalMs: 0, start, onError: () => {} });
+    const tool = fixtureTool("echo");
+    pool.take(tool, env);
+    const abort = new AbortController();
+    const waiting = pool.claim(tool, env, abort.signal)!;
+    abort.abort();
+    assert.equal(await waiting, undefined);
+    await finishStarts(engine);
+    assert.equal(pool.idleCount(), 1, "the container nobody waits for any more goes to the pool");
+    fail = true;
+    pool.take(tool, env);
+    const failed = pool.claim(tool, env, new AbortController().signal);
+    assert.equal(await failed, undefined, "the start failed: the waiter is released, not left hanging");
+    await pool.close();
   });
 
   test("poolSize 0: no container is ever started, whatever the rate", async () => {
