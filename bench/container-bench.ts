@@ -22,12 +22,12 @@ function dockerRunOnce(): Promise<number> {
   });
 }
 
-async function wardenClient(repo: string, buildRoot: string, poolSize: number) {
+async function wardenClient(repo: string, buildRoot: string, poolSize: number, poolMax?: number) {
   const work = mkdtempSync(join(tmpdir(), "warden-bench-ctr-"));
   mkdirSync(join(work, "tools"));
   cpSync(join(repo, "examples", "tools", "py_word_freq"), join(work, "tools", "py_word_freq"), { recursive: true });
   const config = join(work, "warden.config.json");
-  writeFileSync(config, JSON.stringify({ tools: ["./tools/*"], audit: { file: "./audit.jsonl" }, container: { poolSize } }));
+  writeFileSync(config, JSON.stringify({ tools: ["./tools/*"], audit: { file: "./audit.jsonl" }, container: { poolSize, ...(poolMax !== undefined ? { poolMax } : {}) } }));
   await runCli(["approve", "py_word_freq", "--yes", "--config", config], { stdout: () => {}, stderr: () => {} });
   const transport = new StdioClientTransport({ command: process.execPath, args: ["--no-node-snapshot", join(buildRoot, "src", "cli", "main.js"), "serve", "--config", config], env: { ...(process.env as Record<string, string>), WARDEN_LOG_LEVEL: "warn" }, stderr: "ignore" });
   const client = new Client({ name: "bench", version: "1" });
@@ -42,6 +42,25 @@ async function wardenClient(repo: string, buildRoot: string, poolSize: number) {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** 30 serial calls, 100 ms apart (issue 13 §3): their latencies. */
+async function serialCalls(call: () => Promise<number>): Promise<number[]> {
+  const lat: number[] = [];
+  for (let i = 0; i < 30; i++) {
+    lat.push(await call());
+    await sleep(100);
+  }
+  return lat;
+}
+
+/** Calls per second with 4 callers calling back to back. */
+async function sustainedC4(call: () => Promise<number>, quick: boolean): Promise<number> {
+  let done = 0;
+  const end = performance.now() + (quick ? 5 : 10) * 1000;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: 4 }, async () => { while (performance.now() < end) { await call(); done++; } }));
+  return done / ((performance.now() - t0) / 1000);
+}
 
 /**
  * docker run --rm vs warden container calls, in the same run: warm pool (calls
@@ -65,18 +84,17 @@ export async function benchContainers(repo: string, buildRoot: string, quick: bo
     warmLat.push(await warm.call());
   }
   // Serial calls 100 ms apart: the pool grows from the arrival rate, replacements start in parallel.
-  const serial100: number[] = [];
-  for (let i = 0; i < 30; i++) {
-    serial100.push(await warm.call());
-    await sleep(100);
-  }
-  let done = 0;
-  const seconds = quick ? 5 : 10;
-  const end = performance.now() + seconds * 1000;
-  const t0 = performance.now();
-  await Promise.all(Array.from({ length: 4 }, async () => { while (performance.now() < end) { await warm.call(); done++; } }));
-  const sustained = done / ((performance.now() - t0) / 1000);
+  const serial100 = await serialCalls(warm.call);
+  const sustained = await sustainedC4(warm.call, quick);
   await warm.client.close();
+
+  // The same two loads without growth (poolMax = poolSize = 1: one container per tool, as before issue 13; a miss
+  // still claims the start in flight), same run, same engine load.
+  const fixed = await wardenClient(repo, buildRoot, 1, 1);
+  await sleep(3000);
+  const fixedSerial100 = await serialCalls(fixed.call);
+  const fixedSustained = await sustainedC4(fixed.call, quick);
+  await fixed.client.close();
 
   const cold = await wardenClient(repo, buildRoot, 0);
   const coldLat: number[] = [];
@@ -99,6 +117,8 @@ export async function benchContainers(repo: string, buildRoot: string, quick: bo
     serial100msSpeedupVsDockerRun: round(dockerRun / serialP50, 1),
     serial100msTarget: "≥ 5× faster than docker run --rm",
     sustainedCallsPerSecC4: round(sustained, 1),
+    fixedPoolSerial100msApartP50Ms: p50(fixedSerial100),
+    fixedPoolSustainedCallsPerSecC4: round(fixedSustained, 1),
     sustainedTarget: "≥ 19.5/s (3× the 6.5/s of the one-at-a-time refill)",
   };
 }
