@@ -18,7 +18,7 @@ import { EgressGateway } from "./egress-gateway.js";
 import { pinnedImage } from "./image-id.js";
 import { defaultDocker } from "./engine.js";
 import { inspectToolImage } from "./image-config.js";
-import { SandboxPool } from "./pool.js";
+import { SandboxPool, type PoolStats } from "./pool.js";
 import { reapLeftovers } from "./reaper.js";
 import { runCall } from "./run-call.js";
 import { removeContainer, startSandbox, type StartedSandbox } from "./sandbox.js";
@@ -26,10 +26,15 @@ import type { ContainerRuntime } from "./runtime-spec.js";
 
 export interface ContainerExecutorOptions {
   docker?: Dockerode;
-  /** Warm containers kept per tool; 0 disables the pool. Default 1. */
+  /** Warm containers always kept per tool (the floor); 0 disables the pool. Default 1. */
   poolSize?: number;
-  /** Warm containers kept across all tools. Default 8. */
+  /** Warm containers one tool may grow to when its calls arrive faster than one container starts. Default 8 (never below poolSize). */
+  poolMax?: number;
+  /** Warm containers (idle + starting) across all tools. Default 16. */
   maxIdle?: number;
+  /** Sizing window and shrink period of the pool (pool-sizing.ts); tests shorten them. Defaults 10 s and 1 s. */
+  poolWindowMs?: number;
+  poolShrinkIntervalMs?: number;
   logger?: Logger;
   /** Labels every object this server creates; the reaper spares live servers' objects. Default: random. */
   serverId?: string;
@@ -54,11 +59,16 @@ export interface ContainerExecutorOptions {
   reapIntervalMs?: number;
 }
 
-export function createContainerExecutor(options: ContainerExecutorOptions = {}): Executor {
-  return new ContainerExecutor(options);
+/** The container executor, plus its pool's counters (tests and the bench read them). */
+export interface ContainerExecutor extends Executor {
+  poolStats(): PoolStats;
 }
 
-class ContainerExecutor implements Executor {
+export function createContainerExecutor(options: ContainerExecutorOptions = {}): ContainerExecutor {
+  return new DockerContainerExecutor(options);
+}
+
+class DockerContainerExecutor implements ContainerExecutor {
   readonly runtime = "container" as const;
   private readonly docker: Dockerode;
   private readonly serverId: string;
@@ -79,15 +89,23 @@ class ContainerExecutor implements Executor {
       logger: options.logger,
       firewall: options.proxy?.firewall,
     });
+    const perTool = options.poolSize ?? 1;
     this.pool = new SandboxPool({
-      perTool: options.poolSize ?? 1,
-      maxIdle: options.maxIdle ?? 8,
+      perTool,
+      perToolMax: Math.max(perTool, options.poolMax ?? 8),
+      maxIdle: options.maxIdle ?? 16,
+      windowMs: options.poolWindowMs,
+      shrinkIntervalMs: options.poolShrinkIntervalMs,
       start: (tool, env) => this.startFor(tool, env, "pool"),
       onError: (tool, err) => options.logger?.warn({ tool: tool.name, err: toWardenError(err).message }, "warm container failed to start"),
     });
     this.track(this.reap());
     const every = options.reapIntervalMs ?? 60_000;
     if (every > 0) this.reapTimer = setInterval(() => this.track(this.reap()), every).unref();
+  }
+
+  poolStats(): PoolStats {
+    return this.pool.stats();
   }
 
   async prepare(tool: SandboxTool): Promise<void> {
@@ -140,6 +158,9 @@ class ContainerExecutor implements Executor {
   private async acquire(request: ExecuteRequest, signal: AbortSignal, deadlineAt: number): Promise<StartedSandbox | undefined> {
     const warm = this.pool.take(request.tool, request.env);
     if (warm) return warm;
+    const claimed = await this.claimStarting(request, signal, deadlineAt);
+    if (claimed) return claimed;
+    if (signal.aborted || Date.now() >= deadlineAt) return undefined;
     const starting = this.startFor(request.tool, request.env, request.callId);
     const stopped = new Promise<"stopped">((resolve) => {
       const timer = setTimeout(() => resolve("stopped"), Math.max(0, deadlineAt - Date.now()));
@@ -151,6 +172,20 @@ class ContainerExecutor implements Executor {
     // Too late: whatever the engine still creates is removed as soon as it exists.
     this.track(starting.then((s) => removeContainer(s.container), () => {}));
     return undefined;
+  }
+
+  /** A pool container already starting, if one is not promised to another call; bounded by the deadline and cancellation. */
+  private async claimStarting(request: ExecuteRequest, signal: AbortSignal, deadlineAt: number): Promise<StartedSandbox | undefined> {
+    const giveUp = new AbortController();
+    const timer = setTimeout(() => giveUp.abort(), Math.max(0, deadlineAt - Date.now()));
+    const onAbort = (): void => giveUp.abort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      return await this.pool.claim(request.tool, request.env, giveUp.signal);
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onAbort);
+    }
   }
 
   private async runBound(sandbox: StartedSandbox, request: ExecuteRequest, deadlineAt: number): Promise<ExecuteOutcome> {

@@ -1,5 +1,6 @@
 /** The container sandbox backend: dockerode, warm pool, egress proxy, reaper, image builds. */
-export { createContainerExecutor, type ContainerExecutorOptions } from "./container-executor.js";
+export { createContainerExecutor, type ContainerExecutor, type ContainerExecutorOptions } from "./container-executor.js";
+export type { PoolStats } from "./pool.js";
 export { reapLeftovers, leaseIsAlive, type ReapOptions, type ReapReport } from "./reaper.js";
 export { buildImages, type BuildImagesOptions } from "./images.js";
 export { pingEngine } from "./engine.js";

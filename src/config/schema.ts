@@ -54,11 +54,23 @@ export const ConfigSchema = z.strictObject({
   isolate: z.strictObject({ workers: z.number().int().min(1).max(64).optional() }).default({}),
   container: z
     .strictObject({
+      /** Warm containers always kept per container tool (the floor; 0 disables the pool). */
       poolSize: z.number().int().min(0).max(16).optional(),
+      /** A tool's pool grows from its recent call rate up to this many warm containers (issue 13 §3). */
+      poolMax: z.number().int().min(0).max(64).optional(),
+      /** Warm containers (idle + starting) across all tools: bounds the engine's idle memory and PIDs. */
+      poolTotal: z.number().int().min(1).max(256).optional(),
       /** OCI runtime of every container and mcp-server tool (SPEC §16): runc, or runsc (gVisor) registered with the engine. */
       runtime: z.enum(["runc", "runsc"]).default("runc"),
+      /** Hosted MCP servers running at once (SPEC §15: one per session and server), in total and per identity. */
+      maxHostedServers: z.number().int().min(1).max(1024).default(32),
+      maxHostedServersPerIdentity: z.number().int().min(1).max(1024).default(8),
     })
-    .default({ runtime: "runc" }),
+    .refine((c) => c.poolMax === undefined || c.poolSize === undefined || c.poolMax >= c.poolSize, {
+      message: "container.poolMax must be at least container.poolSize (poolSize is the floor, poolMax the ceiling)",
+      path: ["poolMax"],
+    })
+    .default({ runtime: "runc", maxHostedServers: 32, maxHostedServersPerIdentity: 8 }),
   http: z
     .strictObject({
       listen: HostPortSchema.default("127.0.0.1:8787"),
