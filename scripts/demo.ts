@@ -9,7 +9,6 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { CallToolResultSchema } from "@modelcontextprotocol/sdk/types.js";
 import { readdirSync } from "node:fs";
 import { formatVerifyReport, verifyAuditChain } from "../src/audit/index.js";
 import { runCli } from "../src/cli/main.js";

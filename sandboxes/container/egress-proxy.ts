@@ -316,7 +316,7 @@ function clientAddress(socket: Socket): string {
 
 /** "host:port" or "[v6]:port" of a CONNECT request. */
 function parseAuthority(authority: string): { host: string; port: number } | undefined {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\[\]/\s]+)):(\d{1,5})$/.exec(authority);
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]/\s]+)):(\d{1,5})$/.exec(authority);
   if (!m) return undefined;
   const host = m[1] ?? m[2]!;
   const port = Number(m[3]);

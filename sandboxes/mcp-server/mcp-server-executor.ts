@@ -196,7 +196,7 @@ export class McpServerExecutor implements Executor {
   private async start(request: ExecuteRequest): Promise<HostedServer> {
     const { tool } = request;
     const image = await inspectToolImage(this.docker, await this.approvedImage(tool));
-    const egress = tool.network ? await this.egressFor(tool) : undefined;
+    const egress = tool.network ? await this.egressFor() : undefined;
     const base = containerSpec({ tool, env: request.env, serverId: this.serverId, callId: tool.lifecycle === "call" ? request.callId : "session", image, launch: "direct", ...(egress ? { egress } : {}), runtime: this.options.runtime });
     // Long-lived: stdin stays open for every JSON-RPC request; the image is the approved ID, never the tag.
     const spec: Dockerode.ContainerCreateOptions = { ...base, StdinOnce: false };
@@ -231,7 +231,7 @@ export class McpServerExecutor implements Executor {
     return info.Id;
   }
 
-  private async egressFor(tool: SandboxTool): Promise<EgressAttachment> {
+  private async egressFor(): Promise<EgressAttachment> {
     return this.egressProvider().ready();
   }
 

@@ -69,7 +69,10 @@ class DigestWalker {
 
   /** Long strings in slices (never split inside a surrogate pair: its halves would be escaped differently). */
   #string(text: string): void {
-    if (text.length <= SLICE_CHARS) return this.#emit(quoteString(text));
+    if (text.length <= SLICE_CHARS) {
+      this.#emit(quoteString(text));
+      return;
+    }
     this.#emit('"');
     for (let at = 0; at < text.length; ) {
       let end = Math.min(at + SLICE_CHARS, text.length);

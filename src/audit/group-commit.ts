@@ -1,4 +1,4 @@
-import { WardenError } from "../errors.js";
+import type { WardenError } from "../errors.js";
 
 interface Waiter<T> {
   item: T;

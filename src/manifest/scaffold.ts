@@ -14,7 +14,7 @@ export function scaffoldFiles(name: string, runtime: ScaffoldRuntime, schemaRef:
   };
   if (runtime === "isolate") files["index.js"] = ISOLATE_ENTRY;
   else {
-    files["Dockerfile"] = dockerfileFor(containerImage(name));
+    files.Dockerfile = dockerfileFor(containerImage(name));
     files["main.py"] = CONTAINER_MAIN;
   }
   return files;

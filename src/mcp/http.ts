@@ -111,7 +111,7 @@ export async function startHttp(broker: Broker, http: Config["http"], logger: Lo
       session = openSession(identity);
     }
     session.lastSeen = Date.now();
-    watchDisconnect(req, res, body, session);
+    watchDisconnect(res, body, session);
     await session.transport.handleRequest(req, res, body);
     // An initialize the SDK refused (bad Accept, bad version) leaves no half-open session behind.
     if (fresh && !(session.transport.sessionId && sessions.has(session.transport.sessionId))) await session.mcp.close().catch(() => {});
@@ -144,7 +144,7 @@ export async function startHttp(broker: Broker, http: Config["http"], logger: Lo
   sweeper.unref();
 
   /** SPEC §8: a client that disconnects stops its sandboxes at once. */
-  function watchDisconnect(req: IncomingMessage, res: ServerResponse, body: unknown, session: Session): void {
+  function watchDisconnect(res: ServerResponse, body: unknown, session: Session): void {
     const ids = requestIds(body);
     if (ids.length === 0) return;
     res.on("close", () => {

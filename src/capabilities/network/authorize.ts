@@ -1,5 +1,5 @@
 import { lookup } from "node:dns/promises";
-import { WardenError, type ErrorPayload } from "../../errors.js";
+import type { WardenError, ErrorPayload } from "../../errors.js";
 import type { NetworkGrant } from "../types.js";
 import { refusedAddressReason } from "./address-policy.js";
 import { canonicalTarget, matchGrant, type EgressTarget } from "./allowlist.js";

@@ -14,7 +14,7 @@ export interface Denial {
 }
 
 export function displayHost(target: Pick<CanonicalTarget, "host" | "ip">): string {
-  return target.ip !== null && target.ip.includes(":") ? `[${target.host}]` : target.host;
+  return target.ip?.includes(":") ? `[${target.host}]` : target.host;
 }
 
 const REGRANT = "add it to the manifest and the operator's grant, then re-approve";

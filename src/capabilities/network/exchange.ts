@@ -64,7 +64,10 @@ function readResponse(res: IncomingMessage, method: string, options: ExchangeOpt
   const status = res.statusCode ?? 0;
   const headers = flattenHeaders(res);
   const result = (body: Buffer | null, bytes: number): ExchangeResult => ({ status, statusText: res.statusMessage ?? "", headers, body, bytes });
-  if (options.skipBody(status, headers)) return finish(null, result(null, 0));
+  if (options.skipBody(status, headers)) {
+    finish(null, result(null, 0));
+    return;
+  }
   const tooLarge = () =>
     new WardenError("E_CAPABILITY_DENIED", `network: the response from ${options.hostHeader} is larger than the limit of ${options.maxResponseBytes} bytes; the download was stopped`, {
       denied: `response over ${options.maxResponseBytes} bytes`,
@@ -73,7 +76,10 @@ function readResponse(res: IncomingMessage, method: string, options: ExchangeOpt
   // (HEAD, 204 and 304 declare a length but carry no body).
   const declared = Number(headers["content-length"]);
   const bodyless = method === "HEAD" || status === 204 || status === 304;
-  if (!bodyless && Number.isFinite(declared) && declared > options.maxResponseBytes) return finish(tooLarge());
+  if (!bodyless && Number.isFinite(declared) && declared > options.maxResponseBytes) {
+    finish(tooLarge());
+    return;
+  }
 
   const chunks: Buffer[] = [];
   let bytes = 0;

@@ -5,7 +5,7 @@
  */
 export { parseNetworkPattern, DEFAULT_PORTS, type NetworkPattern } from "./pattern.js";
 export { refusedAddressReason } from "./address-policy.js";
-export { type EgressTarget } from "./allowlist.js";
+export type { EgressTarget } from "./allowlist.js";
 export { authorizeEgress, type EgressDecision } from "./authorize.js";
 export { createEgressFetch, type EgressFetchOptions } from "./egress-fetch.js";
 /** For the container egress proxy: a TCP connection to a checked address, verified after connect (scheme "http" = plain TCP). */
