@@ -6,8 +6,9 @@ import { parseConfigText } from "../../src/config/load.js";
 const parse = (container: unknown) => parseConfigText("/c.json", JSON.stringify({ tools: ["./t/*"], container }));
 
 test("poolSize, poolMax and poolTotal are accepted and kept", () => {
-  assert.deepEqual(parse({ poolSize: 2, poolMax: 6, poolTotal: 20 }).config.container, { poolSize: 2, poolMax: 6, poolTotal: 20 });
-  assert.deepEqual(parse({}).config.container, {});
+  const defaults = { runtime: "runc", maxHostedServers: 32, maxHostedServersPerIdentity: 8 };
+  assert.deepEqual(parse({ poolSize: 2, poolMax: 6, poolTotal: 20 }).config.container, { poolSize: 2, poolMax: 6, poolTotal: 20, ...defaults });
+  assert.deepEqual(parse({}).config.container, defaults);
 });
 
 test("a poolMax below poolSize is an error naming container.poolMax", () => {
