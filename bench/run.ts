@@ -14,6 +14,7 @@ import { benchCapabilities } from "./capabilities-bench.js";
 import { benchContainers } from "./container-bench.js";
 import { benchCheckpoints } from "./checkpoint-bench.js";
 import { benchHostedServer } from "./hosted-bench.js";
+import { benchBreakdown } from "./breakdown-bench.js";
 
 const buildRoot = join(dirname(fileURLToPath(import.meta.url)), "..");
 const repo = join(buildRoot, "..");
@@ -35,6 +36,9 @@ const baseline = await benchMcpServer("baseline (plain SDK server, in-process fu
 const warden = await benchMcpServer("warden (isolate tool, audited)", process.execPath, ["--no-node-snapshot", join(buildRoot, "src", "cli", "main.js"), "serve", "--config", config], { WARDEN_LOG_LEVEL: "warn" }, "word_stats", input, { serialCalls, loadSeconds });
 const raw = await measureRawFreshContexts(loadSeconds * 1000);
 
+const breakdown = await benchBreakdown(buildRoot, config, "word_stats", input, { serialCalls, loadSeconds });
+results.breakdown = breakdown;
+
 const mcpRows: McpBenchResult[] = [baseline, warden];
 results.mcp = mcpRows;
 results.raw = { freshContextsPerSecond: Math.round(raw.perSecond) };
@@ -54,6 +58,8 @@ results.hostedServer = await benchHostedServer(repo, buildRoot, quick);
 console.log("\nMCP over stdio (word_stats)");
 console.table(mcpRows.map((r) => ({ server: r.name, "spawn→list ms": r.startupToFirstListMs, "p50 ms (c=1)": r.p50Ms, "p99 ms (c=1)": r.p99Ms, "calls/s (c=16)": r.callsPerSecC16, "RSS idle MiB": r.rssIdleMb, "RSS load MiB": r.rssLoadMb, errors: r.errors })));
 console.log(`raw fresh contexts/s (no MCP, 2 threads): ${Math.round(raw.perSecond)}`);
+console.log(`\nWhere a warden call's time goes (ms; WARDEN_TIMINGS=1 run; load average ${breakdown.loadAverage.join(" ")})`);
+console.table(breakdown.rows);
 console.log("\nTargets");
 console.table(results.targets);
 console.log("\nCapabilities");

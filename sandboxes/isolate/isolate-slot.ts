@@ -17,6 +17,7 @@ import { WardenError, type ErrorPayload } from "../../src/errors.js";
 import { CTX_SHIM_SOURCE } from "./ctx-shim.js";
 import { resolveToolImport } from "./module-resolver.js";
 import type { FromWorker, WireTool } from "./protocol.js";
+import { TIMINGS_ON } from "./timings.js";
 
 /** Measured: a released context stays on the heap (~90-170 KB each) until its isolate is disposed. */
 const RECYCLE_AFTER_CONTEXTS = 100;
@@ -73,6 +74,8 @@ export class IsolateSlot {
   /** A context being prepared ahead; a call arriving meanwhile waits for it instead of touching the isolate too. */
   private preparing: Promise<void> | undefined;
   private running: { id: number; aborted: boolean } | undefined;
+  /** WARDEN_TIMINGS=1 only: the last call's [waiting for a context, apply, heap check] in ms. */
+  lastTimings: [number, number, number] = [0, 0, 0];
 
   constructor(
     readonly tool: WireTool,
@@ -121,6 +124,8 @@ export class IsolateSlot {
     this.busy = true;
     this.lastUsed = Date.now();
     const running = (this.running = { id: call.id, aborted: false });
+    const t0 = TIMINGS_ON ? performance.now() : 0;
+    if (TIMINGS_ON) this.lastTimings = [0, 0, 0];
     const stopped = (): Done => ({ t: "done", id: call.id, ok: false, error: { code: "E_CANCELLED", message: "the call was stopped" } });
     let prepared: PreparedContext | undefined;
     try {
@@ -135,9 +140,13 @@ export class IsolateSlot {
       if (running.aborted) return stopped();
       if (prepared.error) return { t: "done", id: call.id, ok: false, error: prepared.error, ...(prepared.verdict ? { verdict: true as const } : {}) };
       prepared.binding.id = call.id;
+      const t1 = TIMINGS_ON ? performance.now() : 0;
       const args = [prepared.run!.derefInto(), call.input, call.env, this.tool.limits.outputBytes];
       const result: unknown = await prepared.invoke!.apply(undefined, args, { result: { promise: true } });
-      return this.checkHeap(call.id, decodeResult(call.id, result));
+      const t2 = TIMINGS_ON ? performance.now() : 0;
+      const done = this.checkHeap(call.id, decodeResult(call.id, result));
+      if (TIMINGS_ON) this.lastTimings = [t1 - t0, t2 - t1, performance.now() - t2];
+      return done;
     } catch (err) {
       if (running.aborted) return stopped();
       return { t: "done", id: call.id, ok: false, error: classify(err, this.tool) };
