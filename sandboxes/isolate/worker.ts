@@ -154,9 +154,8 @@ function start(call: QueuedCall, slot: IsolateSlot): void {
 }
 
 /** Waits (bounded) until every notification the tool sent before returning has reached this thread. */
-async function notificationsDelivered(id: number, sent: number): Promise<void> {
-  const until = Date.now() + 250;
-  while (bridge.received(id) < sent && Date.now() < until) await new Promise((resolve) => setImmediate(resolve));
+function notificationsDelivered(id: number, sent: number): Promise<void> {
+  return bridge.whenReceived(id, sent, 250);
 }
 
 /** One context at a time, yielding between them so a call that arrives meanwhile is not kept waiting. */
