@@ -2,8 +2,8 @@
  * `npm run bench`: every number in one run on this machine, baselines included.
  * Prints a table and writes bench/results.json.
  */
-import { mkdtempSync, writeFileSync, cpSync, mkdirSync } from "node:fs";
-import { cpus, tmpdir, totalmem } from "node:os";
+import { mkdtempSync, writeFileSync, cpSync, mkdirSync, readFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { benchMcpServer, type McpBenchResult } from "./mcp-bench.js";
@@ -14,6 +14,7 @@ import { benchCapabilities } from "./capabilities-bench.js";
 import { benchContainers } from "./container-bench.js";
 import { benchCheckpoints } from "./checkpoint-bench.js";
 import { benchHostedServer } from "./hosted-bench.js";
+import { benchBreakdown } from "./breakdown-bench.js";
 
 const buildRoot = join(dirname(fileURLToPath(import.meta.url)), "..");
 const repo = join(buildRoot, "..");
@@ -35,17 +36,34 @@ const baseline = await benchMcpServer("baseline (plain SDK server, in-process fu
 const warden = await benchMcpServer("warden (isolate tool, audited)", process.execPath, ["--no-node-snapshot", join(buildRoot, "src", "cli", "main.js"), "serve", "--config", config], { WARDEN_LOG_LEVEL: "warn" }, "word_stats", input, { serialCalls, loadSeconds });
 const raw = await measureRawFreshContexts(loadSeconds * 1000);
 
+const breakdown = await benchBreakdown(buildRoot, config, "word_stats", input, { serialCalls, loadSeconds });
+results.breakdown = breakdown;
+
 const mcpRows: McpBenchResult[] = [baseline, warden];
 results.mcp = mcpRows;
 results.raw = { freshContextsPerSecond: Math.round(raw.perSecond) };
-results.targets = {
+const targets = {
   addedP50Ms: round(warden.p50Ms - baseline.p50Ms),
-  addedP50TargetMs: 0.2,
+  addedP50TargetMs: 0.4,
   c16VsRaw: round(warden.callsPerSecC16 / raw.perSecond, 3),
-  c16VsRawTarget: 0.7,
+  c16VsRawTarget: 0.6,
+  rssIdleMb: warden.rssIdleMb,
+  rssIdleTargetMb: 150,
+  rssLoadMb: warden.rssLoadMb,
+  rssLoadTargetMb: 300,
   firstListMs: warden.startupToFirstListMs,
-  firstListTargetMs: 1000,
+  firstListTargetMs: 400,
 };
+results.targets = targets;
+// Issue #14's table: baseline, the previous run's values (bench/results.json before this run) and this run's.
+const previous = readPrevious();
+const issueTable = [
+  { row: "added p50 latency, c=1 (ms)", baseline: baseline.p50Ms, previous: previous?.targets?.addedP50Ms ?? null, now: targets.addedP50Ms, target: "≤ 0.4" },
+  { row: "calls/s c=16 vs raw fresh contexts/s", baseline: null, previous: previous?.targets?.c16VsRaw ?? null, now: targets.c16VsRaw, target: "≥ 0.6" },
+  { row: "RSS process tree idle (MiB)", baseline: baseline.rssIdleMb, previous: previous?.mcp?.[1]?.rssIdleMb ?? null, now: warden.rssIdleMb, target: "≤ 150" },
+  { row: "RSS under load (MiB)", baseline: baseline.rssLoadMb, previous: previous?.mcp?.[1]?.rssLoadMb ?? null, now: warden.rssLoadMb, target: "≤ 300" },
+  { row: "spawn → first tools/list (ms)", baseline: baseline.startupToFirstListMs, previous: previous?.mcp?.[1]?.startupToFirstListMs ?? null, now: warden.startupToFirstListMs, target: "≤ 400" },
+];
 results.capabilities = await benchCapabilities(quick);
 results.containers = await benchContainers(repo, buildRoot, quick);
 results.checkpoints = await benchCheckpoints(repo, buildRoot, quick);
@@ -54,8 +72,10 @@ results.hostedServer = await benchHostedServer(repo, buildRoot, quick);
 console.log("\nMCP over stdio (word_stats)");
 console.table(mcpRows.map((r) => ({ server: r.name, "spawn→list ms": r.startupToFirstListMs, "p50 ms (c=1)": r.p50Ms, "p99 ms (c=1)": r.p99Ms, "calls/s (c=16)": r.callsPerSecC16, "RSS idle MiB": r.rssIdleMb, "RSS load MiB": r.rssLoadMb, errors: r.errors })));
 console.log(`raw fresh contexts/s (no MCP, 2 threads): ${Math.round(raw.perSecond)}`);
-console.log("\nTargets");
-console.table(results.targets);
+console.log(`\nWhere a warden call's time goes (ms; WARDEN_TIMINGS=1 run; load average ${breakdown.loadAverage.join(" ")})`);
+console.table(breakdown.rows);
+console.log(`\nIssue #14 targets (load average ${loadavg().map((l) => round(l, 2)).join(" ")})`);
+console.table(issueTable);
 console.log("\nCapabilities");
 console.table(results.capabilities);
 console.log("\nContainers (py_word_freq)");
@@ -68,3 +88,11 @@ console.log("\nHosted MCP server (community filesystem server, read_text_file; d
 console.table([results.hostedServer]);
 writeFileSync(join(repo, "bench", "results.json"), JSON.stringify(results, null, 2) + "\n");
 console.log(`\nwrote bench/results.json`);
+
+function readPrevious(): { targets?: { addedP50Ms?: number; c16VsRaw?: number }; mcp?: Array<{ rssIdleMb?: number; rssLoadMb?: number; startupToFirstListMs?: number }> } | null {
+  try {
+    return JSON.parse(readFileSync(join(repo, "bench", "results.json"), "utf8"));
+  } catch {
+    return null;
+  }
+}

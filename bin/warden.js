@@ -1,7 +1,14 @@
-#!/usr/bin/env node
-// Launcher: mcp-warden needs Node 24+ with --no-node-snapshot (isolated-vm).
-// The repo brings its own Node 24 (the pinned `node` devDependency / dependency),
-// so a machine whose system Node is older still works: re-exec with that one.
+#!/bin/sh
+//bin/true; s=$(readlink -f "$0" 2>/dev/null || echo "$0"); r=$(dirname "$(dirname "$s")"); for n in "$r/node_modules/.bin/node" "$r/../.bin/node"; do [ -x "$n" ] && exec "$n" "$s" "$@"; done; exec node "$s" "$@"
+// ^ Run as an executable, this file is a shell script for one line: it REPLACES itself (exec) with the Node 24
+// the repo brings (else the `node` on PATH), so no launcher process stays alive as a parent (#14: it cost
+// ≈40–50 MB per server and sat between the client and warden for signals and exit codes). For Node the line
+// is a comment. (`//bin/true` is the path of `true` for sh, a comment for JavaScript.)
+//
+// Launcher: mcp-warden needs Node 24+. The broker never loads isolated-vm itself (its isolate workers are
+// forked with --no-node-snapshot), so any Node 24 runs it in this process, with or without the flag.
+// Started by an older Node: replace this process with the repo's Node 24 (process.execve, Node ≥ 22.15/23.11);
+// only a Node without execve still re-runs it as a child and relays signals and the exit code.
 // Every way in either runs warden or exits 2 with a message saying why (#18.12).
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -11,14 +18,13 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const main = join(root, "dist", "src", "cli", "main.js");
 const major = Number(process.versions.node.split(".")[0]);
-const hasFlag = process.execArgv.includes("--no-node-snapshot");
 
 if (!existsSync(main)) {
   process.stderr.write(`warden: ${main} is missing; run \`npm run build\` in ${root} first\n`);
   process.exit(2);
 }
 
-if (major >= 24 && hasFlag) {
+if (major >= 24) {
   // main.js runs itself only when it is the entry script; here the entry is this launcher, so run it explicitly.
   const { runCli } = await import(pathToFileURL(main).href);
   try {
@@ -29,12 +35,21 @@ if (major >= 24 && hasFlag) {
   }
 } else {
   const candidates = [join(root, "node_modules", ".bin", "node"), join(root, "..", ".bin", "node")];
-  const node = major >= 24 ? process.execPath : candidates.find((c) => existsSync(c));
+  const node = candidates.find((c) => existsSync(c));
   if (!node) {
     process.stderr.write("warden: Node 24 or newer is required; run `npm ci` in the mcp-warden folder (it brings Node 24)\n");
     process.exit(2);
   }
-  const child = spawn(node, ["--no-node-snapshot", main, ...process.argv.slice(2)], { stdio: "inherit" });
+  const args = ["--no-node-snapshot", main, ...process.argv.slice(2)];
+  if (typeof process.execve === "function") {
+    try {
+      process.execve(node, [node, ...args], process.env); // does not return
+    } catch (err) {
+      process.stderr.write(`warden: cannot start ${node}: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(2);
+    }
+  }
+  const child = spawn(node, args, { stdio: "inherit" });
   child.on("error", (err) => {
     process.stderr.write(`warden: cannot start ${node}: ${err.message}\n`);
     process.exit(2);

@@ -12,6 +12,7 @@ import type { FromWorker, HostRequest, WireTool } from "./protocol.js";
 import { wireKey, wireToolOf } from "./tool-source.js";
 import { hostRequestFromWire, hostResultToWire } from "./wire-bytes.js";
 import { WorkerPool, type WorkerHandle } from "./worker-pool.js";
+import { attach, mark, TIMINGS_ON } from "./timings.js";
 
 /** A worker that has not torn down an aborted call by then is stuck (e.g. in an uninterruptible native operation); it is killed. */
 const ABORT_GRACE_MS = 2_000;
@@ -167,6 +168,7 @@ export class IsolateExecutor implements Executor {
     worker.inflight.add(call.id);
     const firstTime = !worker.knownTools.has(call.wire.key);
     worker.knownTools.add(call.wire.key);
+    mark(call.request.callId, "sent");
     this.pool.send(worker, { t: "call", id: call.id, key: call.wire.key, ...(firstTime ? { tool: call.wire } : {}), input: call.input, env: call.env });
   }
 
@@ -240,6 +242,10 @@ export class IsolateExecutor implements Executor {
     const call = this.calls.get(message.id);
     switch (message.t) {
       case "done":
+        if (TIMINGS_ON && call) {
+          mark(call.request.callId, "back");
+          attach(call.request.callId, "worker", message.tm);
+        }
         worker.inflight.delete(message.id);
         clearTimeout(this.watchdogs.get(message.id));
         this.watchdogs.delete(message.id);
@@ -248,6 +254,7 @@ export class IsolateExecutor implements Executor {
           this.verdicts.set(call.wire.key, { error: message.error, until: transient ? Date.now() + TRANSIENT_VERDICT_MS : Number.POSITIVE_INFINITY });
         }
         if (call) this.settle(call, call.held ? { ok: false, error: call.held } : message.ok ? outputOutcome(call.request.tool, message.json) : { ok: false, error: message.error });
+        if (call) mark(call.request.callId, "parsed");
         return;
       case "queued":
         if (call?.worker === worker) call.queued = true;

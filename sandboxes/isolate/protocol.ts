@@ -7,6 +7,7 @@
 import type { ErrorPayload } from "../../src/errors.js";
 import type { FetchRequest, FsOperation, HostResult, ToolLogLevel } from "../executor.js";
 import type { Limits } from "../../src/manifest/schema.js";
+import type { WorkerTimings } from "./timings.js";
 
 /** A tool as a worker sees it: the module sources the broker loaded, never a path to read. */
 export interface WireTool {
@@ -32,9 +33,10 @@ export type HostRequest = { op: "fetch"; request: FetchRequest } | { op: "fs"; o
 export type FromWorker =
   /** isolated-vm is loaded: the worker can take calls without a cold start. */
   | { t: "ready" }
-  | { t: "done"; id: number; ok: true; json: string; notified?: number }
+  /** `tm`: only with WARDEN_TIMINGS=1, durations inside the worker (timings.ts). */
+  | { t: "done"; id: number; ok: true; json: string; notified?: number; tm?: WorkerTimings }
   /** `verdict`: the tool's module top level failed; the same digest fails the same way (the broker caches it). */
-  | { t: "done"; id: number; ok: false; error: ErrorPayload; verdict?: true }
+  | { t: "done"; id: number; ok: false; error: ErrorPayload; verdict?: true; tm?: WorkerTimings }
   /** The call waits in the worker (no free isolate): it has not started, so it may be retried elsewhere. */
   | { t: "queued"; id: number }
   /** A call announced as queued has started to run. */

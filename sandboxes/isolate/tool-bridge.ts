@@ -24,6 +24,8 @@ export class ToolBridge implements SlotHost {
   private nextReq = 0;
   private readonly pending = new Map<number, { id: number; op: HostRequest["op"]; resolve: (result: HostResult<unknown>) => void }>();
   private readonly notifications = new Map<number, number>();
+  /** A finished call waiting for its last notifications (see whenReceived). */
+  private readonly waiters = new Map<number, { count: number; wake: () => void }>();
 
   constructor(private readonly send: (message: FromWorker) => void) {}
 
@@ -54,6 +56,9 @@ export class ToolBridge implements SlotHost {
     if (id === 0) return;
     const count = (this.notifications.get(id) ?? 0) + 1;
     this.notifications.set(id, count);
+    const waiter = this.waiters.get(id);
+    // After this notification's own send below (a microtask later), so the result never overtakes it.
+    if (waiter && count >= waiter.count) queueMicrotask(waiter.wake);
     if (count > MAX_NOTIFICATIONS_PER_CALL) {
       if (count === MAX_NOTIFICATIONS_PER_CALL + 1)
         this.send({ t: "log", id, level: "warning", message: `further log/progress lines of this call dropped (limit ${MAX_NOTIFICATIONS_PER_CALL})` });
@@ -68,6 +73,23 @@ export class ToolBridge implements SlotHost {
       const total = Number.isFinite(b) ? (b as number) : undefined;
       this.send({ t: "progress", id, done: a as number, ...(total === undefined ? {} : { total }) });
     }
+  }
+
+  /**
+   * Resolves once `count` notifications of this call have reached this thread, or after `ms` (a tool can claim
+   * any count). Woken by notify() itself instead of polling with setImmediate (#14).
+   */
+  whenReceived(id: number, count: number, ms: number): Promise<void> {
+    if (this.received(id) >= count) return Promise.resolve();
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        if (this.waiters.get(id)?.wake === wake) this.waiters.delete(id);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.waiters.set(id, { count, wake });
+    });
   }
 
   /** How many ctx.log/ctx.progress notifications of this call reached this thread so far. */

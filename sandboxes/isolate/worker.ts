@@ -9,6 +9,7 @@ import { IsolateSlot } from "./isolate-slot.js";
 import { ToolBridge } from "./tool-bridge.js";
 import type { ErrorPayload } from "../../src/errors.js";
 import type { FromWorker, ToWorker, WireTool } from "./protocol.js";
+import { TIMINGS_ON } from "./timings.js";
 
 /** Isolates per worker (argv[2], default 2): one can run a call while the main thread prepares another's next context. */
 const SLOTS = Math.max(1, Number(process.argv[2]) || 2);
@@ -33,6 +34,8 @@ const announcedQueued = new Set<number>();
  * same way, so their next calls fail at once instead of running the top level again per call.
  */
 const verdicts = new Map<string, { error: ErrorPayload; until: number }>();
+/** WARDEN_TIMINGS=1 only: when each call arrived here (performance.now()). */
+const arrived = new Map<number, number>();
 
 function verdictFor(key: string): ErrorPayload | undefined {
   const verdict = verdicts.get(key);
@@ -112,7 +115,9 @@ function pump(): void {
 
 function start(call: QueuedCall, slot: IsolateSlot): void {
   runningOn.set(call.id, slot);
+  const startedAt = TIMINGS_ON ? performance.now() : 0;
   slot.run(call).then(async (done) => {
+    const appliedAt = TIMINGS_ON ? performance.now() : 0;
     runningOn.delete(call.id);
     // ctx.log / ctx.progress are fire-and-forget (applyIgnored): the last ones can still be queued
     // for this thread when the result arrives. Wait for the count the tool reported before endCall
@@ -129,6 +134,13 @@ function start(call: QueuedCall, slot: IsolateSlot): void {
         slots.splice(index, 1);
       }
     }
+    if (TIMINGS_ON) {
+      const now = performance.now();
+      const at = arrived.get(call.id) ?? startedAt;
+      arrived.delete(call.id);
+      const slotTimes = slot.lastTimings;
+      done = { ...done, tm: [startedAt - at, slotTimes[0], slotTimes[1], now - appliedAt + slotTimes[2], now - at] };
+    }
     send(done);
     // An extra isolate (see slotFor) is given back as soon as it is idle.
     if (slots.length > SLOTS && !slot.busy && slots.includes(slot)) {
@@ -142,9 +154,8 @@ function start(call: QueuedCall, slot: IsolateSlot): void {
 }
 
 /** Waits (bounded) until every notification the tool sent before returning has reached this thread. */
-async function notificationsDelivered(id: number, sent: number): Promise<void> {
-  const until = Date.now() + 250;
-  while (bridge.received(id) < sent && Date.now() < until) await new Promise((resolve) => setImmediate(resolve));
+function notificationsDelivered(id: number, sent: number): Promise<void> {
+  return bridge.whenReceived(id, sent, 250);
 }
 
 /** One context at a time, yielding between them so a call that arrives meanwhile is not kept waiting. */
@@ -176,6 +187,7 @@ function abort(id: number): void {
 process.on("message", (message: ToWorker) => {
   switch (message.t) {
     case "call":
+      if (TIMINGS_ON) arrived.set(message.id, performance.now());
       if (message.tool) tools.set(message.key, message.tool);
       if (!tools.has(message.key)) {
         send({ t: "done", id: message.id, ok: false, error: { code: "E_SANDBOX_CRASHED", message: "the worker lost the tool's modules" } });

@@ -25,6 +25,7 @@ import { approvalOf, isApproved, type Lock } from "../policy/lock.js";
 import type { Alerter } from "../incident/alerts.js";
 import { QuarantineCounter } from "../incident/quarantine.js";
 import { quarantineActorInConfig, quarantineInConfig } from "../incident/quarantine-config.js";
+import { finish, mark } from "../../sandboxes/isolate/timings.js";
 
 export interface ConfirmationRequest {
   callId: string;
@@ -322,6 +323,7 @@ export class Broker {
     // Fail closed: once the audit log cannot be written, nothing runs unaudited.
     if (this.auditFailure) return { ok: false, callId, error: this.auditFailure.toPayload() };
     const started = performance.now();
+    mark(callId, "start"); // WARDEN_TIMINGS=1 only (bench/breakdown-bench.ts)
     const tool = this.tools.get(name);
     // Bounded and own-properties only, before anything walks it: a deeply nested
     // argument must not overflow the stack of redaction or audit serialisation.
@@ -378,7 +380,10 @@ export class Broker {
     if (tool && !result.ok && !collateral) await this.applyVerdict(tool, entry.errorCode, callId, ctx.actor);
     // The answer waits for the durable audit record: no call is answered unaudited.
     try {
+      mark(callId, "checked");
       await this.options.audit.append(this.redactRecord(entry));
+      mark(callId, "audited");
+      finish(callId);
     } catch (err) {
       this.auditFailure = new WardenError("E_AUDIT", `the audit log cannot be written (${toWardenError(err).message}); warden refuses calls rather than run unaudited — fix the audit file and restart`);
       this.options.logger.fatal({ err: toWardenError(err).message }, "audit log write failed; refusing all calls");
@@ -470,6 +475,7 @@ export class Broker {
       // The backend's own start-up (workers loading isolated-vm) never counts against a call's deadline.
       if (executor.ready) await executor.ready();
       this.ran.add(entry);
+      mark(entry.callId, "exec");
       outcome = await executor.execute({
         callId: entry.callId,
         tool: tool.sandbox,
@@ -487,6 +493,7 @@ export class Broker {
       // (fetches, fs); each aborted fetch records its egress synchronously before the audit record is written.
       controller.abort(new WardenError("E_CANCELLED", "the call has ended"));
     }
+    mark(entry.callId, "execDone");
     if (!outcome.ok && outcome.collateral) this.collateral.add(entry.callId);
     if (!outcome.ok) {
       // A tool that lets a refused fetch/fs error escape failed *because* of the

@@ -1,6 +1,5 @@
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { createLogger } from "../logger.js";
-import { startHttp } from "../mcp/http.js";
 import { stdioIdentity } from "../mcp/identity.js";
 import { createMcpSession } from "../mcp/session.js";
 import { openRuntime } from "../runtime/open.js";
@@ -34,6 +33,8 @@ export const serveCommand: CliCommand = async ({ flags, configPath }, io) => {
       return 2;
     }
     await warm;
+    // Loaded only for --http: a stdio server never loads the HTTP transport (#14: start only what is needed).
+    const { startHttp } = await import("../mcp/http.js");
     const listener = await startHttp(broker, http, logger, WARDEN_VERSION);
     logger.info({ url: listener.url, tools: broker.listTools().length }, `mcp-warden listening on ${listener.url} (Streamable HTTP, bearer token required)`);
   } else {

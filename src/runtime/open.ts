@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import { openAuditLog, startCheckpointer, type AuditLog } from "../audit/index.js";
 import { Broker, loadRegistry } from "../broker/index.js";
 import { loadConfigFile, type LoadedConfig } from "../config/load.js";
-import { createIsolateExecutor } from "../../sandboxes/isolate/index.js";
+import { createIsolateExecutor, defaultIsolateWorkers } from "../../sandboxes/isolate/index.js";
 import type { Executor } from "../../sandboxes/executor.js";
 import { lockPathFor, readLock } from "../policy/lock.js";
 import type { RuntimeKind } from "../manifest/schema.js";
@@ -40,7 +40,8 @@ export async function openRuntime(configPath: string, logger: Logger, hooks: Ope
   const runtimes = new Set([...registry.tools.values()].map((t) => t.sandbox.runtime));
   const executors: Partial<Record<RuntimeKind, Executor>> = {};
   if (runtimes.has("isolate")) {
-    const isolate = createIsolateExecutor({ ...(loaded.config.isolate.workers ? { workers: loaded.config.isolate.workers } : {}), logger });
+    // Workers relative to the cores (#14): each holds ~70 MB and 2 isolates on their own threads.
+    const isolate = createIsolateExecutor({ workers: loaded.config.isolate.workers ?? defaultIsolateWorkers(), logger });
     executors.isolate = isolate;
   }
   let brokerRef: Broker | null = null;
