@@ -43,7 +43,7 @@ function applyEdits(source: string, m: Mutation): string {
 function transpile(path: string, source: string): string {
   const config = ts.readConfigFile(join(ROOT, "tsconfig.json"), ts.sys.readFile).config as { compilerOptions: ts.CompilerOptions };
   const { options } = ts.convertCompilerOptionsFromJson(config.compilerOptions, ROOT);
-  return ts.transpileModule(source, { compilerOptions: { ...options, sourceMap: false, declaration: false }, fileName: path }).outputText;
+  return ts.transpileModule(source, { compilerOptions: { ...options, module: ts.ModuleKind.ESNext, sourceMap: false, declaration: false }, fileName: path }).outputText;
 }
 
 function runTests(cwd: string, files: string[]): Promise<{ code: number | null; timedOut: boolean; tail: string }> {
@@ -51,8 +51,8 @@ function runTests(cwd: string, files: string[]): Promise<{ code: number | null; 
     const args = ["--no-node-snapshot", "--test", "--test-force-exit", "--test-concurrency=1", "--test-reporter=tap", ...files.map((f) => join("dist", f.replace(/\.ts$/, ".js")))];
     const child = spawn(process.execPath, args, { cwd, stdio: ["ignore", "pipe", "pipe"], detached: true });
     let out = "";
-    child.stdout.on("data", (d) => (out = (out + String(d)).slice(-20_000)));
-    child.stderr.on("data", (d) => (out = (out + String(d)).slice(-20_000)));
+    child.stdout.on("data", (d) => (out = (out + String(d)).slice(-200_000)));
+    child.stderr.on("data", (d) => (out = (out + String(d)).slice(-200_000)));
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
@@ -69,7 +69,8 @@ function runTests(cwd: string, files: string[]): Promise<{ code: number | null; 
 
 function firstFailure(output: string): string {
   // TAP prints a subtest before its suite: the first "not ok" is the innermost failing test.
-  const line = output.split("\n").find((l) => /^\s*not ok \d+ - /.test(l));
+  const lines = output.split("\n").filter((l) => /^\s*not ok \d+ - /.test(l));
+  const line = lines.find((l) => !/ - dist\//.test(l)) ?? lines[0];
   return (line ?? "").trim().replace(/^not ok \d+ - /, "").slice(0, 90);
 }
 
@@ -89,6 +90,7 @@ async function runOne(m: Mutation): Promise<Row> {
     writeFileSync(join(dir, m.file), mutated);
     writeFileSync(join(dir, "dist", m.file.replace(/\.ts$/, ".js")), transpile(m.file, mutated));
     const result = await runTests(dir, m.tests);
+    if (process.env.MUTATE_LOGS) writeFileSync(join(process.env.MUTATE_LOGS, `${m.id.replace(/[^\w.-]+/g, "_")}.log`), result.tail);
     const seconds = Math.round((Date.now() - started) / 1000);
     if (result.timedOut) return { id: m.id, status: "timeout", seconds, detail: "tests did not finish (counted as killed)" };
     if (result.code === 0) return { id: m.id, status: "survived", seconds, detail: "" };
@@ -101,6 +103,19 @@ async function runOne(m: Mutation): Promise<Row> {
 async function main(): Promise<void> {
   const only = process.argv.slice(2);
   const chosen = MUTATIONS.filter((m) => only.length === 0 || only.some((p) => m.id.startsWith(p)));
+  // Baseline: each (file, tests) pair once with the file rebuilt unmutated, the same way. A red baseline
+  // (a broken copy, a rebuild that does not load, a flaky test) would count every mutation as killed.
+  const groups = new Map<string, Mutation>();
+  for (const m of chosen) groups.set(`${m.file} ${m.tests.join(" ")}`, { ...m, id: `baseline:${m.file}`, edits: [] });
+  for (const base of groups.values()) {
+    const row = await runOne(base);
+    console.log(`${row.status === "survived" ? "green" : "RED"}    ${base.id} (${base.tests.length} test files) ${row.seconds}s ${row.detail}`);
+    if (row.status !== "survived") {
+      console.error(`the baseline of ${base.file} is not green: fix it before reading any mutation result`);
+      process.exitCode = 2;
+      return;
+    }
+  }
   const rows: Row[] = [];
   for (const m of chosen) {
     const row = await runOne(m);
