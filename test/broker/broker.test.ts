@@ -6,7 +6,7 @@
  * admission → execute → redact + output schema → audit.
  */
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import type { AuditEntry, AuditLog, AuditRecord } from "../../src/audit/index.js";
@@ -163,6 +163,47 @@ describe("broker pipeline with a fake executor", () => {
     while (!result) await new Promise((r) => setTimeout(r, 5));
     assert.ok(["E_DISABLED", "E_CANCELLED"].includes(codeOf(result)));
     assert.equal(executor.requests.length, 0, "the tool never ran");
+  });
+
+  test("re-admission after confirmation runs the tool as it is NOW: a secret grant revoked while the human decided is not passed", async () => {
+    // Same files, same approval: only the operator's grant changed. Running the tool object captured before
+    // the human's answer would hand it the revoked secret.
+    const { broker, executor, ws, env } = await setUp({ confirm: ["read"] });
+    let answer!: (a: ConfirmationAnswer) => void;
+    let result: Awaited<ReturnType<Broker["call"]>> | undefined;
+    const asked = new Promise<void>((resolveAsked) => {
+      void broker.call("echo", {}, ctx({ confirm: () => (resolveAsked(), new Promise<ConfirmationAnswer>((r) => (answer = r))) })).then((r) => (result = r));
+    });
+    await asked;
+    const raw = JSON.parse(readFileSync(ws.configPath, "utf8")) as Record<string, unknown>;
+    writeFileSync(ws.configPath, JSON.stringify({ ...raw, grants: { echo: { env: [] } } }));
+    const narrowed = await loadConfigFile(ws.configPath);
+    broker.update({ config: narrowed.config, registry: await loadRegistry(narrowed, env) });
+    answer({ accepted: true, by: "human" });
+    while (!result) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(codeOf(result), "ok");
+    assert.equal(executor.requests.length, 1);
+    assert.deepEqual(executor.requests[0]!.env, {}, "the revoked secret never reaches the tool");
+  });
+
+  test("re-admission after the wait for a slot: a scope narrowed while the call queued refuses it, nothing runs", async () => {
+    const { broker, executor, audit } = await setUp({ concurrency: { maxInFlight: 1, maxQueue: 4 } });
+    let release!: () => void;
+    executor.next = () => new Promise((r) => (release = () => r({ ok: true, output: { echo: {} }, outputBytes: 2 })));
+    const first = broker.call("echo", {}, ctx());
+    while (executor.requests.length === 0) await new Promise((r) => setTimeout(r, 5));
+    // The scope narrows only once the running call is released, i.e. while the second one waits for the slot
+    // (it queues before broker.call returns; if it did not, it would be refused earlier and the test still holds).
+    let released = false;
+    let asked = 0;
+    const queued = broker.call("echo", {}, ctx({ allow: () => (asked++, released ? [] : undefined) }));
+    assert.ok(asked > 0, "the queued call passed its first checks");
+    released = true;
+    release();
+    assert.equal(codeOf(await first), "ok");
+    assert.equal(codeOf(await queued), "E_UNKNOWN_TOOL");
+    assert.equal(executor.requests.length, 1, "the queued call never reached the executor");
+    assert.equal(audit.records.at(-1)!.errorCode, "E_FORBIDDEN");
   });
 
   test("secret values are redacted from the output and the record says so", async () => {
