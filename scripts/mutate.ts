@@ -48,7 +48,7 @@ function transpile(path: string, source: string): string {
 
 function runTests(cwd: string, files: string[]): Promise<{ code: number | null; timedOut: boolean; tail: string }> {
   return new Promise((resolve) => {
-    const args = ["--no-node-snapshot", "--test", "--test-force-exit", "--test-concurrency=1", "--test-reporter=tap", ...files.map((f) => join("dist", f.replace(/\.ts$/, ".js")))];
+    const args = ["--no-node-snapshot", "--test", "--test-force-exit", "--test-concurrency=1", "--test-timeout=30000", "--test-reporter=tap", ...files.map((f) => join("dist", f.replace(/\.ts$/, ".js")))];
     const child = spawn(process.execPath, args, { cwd, stdio: ["ignore", "pipe", "pipe"], detached: true });
     let out = "";
     child.stdout.on("data", (d) => (out = (out + String(d)).slice(-200_000)));

@@ -105,6 +105,29 @@ describe("broker pipeline with a fake executor", () => {
     assert.equal(executor.requests.length, 0);
   });
 
+  test("scope comes before the input's shape too: an out-of-scope caller cannot tell a tool exists by sending bad arguments", async () => {
+    const { broker, executor, audit } = await setUp();
+    let deep: unknown = 1;
+    for (let i = 0; i < 200; i++) deep = { d: deep };
+    for (const args of ["not an object", deep]) {
+      assert.equal(codeOf(await broker.call("eraser", args, ctx({ allow: ["read"] }))), "E_UNKNOWN_TOOL");
+      assert.equal(audit.records.at(-1)!.errorCode, "E_FORBIDDEN");
+    }
+    assert.equal(executor.requests.length, 0);
+  });
+
+  test("arguments that are not a bounded JSON object are refused as such, before the schema and the executor", async () => {
+    const { broker, executor } = await setUp();
+    let deep: unknown = 1;
+    for (let i = 0; i < 200; i++) deep = { d: deep };
+    for (const [args, reason] of [[deep, /input refused: nested deeper/], ["text", /input refused: arguments must be a JSON object/]] as const) {
+      const r = await broker.call("eraser", args, ctx({ confirm: async () => ({ accepted: true, by: "h" }) }));
+      assert.equal(codeOf(r), "E_INPUT_INVALID");
+      assert.match(!r.ok ? r.error.message : "", reason);
+    }
+    assert.equal(executor.requests.length, 0);
+  });
+
   test("an unapproved digest is refused", async () => {
     const { broker, executor, loaded, env } = await setUp();
     writeFileSync(join(loaded.file, "..", "tools", "echo", "index.js"), "export default async function run() { return { echo: 'changed' }; }\n");
