@@ -31,7 +31,7 @@ export const MUTATIONS: Mutation[] = [
   { id: "broker.readmit-after-slot", what: "re-admission after the wait for a slot", file: BROKER, edits: [["      this.admit(tool, ctx);\n      const { host", "      const { host"]], tests: BROKER_TESTS },
   { id: "broker.admit-before-input", what: "admission before input validation", file: BROKER, edits: [["    this.admit(tool, ctx);\n    const inputCheck", "    const inputCheck"]], tests: BROKER_TESTS },
   { id: "broker.kill-switch", what: "kill switch", file: BROKER, edits: [never("this.isDisabled(current)")], tests: BROKER_TESTS },
-  { id: "broker.quarantine", what: "per-actor quarantine", file: BROKER, edits: [never("this.isQuarantinedFor(current, ctx.actor)")], tests: [...BROKER_TESTS, "test/incident/per-actor-quarantine.test.ts"] },
+  { id: "broker.quarantine", what: "per-actor quarantine", file: BROKER, edits: [never("this.isQuarantinedFor(current, ctx.actor)")], tests: BROKER_TESTS },
   { id: "broker.approval", what: "approval of the current digest", file: BROKER, edits: [never("!this.isApprovedNow(current)")], tests: BROKER_TESTS },
   { id: "broker.digest-changed", what: "files changed while the call waited", file: BROKER, edits: [["if (!current || current.sandbox.digest !== tool.sandbox.digest || current.server?.sha256 !== tool.server?.sha256)", "if (!current)"]], tests: BROKER_TESTS },
   { id: "broker.scope-at-call", what: "scope before anything else", file: BROKER, edits: [['      if (!isAllowedFor(tool, currentAllow(ctx.allow))) throw unknownToolError(name, "E_FORBIDDEN");\n', ""]], tests: BROKER_TESTS },

@@ -128,6 +128,14 @@ describe("broker pipeline with a fake executor", () => {
     assert.equal(executor.requests.length, 0);
   });
 
+  test("a tool quarantined for one identity refuses that identity only (E_DISABLED), before anything runs", async () => {
+    const { broker, executor } = await setUp({ quarantined: { echo: ["tester"] } });
+    assert.equal(codeOf(await broker.call("echo", {}, ctx())), "E_DISABLED");
+    assert.equal(executor.requests.length, 0);
+    assert.equal(codeOf(await broker.call("echo", {}, ctx({ actor: "someone-else" }))), "ok");
+    assert.equal(executor.requests.length, 1);
+  });
+
   test("an unapproved digest is refused", async () => {
     const { broker, executor, loaded, env } = await setUp();
     writeFileSync(join(loaded.file, "..", "tools", "echo", "index.js"), "export default async function run() { return { echo: 'changed' }; }\n");
