@@ -113,7 +113,17 @@ describe("HTTP guards (in process, real broker, fake executor)", () => {
   });
 
   test("body: a declared length over the limit is refused before it is read", async () => {
-    const r = await raw(listener.url, { headers: { ...auth(), "content-length": String(LIMIT + 1) }, body: "x".repeat(LIMIT + 1) });
+    // Only the headers are sent: the answer must come without waiting for (or draining) the declared body.
+    const r = await new Promise<Answer>((resolve, reject) => {
+      const req = request(listener.url, { method: "POST", headers: { ...auth(), "content-length": String(LIMIT + 1) } }, (res) => {
+        let body = "";
+        res.on("data", (d) => (body += String(d)));
+        res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+      });
+      req.on("error", reject);
+      req.flushHeaders();
+      setTimeout(() => reject(new Error("no answer without the body: the server waited to read it")), 5_000).unref();
+    });
     assert.equal(r.status, 413);
     assert.match(r.body, /exceeds 4096 bytes/);
   });
