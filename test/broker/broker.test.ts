@@ -239,6 +239,27 @@ describe("broker pipeline with a fake executor", () => {
     assert.equal(audit.records.at(-1)!.errorCode, "E_FORBIDDEN");
   });
 
+  // KNOWN BUG (found here, issue 15): Broker.execute() re-admits after the slot wait but discards the tool
+  // admit() returns, so the secrets, grants and sandbox captured before the wait still run. Fix in
+  // src/broker/broker.ts execute(): `tool = this.admit(tool, ctx);` (and pick the executor after it). Drop the todo then.
+  test("a secret grant revoked while the call waited for a slot is not passed to the tool", { todo: "src/broker/broker.ts execute() discards the re-admitted tool" }, async () => {
+    const { broker, executor, ws, env } = await setUp({ concurrency: { maxInFlight: 1, maxQueue: 4 } });
+    let release!: () => void;
+    const done = { ok: true, output: { echo: {} }, outputBytes: 2 } as const;
+    executor.next = () => (executor.requests.length === 1 ? new Promise((r) => (release = () => r(done))) : Promise.resolve(done));
+    const first = broker.call("echo", {}, ctx());
+    while (executor.requests.length === 0) await new Promise((r) => setTimeout(r, 5));
+    const queued = broker.call("echo", {}, ctx());
+    const raw = JSON.parse(readFileSync(ws.configPath, "utf8")) as Record<string, unknown>;
+    writeFileSync(ws.configPath, JSON.stringify({ ...raw, grants: { echo: { env: [] } } }));
+    const narrowed = await loadConfigFile(ws.configPath);
+    broker.update({ config: narrowed.config, registry: await loadRegistry(narrowed, env) });
+    release();
+    assert.equal(codeOf(await first), "ok");
+    assert.equal(codeOf(await queued), "ok");
+    assert.deepEqual(executor.requests[1]!.env, {}, "the revoked secret never reaches the tool");
+  });
+
   test("secret values are redacted from the output and the record says so", async () => {
     const { broker, executor, audit } = await setUp();
     executor.next = async () => ({ ok: true, output: { echo: { leaked: SECRET } }, outputBytes: 40 });
