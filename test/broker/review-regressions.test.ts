@@ -74,8 +74,10 @@ describe("broker hardening", () => {
 
   test("disabling a tool while its call waits for a human stops it: accepting afterwards runs nothing", async () => {
     let release!: (v: { accepted: boolean; by: string | null }) => void;
-    const pending = call("nuke", {}, { confirm: () => new Promise((r) => (release = r)) });
-    await new Promise((r) => setTimeout(r, 100));
+    let asked!: () => void;
+    const prompted = new Promise<void>((r) => (asked = r));
+    const pending = call("nuke", {}, { confirm: () => (asked(), new Promise((r) => (release = r))) });
+    await prompted; // the human is being asked now: the state the test is about, not a guess at its timing
     const config = { ...runtime.broker.currentConfig, disabled: ["nuke"] };
     runtime.broker.update({ config });
     release({ accepted: true, by: "human" });

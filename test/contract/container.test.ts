@@ -23,7 +23,8 @@ runExecutorContract({
     return executor;
   },
   toolFor(kind) {
-    const tool = fixtureTool(kind);
+    // The fixture's "stderr" kind writes `line i` to stderr, which the container backend turns into log lines.
+    const tool = fixtureTool(kind === "logs" ? "stderr" : kind);
     return { ...tool, limits: { ...tool.limits, ...LIMITS[kind] } };
   },
   async crashSandbox(executor) {

@@ -165,10 +165,24 @@ describe("MCP over stdio (real SDK client, warden serve child process)", () => {
   });
 
   test("every attempt, refused ones included, has one audit record and the chain verifies", async () => {
-    const audit = readAudit(ws.auditFile);
-    const codes = audit.map((a) => a.errorCode);
-    for (const code of ["E_UNKNOWN_TOOL", "E_INPUT_INVALID", "E_OUTPUT_INVALID", "E_TOOL_FAILED", "E_DISABLED", "E_NOT_CONFIRMED"]) assert.ok(codes.includes(code), `missing ${code}`);
-    assert.ok(audit.every((a) => a.actor === "stdio"));
+    // Its own attempts, so it holds whatever ran (or did not run) before it: exactly one new record each, in order.
+    const before = readAudit(ws.auditFile).length;
+    const attempts: Array<[name: string, args: Record<string, unknown>, code: string | null]> = [
+      ["adder", { a: 1, b: 2 }, null],
+      ["nope", {}, "E_UNKNOWN_TOOL"],
+      ["adder", { a: 1 }, "E_INPUT_INVALID"],
+      ["liar", {}, "E_OUTPUT_INVALID"],
+      ["thrower", {}, "E_TOOL_FAILED"],
+      ["writer", {}, "E_DISABLED"],
+      ["eraser", { target: "everything" }, "E_NOT_CONFIRMED"],
+    ];
+    for (const [name, args] of attempts) await rawCall(c, name, args).catch(() => undefined);
+    const added = readAudit(ws.auditFile).slice(before);
+    assert.deepEqual(
+      added.map((a) => [a.tool, a.errorCode ?? null]),
+      attempts.map(([name, , code]) => [name, code]),
+    );
+    assert.ok(added.every((a) => a.actor === "stdio"));
     const report = await verifyAuditChain(ws.auditFile);
     assert.equal(report.ok, true, report.reason ?? "");
   });

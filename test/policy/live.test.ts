@@ -130,10 +130,10 @@ describe("kill switch (SPEC §6)", () => {
     try {
       const good = readFileSync(ws.configPath, "utf8");
       writeFileSync(ws.configPath, good.replace('"tools"', '"disabled": ["adder"], "bogusKey": 1, "tools"'));
-      await new Promise((r) => setTimeout(r, 1000));
+      // The state to wait for: the server read the edit and refused it (not a fixed second).
+      await waitFor("the reload to be refused", () => /reload refused/.test(c.stderr()) || undefined);
       const r = await call(c, "adder", { a: 2, b: 2 });
       assert.deepEqual(r.structuredContent, { sum: 4 }, "the invalid edit (with its disable) was not applied");
-      assert.match(c.stderr(), /reload refused/);
     } finally {
       await c.close();
     }
