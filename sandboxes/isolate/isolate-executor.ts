@@ -208,6 +208,7 @@ export class IsolateExecutor implements Executor {
   private stop(call: ActiveCall, error: ErrorPayload, hold: boolean): void {
     if (this.calls.get(call.id) !== call || call.held) return;
     const { worker, id } = call;
+    // biome-ignore lint/complexity/useOptionalChain: the explicit check narrows `worker` for the code below
     const sent = worker !== undefined && worker.inflight.has(id);
     if (hold && sent) call.held = error;
     else if (!this.settle(call, { ok: false, error })) return;

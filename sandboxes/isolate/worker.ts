@@ -160,7 +160,10 @@ function notificationsDelivered(id: number, sent: number): Promise<void> {
 
 /** One context at a time, yielding between them so a call that arrives meanwhile is not kept waiting. */
 function refill(slot: IsolateSlot): void {
-  if (queue.length > 0) return pump();
+  if (queue.length > 0) {
+    pump();
+    return;
+  }
   if (!slots.includes(slot) || verdictFor(slot.tool.key)) return;
   void slot.refill().then((more) => {
     if (more) setImmediate(() => refill(slot));

@@ -283,19 +283,27 @@ export class Broker {
     });
   }
 
+  /**
+   * A quarantine is held in memory while its config write is in flight: a live reload of the file as it
+   * was before the write (started by another edit) must not lift it meanwhile. Once written, the file
+   * holds it and `warden enable` lifts it as usual; if the file cannot be written, it lasts until restart.
+   */
   private async quarantineTool(name: string): Promise<boolean> {
+    this.memoryQuarantine.add(name);
     this.update({ config: { ...this.config, disabled: [...new Set([...this.config.disabled, name])] } });
     const ok = this.options.configFile ? await quarantineInConfig(this.options.configFile, name) : false;
-    if (!ok) this.memoryQuarantine.add(name);
+    if (ok) this.memoryQuarantine.delete(name);
     return ok;
   }
 
   private async quarantineActor(name: string, actor: string): Promise<boolean> {
+    const key = `${name}\0${actor}`;
+    this.memoryActorQuarantine.add(key);
     const quarantined = { ...this.config.quarantined };
     quarantined[name] = [...new Set([...(Object.hasOwn(quarantined, name) ? quarantined[name]! : []), actor])];
     this.update({ config: { ...this.config, quarantined } });
     const ok = this.options.configFile ? await quarantineActorInConfig(this.options.configFile, name, actor) : false;
-    if (!ok) this.memoryActorQuarantine.add(`${name}\0${actor}`);
+    if (ok) this.memoryActorQuarantine.delete(key);
     return ok;
   }
 
@@ -460,15 +468,17 @@ export class Broker {
     entry.confirmedBy = answer.by ?? ctx.actor;
   }
 
-  private async execute(tool: RegisteredTool, input: unknown, ctx: CallContext, entry: AuditEntry, controller: AbortController): Promise<{ output: unknown; content?: ContentBlock[] }> {
-    const executor = this.options.executors[tool.sandbox.runtime];
-    if (!executor)
-      throw new WardenError("E_SANDBOX_UNAVAILABLE", `no ${tool.sandbox.runtime} sandbox is available on this server; ${tool.name} cannot run`);
+  private async execute(admitted: RegisteredTool, input: unknown, ctx: CallContext, entry: AuditEntry, controller: AbortController): Promise<{ output: unknown; content?: ContentBlock[] }> {
+    let tool = admitted;
     let outcome: ExecuteOutcome;
     const release = await this.admission.acquire(ctx.actor, controller.signal);
     try {
-      // The wait for a slot is a wait too: scope, kill switch and approval are read again (#18.1).
-      this.admit(tool, ctx);
+      // The wait for a slot is a wait too: scope, kill switch and approval are read again (#18.1), and the
+      // tool as it is NOW runs — grants, secrets and limits the operator changed while the call waited apply.
+      tool = this.admit(tool, ctx);
+      const executor = this.options.executors[tool.sandbox.runtime];
+      if (!executor)
+        throw new WardenError("E_SANDBOX_UNAVAILABLE", `no ${tool.sandbox.runtime} sandbox is available on this server; ${tool.name} cannot run`);
       const { host, egress, files } = createToolHost(tool, controller.signal, ctx, this.registry.allSecretValues, this.options.journal?.forCall(entry.callId, tool.name));
       entry.egress = egress;
       entry.files = files;

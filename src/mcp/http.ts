@@ -218,10 +218,12 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 function refuse(res: ServerResponse, status: number, body: unknown): void {
   res.shouldKeepAlive = false;
   // FIN right after the answer (the peer reads it); a peer that keeps sending is cut off shortly after.
+  // Taken now: after a refused streamed body the request is destroyed and res.req.socket is null by "finish"
+  // (a TypeError there, uncaught, took the whole server down).
+  const socket = res.req.socket;
   res.once("finish", () => {
-    const socket = res.req.socket;
-    socket.end();
-    setTimeout(() => socket.destroy(), REFUSED_LINGER_MS).unref();
+    socket?.end();
+    setTimeout(() => socket?.destroy(), REFUSED_LINGER_MS).unref();
   });
   res.writeHead(status, { "content-type": "application/json", connection: "close" }).end(JSON.stringify(body));
 }

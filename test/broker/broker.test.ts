@@ -239,10 +239,9 @@ describe("broker pipeline with a fake executor", () => {
     assert.equal(audit.records.at(-1)!.errorCode, "E_FORBIDDEN");
   });
 
-  // KNOWN BUG (found here, issue 15): Broker.execute() re-admits after the slot wait but discards the tool
-  // admit() returns, so the secrets, grants and sandbox captured before the wait still run. Fix in
-  // src/broker/broker.ts execute(): `tool = this.admit(tool, ctx);` (and pick the executor after it). Drop the todo then.
-  test("a secret grant revoked while the call waited for a slot is not passed to the tool", { todo: "src/broker/broker.ts execute() discards the re-admitted tool" }, async () => {
+  // Found by the mutation work (issue 15): execute() re-admitted after the slot wait but ran the tool captured
+  // before it, with the secrets and grants of then.
+  test("a secret grant revoked while the call waited for a slot is not passed to the tool", async () => {
     const { broker, executor, ws, env } = await setUp({ concurrency: { maxInFlight: 1, maxQueue: 4 } });
     let release!: () => void;
     const done = { ok: true, output: { echo: {} }, outputBytes: 2 } as const;

@@ -24,7 +24,7 @@ describe("the end of a call aborts its host requests", () => {
   let ws: ReturnType<typeof makeWorkspace>;
 
   before(async () => {
-    server = createServer((req, res) => {
+    server = createServer((_req, res) => {
       requests++;
       res.writeHead(200, { "content-type": "text/plain" });
       const drip = setInterval(() => res.write("x"), 100);

@@ -13,7 +13,7 @@ const SECRET = "sk-review-secret-77";
 describe("broker hardening", () => {
   let runtime: Runtime;
   let ws: ReturnType<typeof makeWorkspace>;
-  let ran = 0;
+  const _ran = 0;
   before(async () => {
     ws = makeWorkspace({
       tools: {

@@ -257,7 +257,7 @@ describe("warden init <name> --runtime mcp-server --npm|--pypi (SPEC §15)", () 
 
   test("the template itself refuses a package name, version or bin that could break out of its line", () => {
     const ok = { registry: "npm" as const, name: "@a/b", version: "1.0.0", bin: "dist/index.js" };
-    assert.ok(scaffoldMcpServerFiles("srv", ok, "x")["Dockerfile"]);
+    assert.ok(scaffoldMcpServerFiles("srv", ok, "x").Dockerfile);
     for (const bad of [
       { ...ok, version: "1.0.0\nRUN id" },
       { ...ok, name: "@a/b\nRUN id" },

@@ -2,7 +2,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { IsolateExecutor, createIsolateExecutor } from "../../sandboxes/isolate/index.js";
+import { type IsolateExecutor, createIsolateExecutor } from "../../sandboxes/isolate/index.js";
 import type { Executor, SandboxTool } from "../../sandboxes/executor.js";
 import { LIMIT_DEFAULTS, ManifestSchema } from "../../src/manifest/schema.js";
 import { runExecutorContract, type ContractToolKind } from "./suite.js";

@@ -222,7 +222,7 @@ export function runExecutorContract(backend: ContractBackend): void {
 
     contractTest("20 concurrent echo calls all succeed with their own output", async (ex) => {
       const outcomes = await Promise.all(Array.from({ length: 20 }, (_, i) => run(ex, "echo", { i })));
-      outcomes.forEach((outcome, i) => assert.deepEqual(outcome, { ok: true, output: { echo: { i } }, outputBytes: JSON.stringify({ echo: { i } }).length }));
+      for (const [i, outcome] of outcomes.entries()) assert.deepEqual(outcome, { ok: true, output: { echo: { i } }, outputBytes: JSON.stringify({ echo: { i } }).length });
     });
 
     // Issue #16 item 4: one tool's failures (timeouts, memory, throws) never fail another tool's calls, and an
@@ -230,7 +230,7 @@ export function runExecutorContract(backend: ContractBackend): void {
     contractTest("a call's failure is never charged to another tool running at the same time", async (ex) => {
       const failing = Promise.all([run(ex, "busy-loop", {}), run(ex, "memory-bomb", {}), run(ex, "throws", { msg: "x" })]);
       const echoes = await Promise.all(Array.from({ length: 6 }, (_, i) => run(ex, "echo", { i })));
-      echoes.forEach((outcome, i) => assert.deepEqual(outcome, { ok: true, output: { echo: { i } }, outputBytes: JSON.stringify({ echo: { i } }).length }));
+      for (const [i, outcome] of echoes.entries()) assert.deepEqual(outcome, { ok: true, output: { echo: { i } }, outputBytes: JSON.stringify({ echo: { i } }).length });
       const [timeout, memory, thrown] = await failing;
       for (const [outcome, code] of [[timeout, "E_TIMEOUT"], [memory, "E_MEMORY"], [thrown, "E_TOOL_FAILED"]] as const) {
         assertFailure(outcome, code);

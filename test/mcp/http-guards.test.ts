@@ -148,18 +148,15 @@ describe("HTTP guards (in process, real broker, fake executor)", () => {
 });
 
 /**
- * KNOWN BUG (found by this test, issue 15): refuse() in src/mcp/http.ts reads `res.req.socket` in its
- * "finish" handler; after readBody() left its `for await` early (streamed body over the limit), the
- * request is destroyed and that socket is null ⇒ TypeError, uncaught ⇒ the whole warden process exits.
- * Any token holder can take the server down for every tenant. Fix: capture the socket before writeHead
- * (`const socket = res.req.socket;` outside the handler, `socket?.end()`). Run against a child process so
- * the crash cannot take the test runner with it; marked todo until the fix lands in src/ (not this
- * branch's to edit) — then drop the todo.
+ * Found by this test (issue 15): refuse() in src/mcp/http.ts read `res.req.socket` in its "finish"
+ * handler; after readBody() left its `for await` early (streamed body over the limit), the request was
+ * destroyed and that socket null ⇒ TypeError, uncaught ⇒ the whole warden process exited: any token
+ * holder could take the server down for every tenant. Run against a child process so a crash cannot
+ * take the test runner with it.
  */
 describe("HTTP body limit, streamed (warden serve --http child)", () => {
   test(
     "a streamed (chunked) body over the limit is refused with 413 and the server keeps serving",
-    { todo: "src/mcp/http.ts refuse(): res.req.socket is null after a streamed body was refused; the server crashes" },
     async () => {
       const ws = makeWorkspace({ tools: {}, config: { http: { listen: "127.0.0.1:0", maxBodyBytes: LIMIT, tokens: [{ name: "ci", sha256: TEST_TOKEN_SHA }] } } });
       await approveAll(ws);

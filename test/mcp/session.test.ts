@@ -124,7 +124,7 @@ for (const c of CASES) {
         assert.equal((r.content[0] as { text: string }).text, "E_TOOL_FAILED: boom");
         // Input that breaks the schema: refused by the broker, same shape, executor not called.
         const bad = (await s.client.callTool({ name: "echo", arguments: { n: "x" } })) as CallToolResult;
-        assert.equal((bad._meta?.[ERROR_META_KEY] as { code: string }).code, "E_INPUT_INVALID");
+        assert.equal((bad._meta?.[ERROR_META_KEY] as { code: string } | undefined)?.code, "E_INPUT_INVALID");
         assert.equal(executor.requests.length, 1);
       } finally {
         await s.close();
@@ -161,7 +161,7 @@ for (const c of CASES) {
       const plain = await open(broker, c.identity(broker));
       try {
         const r = (await plain.client.callTool({ name: "eraser", arguments: {} })) as CallToolResult;
-        assert.equal((r._meta?.[ERROR_META_KEY] as { code: string }).code, "E_NOT_CONFIRMED");
+        assert.equal((r._meta?.[ERROR_META_KEY] as { code: string } | undefined)?.code, "E_NOT_CONFIRMED");
         assert.equal(executor.requests.length, 0);
       } finally {
         await plain.close();

@@ -20,7 +20,9 @@ async function receiver() {
     mode: "ok" as "ok" | "fail" | "hang",
     server: null as unknown as Server,
     /** Drops the requests left hanging (the sender sees a reset and retries). */
-    release: () => hung.splice(0).forEach((res) => res.destroy()),
+    release: () => {
+      for (const res of hung.splice(0)) res.destroy();
+    },
   };
   state.server = createServer((req: IncomingMessage, res: ServerResponse) => {
     let body = "";
