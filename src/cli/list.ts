@@ -21,7 +21,8 @@ export const listCommand: CliCommand = async ({ configPath, flags }, io) => {
       state: isDisabled(t, loaded.config.disabled) ? "disabled" : "enabled",
       approval: approvalState(t, lock),
       folder: t.sandbox.dir,
-      ...(t.sandbox.image ? { image: t.sandbox.image, imageId: t.loaded.imageId ?? null } : {}),
+      // A hosted server's image ID is bound at approval (the lock), a container tool's at load.
+      ...(t.sandbox.image ? { image: t.sandbox.image, imageId: t.loaded.imageId ?? (Object.hasOwn(lock.tools, t.name) ? lock.tools[t.name]!.imageId : undefined) ?? null } : {}),
       ...(t.sandbox.command ? { command: t.sandbox.command } : {}),
       network: t.capabilities.network.map((n) => n.pattern + (n.allowPrivate ? " (private allowed)" : "")),
       filesystem: t.capabilities.filesystem.map((f) => `${f.volume}:${f.access}${f.access === "read-write" && t.sandbox.runtime !== "isolate" ? " (no rollback)" : ""}`),

@@ -245,6 +245,7 @@ describe("pinning across server starts (rug pull between approval and use)", () 
     process.env.WARDEN_FIXTURE_SECRET = FIXTURE_SECRET;
     await runCli(["list", "--config", ws.configPath], { stdout: (x) => (listed += x), stderr: (x) => (listed += x) });
     assert.match(listed, /fixture@1\.0\.0 {2}mcp-server/);
+    assert.match(listed, /image: {6}warden-test\/pyfixture:1 \(sha256:[0-9a-f]{64}\)/, "the image ID bound at approval");
     assert.match(listed, /tools: {6}.*fx_echo \(read\).*fx_write \(write\)/);
     let called = "";
     assert.equal(await runCli(["call", "fx_echo", '{"text":"from the cli"}', "--config", ws.configPath], { stdout: (x) => (called += x), stderr: (x) => (called += x) }), 0, called);
