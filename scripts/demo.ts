@@ -47,7 +47,14 @@ for (const t of tools) console.log(`  ${t.name.padEnd(14)} ${t.annotations?.read
 
 async function call(name: string, args: Record<string, unknown>, why: string) {
   // Client.callTool itself: error results carry no structuredContent (SPEC §8), so the SDK never throws on them.
-  const r = await client.callTool({ name, arguments: args });
+  let r;
+  try {
+    r = await client.callTool({ name, arguments: args });
+  } catch (err) {
+    // Only an unknown tool is a JSON-RPC error: e.g. a hosted server that could not be approved without Docker.
+    console.log(`\n== ${name} — ${why}\n  ${(err as Error).message}`);
+    return;
+  }
   // A hosted server's result may be content blocks only (text, image…): show the first text then.
   const firstText = (r.content as Array<{ type: string; text?: string }> | undefined)?.find((b) => b.type === "text")?.text;
   const shown = r.isError ? r._meta?.["mcp-warden/error"] : (r.structuredContent ?? firstText);
