@@ -12,11 +12,13 @@ export function createIsolateExecutor(options: IsolateExecutorOptions = {}): Iso
 }
 
 /**
- * Worker processes for a server when the config does not say (#14): one per two cores, at least one, at most
- * four. Each worker runs 2 isolates on isolated-vm's own threads, so one worker already keeps 2 cores busy;
- * measured on 2 cores (load avg 14): 1 worker 440 calls/s at c=16 and 209 MB idle tree RSS, 2 workers 345/s and
- * 294 MB. Crash containment stays per process: a worker that dies is replaced and its calls are charged as before.
+ * Worker processes for a server when the config does not say (#14): one per two cores, at least TWO, at most
+ * four. Each worker runs 2 isolates on isolated-vm's own threads. One worker would keep 2 cores busy and
+ * was faster on pure compute (measured on 2 cores, load 14: 440 calls/s at c=16 and 209 MB idle vs 345/s and
+ * 294 MB), but it allows only 2 calls at once: two calls of one tenant awaiting slow host fetches then stall
+ * every isolate tool for everybody, and the per-identity fairness of the broker (#18.5) never gets to act
+ * (tests/mcp/tenants.test.ts). Crash containment stays per process.
  */
 export function defaultIsolateWorkers(cores = availableParallelism()): number {
-  return Math.max(1, Math.min(4, Math.floor(cores / 2)));
+  return Math.max(2, Math.min(4, Math.floor(cores / 2)));
 }
