@@ -25,6 +25,8 @@ import { removeContainer, startSandbox, type StartedSandbox } from "./sandbox.js
 import type { ContainerRuntime } from "./runtime-spec.js";
 
 export interface ContainerExecutorOptions {
+  /** A shared egress gateway (its owner closes it); default: one of this executor's own. */
+  egress?: EgressGateway;
   docker?: Dockerode;
   /** Warm containers always kept per tool (the floor); 0 disables the pool. Default 1. */
   poolSize?: number;
@@ -82,13 +84,17 @@ class DockerContainerExecutor implements ContainerExecutor {
   constructor(private readonly options: ContainerExecutorOptions) {
     this.docker = options.docker ?? defaultDocker();
     this.serverId = options.serverId ?? randomBytes(6).toString("hex");
-    this.egress = new EgressGateway({
-      docker: this.docker,
-      serverId: this.serverId,
-      authorize: options.proxy?.authorize ?? authorizeEgress,
-      logger: options.logger,
-      firewall: options.proxy?.firewall,
-    });
+    // One egress gateway (network, proxy, host firewall rules) per server: injected by src/runtime when
+    // several Docker backends share it (container and mcp-server tools), made here otherwise.
+    this.egress =
+      options.egress ??
+      new EgressGateway({
+        docker: this.docker,
+        serverId: this.serverId,
+        authorize: options.proxy?.authorize ?? authorizeEgress,
+        logger: options.logger,
+        firewall: options.proxy?.firewall,
+      });
     const perTool = options.poolSize ?? 1;
     this.pool = new SandboxPool({
       perTool,
@@ -151,7 +157,7 @@ class DockerContainerExecutor implements ContainerExecutor {
       abort.abort(new WardenError("E_CANCELLED", "the container backend is shutting down"));
     await this.pool.close();
     while (this.cleanups.size > 0) await Promise.allSettled([...this.cleanups]);
-    await this.egress.close();
+    if (!this.options.egress) await this.egress.close(); // an injected gateway is closed by its owner
   }
 
   /** A warm container if one matches, else a cold start bounded by the deadline and cancellation. */

@@ -55,11 +55,13 @@ export async function openRuntime(configPath: string, logger: Logger, hooks: Ope
       throw err;
     });
   }
+  // Loaded only when a container or hosted-server tool exists: isolate-only servers never load dockerode.
+  const shared = runtimes.has("container") || runtimes.has("mcp-server") ? (await import("../../sandboxes/container/index.js")).createDockerShared(logger) : null;
   if (runtimes.has("container")) {
-    // Loaded only when a container tool exists: isolate-only servers never load dockerode.
     const { createContainerExecutor } = await import("../../sandboxes/container/index.js");
     executors.container = createContainerExecutor({
       logger,
+      ...(shared ? { docker: shared.docker, serverId: shared.serverId, egress: shared.egress } : {}),
       runtime: containerRuntime,
       ...(loaded.config.container.poolSize !== undefined ? { poolSize: loaded.config.container.poolSize } : {}),
       ...(loaded.config.container.poolMax !== undefined ? { poolMax: loaded.config.container.poolMax } : {}),
@@ -73,6 +75,7 @@ export async function openRuntime(configPath: string, logger: Logger, hooks: Ope
     const { createMcpServerExecutor } = await import("../../sandboxes/mcp-server/index.js");
     executors["mcp-server"] = createMcpServerExecutor({
       logger,
+      ...(shared ? { docker: shared.docker, serverId: shared.serverId, egress: shared.egress } : {}),
       version: WARDEN_VERSION,
       runtime: containerRuntime,
       maxServers: loaded.config.container.maxHostedServers,
@@ -118,6 +121,7 @@ export async function openRuntime(configPath: string, logger: Logger, hooks: Ope
       runtime.live?.close();
       if (journalPrune) clearInterval(journalPrune);
       await Promise.all(Object.values(executors).map((e) => e.close().catch(() => {})));
+      await shared?.close().catch(() => {});
       await audit.close();
       await checkpoints?.close(); // after the log: the final checkpoint signs its last record
       await alerter.drain();
