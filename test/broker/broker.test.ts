@@ -9,38 +9,13 @@ import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import type { AuditEntry, AuditLog, AuditRecord } from "../../src/audit/index.js";
 import { Broker, loadRegistry, type CallContext, type ConfirmationAnswer } from "../../src/broker/index.js";
 import { loadConfigFile } from "../../src/config/load.js";
 import { createLogger } from "../../src/logger.js";
 import { lockPathFor, readLock } from "../../src/policy/lock.js";
-import type { ExecuteOutcome, ExecuteRequest, Executor } from "../../sandboxes/executor.js";
 import { approveAll, isolateManifest, makeWorkspace } from "../helpers/workspace.js";
+import { FakeExecutor, MemoryAudit } from "../helpers/fake-broker.js";
 
-class MemoryAudit implements AuditLog {
-  readonly records: AuditEntry[] = [];
-  fail = false;
-  lastHash = "";
-  nextSeq = 1;
-  async append(entry: AuditEntry): Promise<AuditRecord> {
-    if (this.fail) throw new Error("disk full");
-    this.records.push(structuredClone(entry));
-    return { ...entry, seq: this.nextSeq++, prev: "", hash: "" };
-  }
-  async close(): Promise<void> {}
-}
-
-class FakeExecutor implements Executor {
-  readonly runtime = "isolate" as const;
-  readonly requests: ExecuteRequest[] = [];
-  next: (req: ExecuteRequest) => Promise<ExecuteOutcome> = async (req) => ({ ok: true, output: { echo: req.input }, outputBytes: 10 });
-  async prepare(): Promise<void> {}
-  async execute(req: ExecuteRequest): Promise<ExecuteOutcome> {
-    this.requests.push(req);
-    return this.next(req);
-  }
-  async close(): Promise<void> {}
-}
 
 const SECRET = "broker-test-secret-123";
 

@@ -5,6 +5,7 @@
  * `warden images build` makes.
  */
 import assert from "node:assert/strict";
+import { waitFor } from "../../helpers/wait.js";
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,7 +18,7 @@ import { repoRoot } from "../../helpers/paths.js";
 import { errorCodeOf } from "../../helpers/result.js";
 import { connectStdio } from "../../helpers/server.js";
 import { docker } from "../container/fixture.js";
-import { mcpServerBackendAvailable } from "./fixture.js";
+import { mcpServerBackendAvailable, requireReady } from "./fixture.js";
 
 const TOKEN = "everything-granted-token-4242";
 type Conn = Awaited<ReturnType<typeof connectStdio>>;
@@ -37,13 +38,8 @@ function communityImages(): Promise<true | string> {
   return images;
 }
 
-async function requireImages(t: TestContext): Promise<boolean> {
-  const ok = await communityImages();
-  if (ok === true) return true;
-  if (process.env.CI === "true") throw new Error(`Docker and the community images are required in CI: ${ok}`);
-  console.error(`\n*** SKIPPING community server test "${t.name}": ${ok} ***\n`);
-  t.skip(ok);
-  return false;
+function requireImages(t: TestContext): Promise<boolean> {
+  return requireReady(t, communityImages(), "community server");
 }
 
 async function approve(configPath: string, name: string): Promise<string> {
@@ -57,13 +53,6 @@ async function serverContainers(tool: string): Promise<number> {
   return (await docker.listContainers({ all: true, filters: { label: [`warden.tool=${tool}`] } })).length;
 }
 
-async function waitFor(check: () => Promise<boolean> | boolean, what: string, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** A workspace with the two example servers; `grants` narrows them. */
 function workspace(config: Record<string, unknown> = {}) {

@@ -1,19 +1,11 @@
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { test, type TestContext } from "node:test";
+import { test } from "node:test";
 import { readAudit } from "../../helpers/audit-read.js";
 import { connectStdio } from "../../helpers/server.js";
-import { approveFixture, FIXTURE_SECRET, fixtureManifest, fixtureWorkspace, mcpServerBackendAvailable } from "./fixture.js";
+import { approveFixture, FIXTURE_SECRET, fixtureManifest, fixtureWorkspace, requireServerBackend } from "./fixture.js";
 
-async function requireServerBackend(t: TestContext): Promise<boolean> {
-  const available = await mcpServerBackendAvailable();
-  if (available === true) return true;
-  if (process.env.CI === "true") throw new Error(`Docker is required in CI: ${available}`);
-  console.error(`\n*** SKIPPING hosted MCP server test "${t.name}": ${available} ***\n`);
-  t.skip(`Docker unavailable: ${available}`);
-  return false;
-}
 
 test("a hosted server granted one host reaches it through the egress proxy, nothing else, and each exchange is audited with the call", async (t) => {
   if (!(await requireServerBackend(t))) return;

@@ -6,6 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { TestContext } from "node:test";
 import { buildToolImage } from "../../../sandboxes/container/images.js";
 import { runCli } from "../../../src/cli/main.js";
 import { containerBackendAvailable, docker } from "../container/fixture.js";
@@ -16,6 +17,23 @@ export const PYFIXTURE_IMAGE = "warden-test/pyfixture:1";
 export const FIXTURE_SECRET = "fixture-secret-value-9876";
 
 let built: Promise<true | string> | undefined;
+
+/**
+ * For Docker-backed tests: go on when `ready` resolves true; otherwise skip loudly — except under
+ * CI=true, where a missing engine or image is a failure, never a skip.
+ */
+export async function requireReady(t: TestContext, ready: Promise<true | string>, what: string): Promise<boolean> {
+  const available = await ready;
+  if (available === true) return true;
+  if (process.env.CI === "true") throw new Error(`Docker is required in CI (${what}): ${available}`);
+  console.error(`\n*** SKIPPING ${what} test "${t.name}": ${available} ***\n`);
+  t.skip(`Docker unavailable: ${available}`);
+  return false;
+}
+
+export function requireServerBackend(t: TestContext): Promise<boolean> {
+  return requireReady(t, mcpServerBackendAvailable(), "hosted MCP server");
+}
 
 /** The engine, the base image and the fixture server image; or why not. */
 export function mcpServerBackendAvailable(): Promise<true | string> {

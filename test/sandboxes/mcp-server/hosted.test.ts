@@ -1,35 +1,21 @@
 import assert from "node:assert/strict";
+import { waitFor } from "../../helpers/wait.js";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { readFileSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, describe, test, type TestContext } from "node:test";
+import { after, before, describe, test } from "node:test";
 import { CallToolResultSchema, CreateMessageRequestSchema, ElicitRequestSchema, ListRootsRequestSchema, LoggingMessageNotificationSchema, ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { readAudit } from "../../helpers/audit-read.js";
 import { runCli } from "../../../src/cli/main.js";
 import { errorCodeOf, errorOf } from "../../helpers/result.js";
 import { connectStdio } from "../../helpers/server.js";
-import { approveFixture, FIXTURE_SECRET, fixtureContainers, fixtureWorkspace, mcpServerBackendAvailable } from "./fixture.js";
+import { approveFixture, FIXTURE_SECRET, fixtureContainers, fixtureWorkspace, mcpServerBackendAvailable, requireServerBackend } from "./fixture.js";
 
 type Conn = Awaited<ReturnType<typeof connectStdio>>;
 const ENV = { WARDEN_FIXTURE_SECRET: FIXTURE_SECRET };
 
-async function requireServerBackend(t: TestContext): Promise<boolean> {
-  const available = await mcpServerBackendAvailable();
-  if (available === true) return true;
-  if (process.env.CI === "true") throw new Error(`Docker is required in CI: ${available}`);
-  console.error(`\n*** SKIPPING hosted MCP server test "${t.name}": ${available} ***\n`);
-  t.skip(`Docker unavailable: ${available}`);
-  return false;
-}
 
-async function waitFor(check: () => boolean | Promise<boolean>, what: string, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 type Block = { type: string; text?: string; resource?: { text: string } };
 const blocks = (r: unknown): Block[] => (r as { content: Block[] }).content;

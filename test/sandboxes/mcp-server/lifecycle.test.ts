@@ -1,27 +1,13 @@
 import assert from "node:assert/strict";
-import { test, type TestContext } from "node:test";
+import { waitFor } from "../../helpers/wait.js";
+import { test } from "node:test";
 import { connectHttp, connectStdio, startHttpServer } from "../../helpers/server.js";
 import { TEST_TOKEN_SHA } from "../../helpers/workspace.js";
-import { approveFixture, FIXTURE_SECRET, fixtureContainers, fixtureWorkspace, mcpServerBackendAvailable } from "./fixture.js";
+import { approveFixture, FIXTURE_SECRET, fixtureContainers, fixtureWorkspace, requireServerBackend } from "./fixture.js";
 
 const ENV = { WARDEN_FIXTURE_SECRET: FIXTURE_SECRET };
 
-async function requireServerBackend(t: TestContext): Promise<boolean> {
-  const available = await mcpServerBackendAvailable();
-  if (available === true) return true;
-  if (process.env.CI === "true") throw new Error(`Docker is required in CI: ${available}`);
-  console.error(`\n*** SKIPPING hosted MCP server test "${t.name}": ${available} ***\n`);
-  t.skip(`Docker unavailable: ${available}`);
-  return false;
-}
 
-async function waitFor(check: () => Promise<boolean>, what: string, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 test("lifecycle session over HTTP: one container per session id, removed when the session ends", async (t) => {
   if (!(await requireServerBackend(t))) return;

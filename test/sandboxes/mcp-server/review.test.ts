@@ -12,7 +12,7 @@ import { CallToolResultSchema, LoggingMessageNotificationSchema, ToolListChanged
 import { join } from "node:path";
 import type { TestContext } from "node:test";
 import { connectHttp, connectStdio, startHttpServer } from "../../helpers/server.js";
-import { approveFixture, FIXTURE_SECRET, fixtureContainers, fixtureManifest, fixtureWorkspace, mcpServerBackendAvailable } from "./fixture.js";
+import { approveFixture, FIXTURE_SECRET, fixtureContainers, fixtureManifest, fixtureWorkspace, mcpServerBackendAvailable, requireReady } from "./fixture.js";
 import { makeWorkspace } from "../../helpers/workspace.js";
 import { runCli } from "../../../src/cli/main.js";
 import { buildToolImage } from "../../../sandboxes/container/images.js";
@@ -30,13 +30,8 @@ function hostileImage(): Promise<true | string> {
   })().catch((err: unknown) => `hostile server image: ${(err as Error).message}`);
   return hostile;
 }
-async function requireHostile(t: TestContext): Promise<boolean> {
-  const ok = await hostileImage();
-  if (ok === true) return true;
-  if (process.env.CI === "true") throw new Error(`Docker is required in CI: ${ok}`);
-  console.error(`\n*** SKIPPING hostile hosted-server test "${t.name}": ${ok} ***\n`);
-  t.skip(ok);
-  return false;
+function requireHostile(t: TestContext): Promise<boolean> {
+  return requireReady(t, hostileImage(), "hostile hosted-server");
 }
 
 const ENV = { WARDEN_FIXTURE_SECRET: FIXTURE_SECRET };
