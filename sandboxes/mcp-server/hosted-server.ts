@@ -284,10 +284,6 @@ export class HostedServer {
     await removeContainer(this.sandbox.container);
   }
 
-  /** Resolves when the container is gone (exit, kill or removal, then removed). */
-  get exited(): Promise<void> {
-    return this.gone;
-  }
 }
 
 function withSignal<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {

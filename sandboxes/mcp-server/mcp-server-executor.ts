@@ -178,7 +178,7 @@ export class McpServerExecutor implements Executor {
     this.slots.set(key, slot);
     // A server that fails to start or dies is forgotten: the next call starts a new one.
     slot.server.then(
-      (s) => void s.exited.then(() => this.slots.get(key) === slot && this.slots.delete(key)),
+      (s) => void s.gone.then(() => this.slots.get(key) === slot && this.slots.delete(key)),
       () => this.slots.get(key) === slot && this.slots.delete(key),
     );
     return slot;
@@ -216,7 +216,7 @@ export class McpServerExecutor implements Executor {
       startup,
     );
     this.running.add(server);
-    void server.exited.then(() => this.running.delete(server));
+    void server.gone.then(() => this.running.delete(server));
     server.onDefinitions((defs) => this.options.onDefinitions?.(tool, defs));
     this.options.onDefinitions?.(tool, server.definitions);
     if (egress && server.ip) this.bindEgress(server, tool);
@@ -247,7 +247,7 @@ export class McpServerExecutor implements Executor {
         for (const callId of server.calls) this.options.onEgress?.(callId, record);
       },
     });
-    void server.exited.then(() => egress.unbind(ip));
+    void server.gone.then(() => egress.unbind(ip));
   }
 
   private async callOn(server: HostedServer, request: ExecuteRequest, name: string, pinned: string): Promise<ExecuteOutcome> {

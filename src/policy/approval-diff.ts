@@ -1,6 +1,6 @@
+import { effectRank } from "../capabilities/effective.js";
 import type { Approval } from "./lock.js";
 
-const RANK = { read: 0, write: 1, destructive: 2 } as const;
 
 /**
  * What an update asks for beyond the approved version (SPEC §7): the operator
@@ -13,7 +13,7 @@ export function approvalDiff(previous: Approval, next: Approval): string[] {
   if (previous.runtime !== next.runtime) out.push(`NEW runtime: ${previous.runtime} → ${next.runtime}`);
   // What runs, field by field: "code changed" alone hides a swapped image or command.
   for (const [label, before, after] of runsWhat(previous, next)) if (before !== after) out.push(`${label}: ${before} → ${after}`);
-  if (RANK[next.effect] > RANK[previous.effect]) out.push(`NEW effect raised: ${previous.effect} → ${next.effect}`);
+  if (effectRank(next.effect) > effectRank(previous.effect)) out.push(`NEW effect raised: ${previous.effect} → ${next.effect}`);
   for (const host of next.capabilities.network) if (!previous.capabilities.network.includes(host)) out.push(`NEW network host: ${host}`);
   for (const f of next.capabilities.filesystem) {
     const before = previous.capabilities.filesystem.find((p) => p.volume === f.volume);

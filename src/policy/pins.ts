@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { canonicalJson } from "../audit/canonical-json.js";
+import { effectRank } from "../capabilities/effective.js";
 import type { Effect } from "../manifest/schema.js";
 
 /**
@@ -47,10 +48,8 @@ export function pinnedEffect(name: string, manifest: { effect: Effect; effects?:
   return manifest.effects && Object.hasOwn(manifest.effects, name) ? manifest.effects[name]! : manifest.effect;
 }
 
-export const EFFECT_ORDER: readonly Effect[] = ["read", "write", "destructive"];
-
 export function maxEffect(a: Effect, b: Effect): Effect {
-  return EFFECT_ORDER.indexOf(a) >= EFFECT_ORDER.indexOf(b) ? a : b;
+  return effectRank(a) >= effectRank(b) ? a : b;
 }
 
 /** What differs between two pinned definitions, field by field (for `warden approve` on re-approval). */
