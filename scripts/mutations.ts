@@ -13,8 +13,8 @@ export interface Mutation {
 
 const BROKER = "src/broker/broker.ts";
 const BROKER_TESTS = ["test/broker/broker.test.ts", "test/broker/audit-failure.test.ts", "test/mcp/session.test.ts"];
-const SPEC = "sandboxes/container/container-spec.ts";
-const SPEC_TESTS = ["test/sandboxes/container/container-spec.test.ts"];
+const SPEC = "sandboxes/docker/container-spec.ts";
+const SPEC_TESTS = ["test/sandboxes/docker/container-spec.test.ts"];
 const ADDR = "src/capabilities/network/address-policy.ts";
 const ADDR_TESTS = ["test/capabilities/network/address-policy.test.ts"];
 const PATH = "src/capabilities/filesystem/resolve-in-volume.ts";

@@ -11,18 +11,20 @@ import type { EgressRecord, NetworkGrant } from "../../src/capabilities/types.js
 import { toWardenError, WardenError } from "../../src/errors.js";
 import { LIMIT_DEFAULTS } from "../../src/manifest/schema.js";
 import type { ExecuteOutcome, ExecuteRequest, Executor, SandboxTool } from "../executor.js";
-import { blockEmbeddedDns } from "./container-dns.js";
-import { containerSpec, type EgressAttachment } from "./container-spec.js";
-import type { AuthorizeEgress } from "./egress-proxy.js";
-import { EgressGateway } from "./egress-gateway.js";
-import { pinnedImage } from "./image-id.js";
-import { defaultDocker } from "./engine.js";
-import { inspectToolImage } from "./image-config.js";
+import { blockEmbeddedDns } from "../docker/container-dns.js";
+import { containerSpec, type EgressAttachment } from "../docker/container-spec.js";
+import { gatedCommand } from "./gate.js";
+import type { AuthorizeEgress } from "../docker/egress-proxy.js";
+import { EgressGateway } from "../docker/egress-gateway.js";
+import { pinnedImage } from "../docker/image-id.js";
+import { defaultDocker } from "../docker/engine.js";
+import { inspectToolImage } from "../docker/image-config.js";
 import { SandboxPool, type PoolStats } from "./pool.js";
-import { reapLeftovers } from "./reaper.js";
+import { reapLeftovers } from "../docker/reaper.js";
 import { runCall } from "./run-call.js";
-import { removeContainer, startSandbox, type StartedSandbox } from "./sandbox.js";
-import type { ContainerRuntime } from "./runtime-spec.js";
+import { removeContainer } from "../docker/sandbox.js";
+import { startSandbox, type StartedSandbox } from "./started-sandbox.js";
+import type { ContainerRuntime } from "../docker/runtime-spec.js";
 
 export interface ContainerExecutorOptions {
   /** A shared egress gateway (its owner closes it); default: one of this executor's own. */
@@ -218,7 +220,7 @@ class DockerContainerExecutor implements ContainerExecutor {
     // Approval binding (image-id.ts): refuse a rebuilt tag; then inspect that very image ID (its VOLUME paths, its command).
     const pinned = await pinnedImage(this.docker, tool);
     const image = await inspectToolImage(this.docker, pinned);
-    const spec = containerSpec({ tool, env, serverId: this.serverId, egress, callId, image, runtime: this.options.runtime });
+    const spec = containerSpec({ tool, env, serverId: this.serverId, egress, callId, image, launch: gatedCommand, runtime: this.options.runtime });
     // No resolver in a networked container (container-dns.ts); tests without the host firewall skip it too.
     const closeDns = egress && this.options.proxy?.firewall !== false ? ({ pid }: { pid: number }) => blockEmbeddedDns(pid) : undefined;
     return startSandbox(this.docker, spec, egress?.networkName, closeDns);

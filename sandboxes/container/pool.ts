@@ -8,9 +8,10 @@
  * `maxIdle` so idle memory stays bounded.
  */
 import type { SandboxTool } from "../executor.js";
-import { poolKey } from "./container-spec.js";
+import { poolKey } from "../docker/container-spec.js";
 import { pruneArrivals, SIZING_DEFAULTS, targetPoolSize, type SizingPolicy } from "./pool-sizing.js";
-import { removeContainer, type StartedSandbox } from "./sandbox.js";
+import { removeContainer } from "../docker/sandbox.js";
+import type { StartedSandbox } from "./started-sandbox.js";
 
 export interface PoolOptions {
   /** Idle containers always kept per tool (the floor; 0 disables the pool). */

@@ -7,11 +7,12 @@
 import { WardenError, type ErrorPayload } from "../../src/errors.js";
 import { LIMIT_DEFAULTS } from "../../src/manifest/schema.js";
 import type { ExecuteOutcome, ExecuteRequest } from "../executor.js";
-import { finalState } from "./exit-state.js";
-import { engineCall } from "./engine.js";
+import { finalState } from "../docker/exit-state.js";
+import { engineCall } from "../docker/engine.js";
 import type { ToolResult } from "./tool-result.js";
 import { GATE_RELEASE } from "./gate.js";
-import { killContainer, type StartedSandbox } from "./sandbox.js";
+import { killContainer } from "../docker/sandbox.js";
+import type { StartedSandbox } from "./started-sandbox.js";
 
 type Stop = { code: ErrorPayload["code"]; message: string };
 

@@ -18,9 +18,8 @@ import {
 import { WardenError } from "../../src/errors.js";
 import type { ServerToolDefinition } from "../../src/policy/pins.js";
 import { pinOf } from "../../src/policy/pins.js";
-import { engineCall } from "../container/engine.js";
-import { killContainer, removeContainer } from "../container/sandbox.js";
-import { startServerContainer, type ServerContainer } from "./server-container.js";
+import { engineCall } from "../docker/engine.js";
+import { killContainer, removeContainer, startContainer, type StartedContainer } from "../docker/sandbox.js";
 import type { ToolLogLevel } from "../executor.js";
 import { ContainerTransport, LineTooLongError } from "./container-transport.js";
 
@@ -83,7 +82,7 @@ export class HostedServer {
   readonly gone: Promise<void>;
 
   private constructor(
-    private readonly sandbox: ServerContainer,
+    private readonly sandbox: StartedContainer,
     private readonly client: Client,
     private readonly options: HostedServerOptions,
   ) {
@@ -99,7 +98,11 @@ export class HostedServer {
 
   /** Creates and starts the container, runs `initialize` and reads `tools/list`. Bounded by `signal`. */
   static async start(options: HostedServerOptions, signal: AbortSignal): Promise<HostedServer> {
-    const sandbox = await startServerContainer(options.docker, options.spec, options.egressNetwork, options.afterStart);
+    const sandbox = await startContainer(options.docker, options.spec, {
+      inspect: true,
+      ...(options.egressNetwork ? { egressNetwork: options.egressNetwork } : {}),
+      ...(options.afterStart ? { afterStart: options.afterStart } : {}),
+    });
     let server: HostedServer | undefined;
     try {
       const client = new Client({ name: "mcp-warden", version: options.version }, { capabilities: {} });
@@ -117,7 +120,7 @@ export class HostedServer {
   }
 
   get imageId(): string {
-    return this.sandbox.imageId;
+    return this.sandbox.imageId ?? "";
   }
 
   get ip(): string | undefined {

@@ -6,10 +6,10 @@
 import type Dockerode from "dockerode";
 import { randomBytes } from "node:crypto";
 import type { ServerToolDefinition } from "../../src/policy/pins.js";
-import { containerSpec } from "../container/container-spec.js";
-import { defaultDocker, engineCall } from "../container/engine.js";
-import type { ContainerRuntime } from "../container/runtime-spec.js";
-import { inspectToolImage } from "../container/image-config.js";
+import { containerSpec } from "../docker/container-spec.js";
+import { defaultDocker, engineCall } from "../docker/engine.js";
+import type { ContainerRuntime } from "../docker/runtime-spec.js";
+import { inspectToolImage } from "../docker/image-config.js";
 import type { SandboxTool } from "../executor.js";
 import { HostedServer } from "./hosted-server.js";
 import { STARTUP_BUDGET_MS } from "./mcp-server-executor.js";
@@ -23,7 +23,7 @@ export async function probeServer(tool: SandboxTool, env: Record<string, string>
   const docker = options.docker ?? defaultDocker();
   const info = await engineCall("inspect image", docker.getImage(tool.image!).inspect());
   const image = await inspectToolImage(docker, info.Id);
-  const spec = containerSpec({ tool: { ...tool, network: false }, env, serverId: `probe-${randomBytes(4).toString("hex")}`, callId: "approve", image, launch: "direct", runtime: options.runtime });
+  const spec = containerSpec({ tool: { ...tool, network: false }, env, serverId: `probe-${randomBytes(4).toString("hex")}`, callId: "approve", image, runtime: options.runtime });
   const server = await HostedServer.start(
     { docker, spec: { ...spec, StdinOnce: false }, maxLineBytes: 16 * 1024 * 1024, name: tool.name, version: options.version ?? "0" },
     AbortSignal.timeout(STARTUP_BUDGET_MS),

@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { buildImages } from "../../sandboxes/container/index.js";
+import { buildImages } from "../../sandboxes/docker/index.js";
 import { findToolDirs } from "../broker/index.js";
 import { loadConfigFile } from "../config/load.js";
 import { reportCliError } from "./errors.js";

@@ -6,7 +6,7 @@
  */
 export type ImageIdReader = (image: string) => Promise<string>;
 
-export const readEngineImageId: ImageIdReader = async (image) => (await import("../../sandboxes/container/image-id.js")).readImageId(image);
+export const readEngineImageId: ImageIdReader = async (image) => (await import("../../sandboxes/docker/image-id.js")).readImageId(image);
 
 /**
  * Bound into the digest when the engine cannot say which image a tag names:

@@ -10,7 +10,7 @@ import { createAlerter, type Alerter } from "../incident/alerts.js";
 import { startLiveReload, type LiveReload } from "./live.js";
 import { createJournal, journalDirOf, type Journal } from "../journal/index.js";
 import { WARDEN_VERSION } from "../version.js";
-import type { EngineRuntimes } from "../../sandboxes/container/runtime-check.js";
+import type { EngineRuntimes } from "../../sandboxes/docker/runtime-check.js";
 
 const JOURNAL_PRUNE_INTERVAL_MS = 60 * 60 * 1000;
 
@@ -48,15 +48,15 @@ export async function openRuntime(configPath: string, logger: Logger, hooks: Ope
   const containerRuntime = loaded.config.container.runtime;
   if (runtimes.has("container") || runtimes.has("mcp-server")) {
     // SPEC §16: an engine without the configured runtime (runsc) stops the start here, naming the fix.
-    const { checkContainerRuntime } = await import("../../sandboxes/container/runtime-check.js");
-    const { defaultDocker } = await import("../../sandboxes/container/engine.js");
+    const { checkContainerRuntime } = await import("../../sandboxes/docker/runtime-check.js");
+    const { defaultDocker } = await import("../../sandboxes/docker/engine.js");
     await checkContainerRuntime(containerRuntime, { docker: defaultDocker(), logger, ...(hooks.engineRuntimes ? { engineRuntimes: hooks.engineRuntimes } : {}) }).catch(async (err: unknown) => {
       await Promise.all(Object.values(executors).map((e) => e.close().catch(() => {})));
       throw err;
     });
   }
   // Loaded only when a container or hosted-server tool exists: isolate-only servers never load dockerode.
-  const shared = runtimes.has("container") || runtimes.has("mcp-server") ? (await import("../../sandboxes/container/index.js")).createDockerShared(logger) : null;
+  const shared = runtimes.has("container") || runtimes.has("mcp-server") ? (await import("../../sandboxes/docker/index.js")).createDockerShared(logger) : null;
   if (runtimes.has("container")) {
     const { createContainerExecutor } = await import("../../sandboxes/container/index.js");
     executors.container = createContainerExecutor({

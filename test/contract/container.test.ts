@@ -1,5 +1,6 @@
 /** The executor contract, run unchanged against the container backend (real Docker). */
-import { createContainerExecutor, LABEL } from "../../sandboxes/container/index.js";
+import { createContainerExecutor } from "../../sandboxes/container/index.js";
+import { LABEL } from "../../sandboxes/docker/index.js";
 import type { Executor } from "../../sandboxes/executor.js";
 import { containerBackendAvailable, docker, fixtureTool } from "../sandboxes/container/fixture.js";
 import { runExecutorContract, type ContractToolKind } from "./suite.js";

@@ -13,7 +13,7 @@ import { describe, test, type TestContext } from "node:test";
 import Dockerode from "dockerode";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { buildImages, pingEngine } from "../../sandboxes/container/index.js";
+import { buildImages, pingEngine } from "../../sandboxes/docker/index.js";
 import { findToolDirs } from "../../src/broker/index.js";
 import { loadConfigFile } from "../../src/config/load.js";
 import { repoRoot } from "../helpers/paths.js";

@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test, type TestContext } from "node:test";
 import Dockerode from "dockerode";
-import { buildImages, pingEngine } from "../../sandboxes/container/index.js";
+import { buildImages, pingEngine } from "../../sandboxes/docker/index.js";
 import { imagesCommand } from "../../src/cli/images.js";
 import type { CliIo } from "../../src/cli/types.js";
 import { findToolDirs } from "../../src/broker/index.js";

@@ -11,7 +11,7 @@ import { pino } from "pino";
 import { WardenError } from "../../src/errors.js";
 import { createLogger } from "../../src/logger.js";
 import { openRuntime } from "../../src/runtime/open.js";
-import type { EngineRuntimes } from "../../sandboxes/container/runtime-check.js";
+import type { EngineRuntimes } from "../../sandboxes/docker/runtime-check.js";
 import { isolateManifest, makeWorkspace } from "../helpers/workspace.js";
 
 const containerTool = isolateManifest("boxed", { runtime: "container", entry: undefined, image: "warden-test/contract:1", command: ["python3", "/app/contract.py", "echo"] });

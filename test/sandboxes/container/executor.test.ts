@@ -6,8 +6,9 @@
 import assert from "node:assert/strict";
 import Dockerode from "dockerode";
 import { after, before, describe, test } from "node:test";
-import { createContainerExecutor, LABEL } from "../../../sandboxes/container/index.js";
-import { SECCOMP_PROFILE_JSON } from "../../../sandboxes/container/seccomp-profile.js";
+import { createContainerExecutor } from "../../../sandboxes/container/index.js";
+import { LABEL } from "../../../sandboxes/docker/index.js";
+import { SECCOMP_PROFILE_JSON } from "../../../sandboxes/docker/seccomp-profile.js";
 import { STDERR_LINES_MAX } from "../../../sandboxes/container/stdio-collector.js";
 import type { Executor } from "../../../sandboxes/executor.js";
 import { assertCode, call, docker, fixtureTool, recordingHost, requireDocker } from "./fixture.js";

@@ -8,10 +8,10 @@ import Dockerode from "dockerode";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
 import type { ExecuteOutcome, Executor, SandboxTool, ToolHost } from "../../../sandboxes/executor.js";
-import { buildImages, pingEngine } from "../../../sandboxes/container/index.js";
-import { buildToolImage } from "../../../sandboxes/container/images.js";
-import { checkContainerRuntime } from "../../../sandboxes/container/runtime-check.js";
-import { CONTAINER_RUNTIMES, type ContainerRuntime } from "../../../sandboxes/container/runtime-spec.js";
+import { buildImages, pingEngine } from "../../../sandboxes/docker/index.js";
+import { buildToolImage } from "../../../sandboxes/docker/images.js";
+import { checkContainerRuntime } from "../../../sandboxes/docker/runtime-check.js";
+import { CONTAINER_RUNTIMES, type ContainerRuntime } from "../../../sandboxes/docker/runtime-spec.js";
 import { LIMIT_DEFAULTS } from "../../../src/manifest/schema.js";
 import { repoRoot } from "../../helpers/paths.js";
 

@@ -8,8 +8,9 @@ import { mkdtempSync, rmSync, writeFileSync, chmodSync, mkdirSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { createContainerExecutor, LABEL } from "../../../sandboxes/container/index.js";
-import { buildToolImage } from "../../../sandboxes/container/images.js";
+import { createContainerExecutor } from "../../../sandboxes/container/index.js";
+import { LABEL } from "../../../sandboxes/docker/index.js";
+import { buildToolImage } from "../../../sandboxes/docker/images.js";
 import type { Executor } from "../../../sandboxes/executor.js";
 import { assertCode, call, docker, fixtureTool, probe, repoRoot, requireDocker, TEST_RUNTIME } from "./fixture.js";
 

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { SandboxPool, type PoolOptions } from "../../../sandboxes/container/pool.js";
-import type { StartedSandbox } from "../../../sandboxes/container/sandbox.js";
+import type { StartedSandbox } from "../../../sandboxes/container/started-sandbox.js";
 import { fixtureTool } from "./fixture.js";
 
 interface FakeEngine {

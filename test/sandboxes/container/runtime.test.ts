@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { createContainerExecutor } from "../../../sandboxes/container/index.js";
-import { LABEL } from "../../../sandboxes/container/labels.js";
+import { LABEL } from "../../../sandboxes/docker/labels.js";
 import type { Executor } from "../../../sandboxes/executor.js";
 import { docker, probe, requireDocker, TEST_RUNTIME } from "./fixture.js";
 

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test, type TestContext } from "node:test";
 import { CallToolResultSchema, ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
-import { buildImages } from "../../../sandboxes/container/index.js";
+import { buildImages } from "../../../sandboxes/docker/index.js";
 import { runCli } from "../../../src/cli/main.js";
 import { readAudit } from "../../helpers/audit-read.js";
 import { repoRoot } from "../../helpers/paths.js";

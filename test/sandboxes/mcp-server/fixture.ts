@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
-import { buildToolImage } from "../../../sandboxes/container/images.js";
+import { buildToolImage } from "../../../sandboxes/docker/images.js";
 import { runCli } from "../../../src/cli/main.js";
 import { containerBackendAvailable, docker } from "../container/fixture.js";
 import { repoRoot } from "../../helpers/paths.js";

@@ -15,7 +15,7 @@ import { connectHttp, connectStdio, startHttpServer } from "../../helpers/server
 import { approveFixture, FIXTURE_SECRET, fixtureContainers, fixtureManifest, fixtureWorkspace, mcpServerBackendAvailable, requireReady } from "./fixture.js";
 import { makeWorkspace } from "../../helpers/workspace.js";
 import { runCli } from "../../../src/cli/main.js";
-import { buildToolImage } from "../../../sandboxes/container/images.js";
+import { buildToolImage } from "../../../sandboxes/docker/images.js";
 import { docker } from "../container/fixture.js";
 import { repoRoot } from "../../helpers/paths.js";
 

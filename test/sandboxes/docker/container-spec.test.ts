@@ -7,10 +7,10 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { containerSpec, poolKey, VOLUME_TMPFS_OPTIONS, type ContainerSpecInput } from "../../../sandboxes/container/container-spec.js";
-import { GATE_SCRIPT, HARD_BOUND_GRACE_S } from "../../../sandboxes/container/gate.js";
-import { LABEL } from "../../../sandboxes/container/labels.js";
-import { SECCOMP_PROFILE_JSON } from "../../../sandboxes/container/seccomp-profile.js";
+import { containerSpec, poolKey, VOLUME_TMPFS_OPTIONS, type ContainerSpecInput } from "../../../sandboxes/docker/container-spec.js";
+import { GATE_SCRIPT, gatedCommand, HARD_BOUND_GRACE_S } from "../../../sandboxes/container/gate.js";
+import { LABEL } from "../../../sandboxes/docker/labels.js";
+import { SECCOMP_PROFILE_JSON } from "../../../sandboxes/docker/seccomp-profile.js";
 import type { SandboxTool } from "../../../sandboxes/executor.js";
 import { LIMIT_DEFAULTS, type Limits } from "../../../src/manifest/schema.js";
 
@@ -163,19 +163,18 @@ describe("containerSpec (pure, setting by setting)", () => {
     assert.equal(pooled[LABEL.owner], "");
   });
 
-  test("gated launch (default): the gate is PID 1 with the hard bound, the tool's argv follows", () => {
-    const s = spec({ tool: tool({ limits: { timeoutMs: 2500 } }) });
+  test("gated launch (the one-shot backend's): the gate is PID 1 with the hard bound, the tool's argv follows", () => {
+    const s = spec({ tool: tool({ limits: { timeoutMs: 2500 } }), launch: gatedCommand });
     assert.deepEqual(s.Entrypoint, ["/bin/sh", "-c", GATE_SCRIPT, "warden-gate", `${3 + HARD_BOUND_GRACE_S}s`]);
     assert.deepEqual(s.Cmd, ["/usr/bin/python3", "/app/main.py"]);
-    assert.deepEqual(spec({ launch: "gated" }).Entrypoint, spec().Entrypoint);
   });
 
   test("the manifest's command replaces the image's CMD, after its ENTRYPOINT", () => {
-    assert.deepEqual(spec({ tool: tool({ command: ["/app/other.py", "--x"] }) }).Cmd, ["/usr/bin/python3", "/app/other.py", "--x"]);
+    assert.deepEqual(spec({ tool: tool({ command: ["/app/other.py", "--x"] }), launch: gatedCommand }).Cmd, ["/usr/bin/python3", "/app/other.py", "--x"]);
   });
 
-  test("direct launch: the plain argv, no gate", () => {
-    const s = spec({ launch: "direct" });
+  test("direct launch (default): the plain argv, no gate", () => {
+    const s = spec();
     assert.deepEqual(s.Entrypoint, ["/usr/bin/python3", "/app/main.py"]);
     assert.deepEqual(s.Cmd, []);
   });

@@ -9,10 +9,11 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { after, describe, test } from "node:test";
-import { createContainerExecutor, LABEL, leaseIsAlive, reapLeftovers } from "../../../sandboxes/container/index.js";
-import { currentLease } from "../../../sandboxes/container/labels.js";
+import { createContainerExecutor } from "../../../sandboxes/container/index.js";
+import { LABEL, leaseIsAlive, reapLeftovers } from "../../../sandboxes/docker/index.js";
+import { currentLease } from "../../../sandboxes/docker/labels.js";
 import { buildRoot } from "../../helpers/paths.js";
-import { docker, FIXTURE_IMAGE, requireDocker } from "./fixture.js";
+import { docker, FIXTURE_IMAGE, requireDocker } from "../container/fixture.js";
 
 /** A pid that existed a moment ago and is gone now. */
 function deadPid(): number {

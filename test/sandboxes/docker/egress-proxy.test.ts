@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { createServer, request, type Server } from "node:http";
 import { connect, createServer as createTcpServer, type Server as TcpServer } from "node:net";
 import { after, before, describe, test } from "node:test";
-import { EgressProxy } from "../../../sandboxes/container/egress-proxy.js";
+import { EgressProxy } from "../../../sandboxes/docker/egress-proxy.js";
 import { authorizeEgress, EGRESS_HOST_MAX, EGRESS_RECORDS_MAX } from "../../../src/capabilities/network/index.js";
 import type { EgressRecord, NetworkGrant } from "../../../src/capabilities/types.js";
 

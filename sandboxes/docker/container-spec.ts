@@ -8,7 +8,6 @@ import { createHash } from "node:crypto";
 import { WardenError } from "../../src/errors.js";
 import { LIMIT_DEFAULTS } from "../../src/manifest/schema.js";
 import type { SandboxTool, VolumeMount } from "../executor.js";
-import { gatedCommand } from "./gate.js";
 import type { ToolImageConfig } from "./image-config.js";
 import { LABEL, serverLabels } from "./labels.js";
 import { withRuntime, type ContainerRuntime } from "./runtime-spec.js";
@@ -33,12 +32,19 @@ export interface ContainerSpecInput {
   /** The inspected image: its command (run by the gate) and its VOLUME paths. */
   image: ToolImageConfig;
   /**
-   * `gated` (default): one-shot tools — PID 1 waits for the call, then runs the command under a hard
-   * bound (gate.ts). `direct`: a hosted MCP server (sandboxes/mcp-server) — its stdin is a JSON-RPC
-   * stream for the whole session, started by warden only when a call needs it; no per-call bound.
+   * How PID 1 runs the tool's argv. Default: directly (a hosted MCP server, sandboxes/mcp-server: its stdin
+   * is a JSON-RPC stream for the whole session, started by warden only when a call needs it). One-shot
+   * container tools pass the gate (sandboxes/container/gate.ts): PID 1 waits for the call, then runs the
+   * command under a hard bound. The protocol a backend speaks is the backend's; the hardening is here.
    */
-  launch?: "gated" | "direct";
+  launch?: Launch;
 }
+
+/** Entrypoint and Cmd for the tool's argv (image ENTRYPOINT + manifest command or image CMD). */
+export type Launch = (argv: string[], timeoutMs: number) => { Entrypoint: string[]; Cmd: string[] };
+
+/** The argv as PID 1: no step of warden's in between. */
+export const directLaunch: Launch = (argv) => ({ Entrypoint: argv, Cmd: [] });
 
 const TMPFS_OPTIONS = "rw,noexec,nosuid,nodev,size=16m";
 /** Over each VOLUME path of the image: small, in RAM (charged to the container's memory cgroup), no exec. */
@@ -59,8 +65,9 @@ export function containerSpec(input: ContainerSpecInput): Dockerode.ContainerCre
   return withRuntime(input.runtime, {
     // The id the inspection saw, not the tag: the VOLUME lines covered below are those of this very image.
     Image: input.image.id,
-    // Nothing of the tool runs before its call: PID 1 waits for the call, then runs argv under a hard bound.
-    ...(input.launch === "direct" ? { Entrypoint: argv, Cmd: [] } : gatedCommand(argv, limits.timeoutMs)),
+    // What PID 1 is: the backend's protocol (the one-shot gate keeps anything of the tool from running before
+    // its call; a hosted server runs directly).
+    ...(input.launch ?? directLaunch)(argv, limits.timeoutMs),
     // Runs as nobody: a kernel or runtime bug reached from the tool starts without root.
     User: "65534:65534",
     WorkingDir: "/tmp",

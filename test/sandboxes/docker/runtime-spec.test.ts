@@ -7,9 +7,9 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { containerSpec, type ContainerSpecInput } from "../../../sandboxes/container/container-spec.js";
-import { RUNSC_HOST_PIDS_BASE, RUNSC_HOST_PIDS_PER_PROCESS } from "../../../sandboxes/container/runtime-spec.js";
-import { fixtureTool } from "./fixture.js";
+import { containerSpec, type ContainerSpecInput } from "../../../sandboxes/docker/container-spec.js";
+import { RUNSC_HOST_PIDS_BASE, RUNSC_HOST_PIDS_PER_PROCESS } from "../../../sandboxes/docker/runtime-spec.js";
+import { fixtureTool } from "../container/fixture.js";
 
 type Rule = { names: string[]; action: string; errnoRet?: number };
 
