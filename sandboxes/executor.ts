@@ -21,8 +21,10 @@
  *   count it for quarantine); a call that cannot be stopped at its deadline and
  *   takes its sandbox down with it ends `E_SANDBOX_CRASHED` (isolate backend).
  */
+import type { EgressRecord, NetworkGrant } from "../src/capabilities/types.js";
 import type { ErrorPayload } from "../src/errors.js";
 import type { Limits, RuntimeKind } from "../src/manifest/schema.js";
+import type { ServerToolDefinition } from "../src/policy/pins.js";
 
 /** Host functions exposed to tools never reject; they answer with this. */
 export type HostResult<T> = { ok: true; value: T } | { ok: false; error: ErrorPayload };
@@ -68,6 +70,12 @@ export interface ToolHost {
   progress(done: number, total?: number): void;
   fetch(request: FetchRequest): Promise<HostResult<FetchResponse>>;
   fs(operation: FsOperation): Promise<HostResult<string | Uint8Array | string[] | FsStat | null>>;
+  /**
+   * An exchange the backend's own egress path saw (the container egress proxy), refused ones too: it joins
+   * the call's audit record under the same per-call bound as ctx.fetch. Records are delivered before
+   * `execute` resolves; after the outcome they are dropped.
+   */
+  recordEgress(record: EgressRecord): void;
 }
 
 export interface VolumeMount {
@@ -77,35 +85,57 @@ export interface VolumeMount {
   hostPath: string;
 }
 
-/** What a backend needs to know about a tool. */
-export interface SandboxTool {
+/**
+ * The unit a backend runs — code or image, command, limits, digest — one variant per runtime, told apart by
+ * `runtime`. It is not the name a client calls: a hosted MCP server (one unit, one container) exposes many
+ * tools, named per call by `ExecuteRequest.remote`.
+ */
+export type SandboxTool = IsolateSandboxTool | ContainerSandboxTool | McpServerSandboxTool;
+
+/** The Docker-based units (sandboxes/docker builds their hardened container). */
+export type DockerSandboxTool = ContainerSandboxTool | McpServerSandboxTool;
+
+interface SandboxToolBase {
   name: string;
   version: string;
   digest: string;
-  runtime: RuntimeKind;
   /** Absolute path of the tool folder. */
   dir: string;
-  /** Isolate: entry module path relative to `dir`. */
-  entry?: string;
-  /**
-   * Isolate: the text of every .js/.mjs/.json file of the tool folder by relative
-   * POSIX path, from the very bytes the digest was computed over (manifest loading). The
-   * backend runs these and never reads `dir` again: a file swapped on disk
-   * after hashing (time of check ≠ time of use) must not run under the approval.
-   */
-  modules?: Readonly<Record<string, string>>;
-  /** Container: image reference and optional command. */
-  image?: string;
-  /** Container / mcp-server: the image ID the approval is bound to; every container start checks the tag still names it. */
-  imageId?: string;
-  command?: string[];
   owner?: string;
-  /** mcp-server: one container per MCP session (default) or per call (SPEC §15). */
-  lifecycle?: "session" | "call";
   limits: Limits;
   /** Effective network access: container backends attach the egress proxy only when true. */
   network: boolean;
   volumes: VolumeMount[];
+}
+
+export interface IsolateSandboxTool extends SandboxToolBase {
+  runtime: "isolate";
+  /** Entry module path relative to `dir`. */
+  entry?: string;
+  /**
+   * The text of every .js/.mjs/.json file of the tool folder by relative POSIX path, from the very bytes the
+   * digest was computed over (manifest loading). The backend runs these and never reads `dir` again: a file
+   * swapped on disk after hashing (time of check ≠ time of use) must not run under the approval.
+   */
+  modules?: Readonly<Record<string, string>>;
+}
+
+interface DockerSandboxToolBase extends SandboxToolBase {
+  /** Image reference (tag) as the manifest names it. */
+  image: string;
+  /** The image ID the approval is bound to; every container start checks the tag still names it. */
+  imageId?: string;
+  command?: string[];
+}
+
+export interface ContainerSandboxTool extends DockerSandboxToolBase {
+  runtime: "container";
+}
+
+export interface McpServerSandboxTool extends DockerSandboxToolBase {
+  runtime: "mcp-server";
+  /** One container per MCP session (default) or per call (SPEC §15). */
+  lifecycle?: "session" | "call";
 }
 
 /** mcp-server: which tool of the hosted server a call is for, and the pin it was approved with. */
@@ -128,6 +158,12 @@ export interface ExecuteRequest {
   input: unknown;
   /** Granted secrets only (name → value). */
   env: Record<string, string>;
+  /**
+   * The tool's effective network grants at admission (manifest ∩ operator grant). Backends whose egress
+   * is not `host.fetch` (the container egress proxy) check every exchange against these, with the same
+   * rule as ctx.fetch; absent or empty refuses all.
+   */
+  network?: readonly NetworkGrant[];
   host: ToolHost;
   signal: AbortSignal;
 }
@@ -156,9 +192,17 @@ export interface Executor {
   readonly runtime: RuntimeKind;
   /** Resolves when the backend can start a call without paying its own start-up (optional). */
   ready?(): Promise<void>;
-  /** Makes the next calls of this tool cheap (pre-warm). Idempotent; never throws. */
-  prepare(tool: SandboxTool): Promise<void>;
+  /**
+   * Makes the next calls of this tool cheap (pre-warm). `env` is the tool's granted secrets as of now (a warm
+   * container's env is fixed when it is created). Idempotent; never throws.
+   */
+  prepare(tool: SandboxTool, env?: Record<string, string>): Promise<void>;
   execute(request: ExecuteRequest): Promise<ExecuteOutcome>;
+  /**
+   * A hosted server listed its tools (at start, or after `list_changed`): the broker compares them with the
+   * pins (drift). Optional; the broker subscribes once, when it is built.
+   */
+  onDefinitions?(listener: (tool: SandboxTool, definitions: ServerToolDefinition[]) => void): void;
   /** The MCP session ended (client gone, idle): stop what was kept for it. Optional; never throws. */
   endSession?(session: string): Promise<void>;
   /** Stops every sandbox; pending calls end with E_CANCELLED. */

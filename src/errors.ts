@@ -70,3 +70,15 @@ export function toWardenError(err: unknown, fallback: ErrorCode = "E_TOOL_FAILED
   const message = err instanceof Error ? err.message : String(err);
   return new WardenError(fallback, message);
 }
+
+/**
+ * What a request or call stopped by an AbortSignal answers, from the signal's reason: the stopper's own code
+ * (a WardenError, or an object with a known `code`: E_TIMEOUT from a deadline, E_DISABLED from the kill
+ * switch …), else E_CANCELLED with `message`. The one mapping of abort reasons (broker, capabilities, backends).
+ */
+export function abortPayload(reason: unknown, message = "the call was cancelled"): ErrorPayload {
+  if (reason instanceof WardenError) return reason.toPayload();
+  const code = (reason as { code?: unknown } | null)?.code;
+  if (isErrorCode(code)) return { code, message: String((reason as { message?: unknown }).message ?? code) };
+  return { code: "E_CANCELLED", message };
+}

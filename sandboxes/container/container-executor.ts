@@ -7,10 +7,12 @@ import type Dockerode from "dockerode";
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import { authorizeEgress } from "../../src/capabilities/network/index.js";
-import type { EgressRecord, NetworkGrant } from "../../src/capabilities/types.js";
 import { toWardenError, WardenError } from "../../src/errors.js";
 import { LIMIT_DEFAULTS } from "../../src/manifest/schema.js";
-import type { ExecuteOutcome, ExecuteRequest, Executor, SandboxTool } from "../executor.js";
+import type { ContainerSandboxTool, ExecuteOutcome, ExecuteRequest, Executor, SandboxTool } from "../executor.js";
+
+/** A request this backend runs: its tool is a container unit. */
+type ContainerRequest = ExecuteRequest & { tool: ContainerSandboxTool };
 import { blockEmbeddedDns } from "../docker/container-dns.js";
 import { containerSpec, type EgressAttachment } from "../docker/container-spec.js";
 import { gatedCommand } from "./gate.js";
@@ -19,6 +21,7 @@ import { EgressGateway } from "../docker/egress-gateway.js";
 import { pinnedImage } from "../docker/image-id.js";
 import { defaultDocker } from "../docker/engine.js";
 import { inspectToolImage } from "../docker/image-config.js";
+import { failure, stoppedOutcome } from "../outcome/index.js";
 import { SandboxPool, type PoolStats } from "./pool.js";
 import { reapLeftovers } from "../docker/reaper.js";
 import { runCall } from "./run-call.js";
@@ -42,15 +45,6 @@ export interface ContainerExecutorOptions {
   logger?: Logger;
   /** Labels every object this server creates; the reaper spares live servers' objects. Default: random. */
   serverId?: string;
-  /**
-   * The tool's effective network grants (manifest ∩ operator). `ExecuteRequest` carries no grants, so the
-   * broker supplies them here; the egress proxy checks every request against them. Default: none.
-   */
-  networkGrantsFor?(tool: SandboxTool): NetworkGrant[];
-  /** Every egress attempt through the proxy, refused ones too, for the call's audit record. */
-  onEgress?(callId: string, record: EgressRecord): void;
-  /** Granted secrets of a tool, so `prepare` can warm containers that match its calls. Default: none. */
-  envFor?(tool: SandboxTool): Record<string, string>;
   proxy?: {
     /** The egress rule; default: `authorizeEgress` from src/capabilities/network (the one ctx.fetch uses). */
     authorize?: AuthorizeEgress;
@@ -116,20 +110,21 @@ class DockerContainerExecutor implements ContainerExecutor {
     return this.pool.stats();
   }
 
-  async prepare(tool: SandboxTool): Promise<void> {
+  async prepare(tool: SandboxTool, env: Record<string, string> = {}): Promise<void> {
     if (this.closed || tool.runtime !== "container") return;
     try {
-      await this.pool.fill(tool, this.options.envFor?.(tool) ?? {});
+      await this.pool.fill(tool, env);
     } catch (err) {
       this.options.logger?.warn({ tool: tool.name, err: toWardenError(err).message }, "prepare failed");
     }
   }
 
-  async execute(request: ExecuteRequest): Promise<ExecuteOutcome> {
+  async execute(outer: ExecuteRequest): Promise<ExecuteOutcome> {
     if (this.closed) return failure("E_SANDBOX_UNAVAILABLE", "the container backend is closed");
-    const { tool } = request;
+    const { tool } = outer;
     if (tool.runtime !== "container" || !tool.image)
       return failure("E_SANDBOX_UNAVAILABLE", `tool ${tool.name} is not a container tool (no image)`);
+    const request: ContainerRequest = { ...outer, tool };
     // Already cancelled: run nothing (and do not waste a warm container).
     if (request.signal.aborted) return stopOutcome(request.signal, tool);
     const deadlineAt = Date.now() + (tool.limits.timeoutMs ?? LIMIT_DEFAULTS.timeoutMs);
@@ -163,7 +158,7 @@ class DockerContainerExecutor implements ContainerExecutor {
   }
 
   /** A warm container if one matches, else a cold start bounded by the deadline and cancellation. */
-  private async acquire(request: ExecuteRequest, signal: AbortSignal, deadlineAt: number): Promise<StartedSandbox | undefined> {
+  private async acquire(request: ContainerRequest, signal: AbortSignal, deadlineAt: number): Promise<StartedSandbox | undefined> {
     const warm = this.pool.take(request.tool, request.env);
     if (warm) return warm;
     const claimed = await this.claimStarting(request, signal, deadlineAt);
@@ -183,7 +178,7 @@ class DockerContainerExecutor implements ContainerExecutor {
   }
 
   /** A pool container already starting, if one is not promised to another call; bounded by the deadline and cancellation. */
-  private async claimStarting(request: ExecuteRequest, signal: AbortSignal, deadlineAt: number): Promise<StartedSandbox | undefined> {
+  private async claimStarting(request: ContainerRequest, signal: AbortSignal, deadlineAt: number): Promise<StartedSandbox | undefined> {
     const giveUp = new AbortController();
     const timer = setTimeout(() => giveUp.abort(), Math.max(0, deadlineAt - Date.now()));
     const onAbort = (): void => giveUp.abort();
@@ -196,7 +191,7 @@ class DockerContainerExecutor implements ContainerExecutor {
     }
   }
 
-  private async runBound(sandbox: StartedSandbox, request: ExecuteRequest, deadlineAt: number): Promise<ExecuteOutcome> {
+  private async runBound(sandbox: StartedSandbox, request: ContainerRequest, deadlineAt: number): Promise<ExecuteOutcome> {
     const ip = sandbox.ip;
     // A warm container was labelled before its call existed (warden.call=pool): this line ties the two.
     this.options.logger?.debug({ callId: request.callId, tool: request.tool.name, container: sandbox.id.slice(0, 12) }, "container call");
@@ -205,8 +200,10 @@ class DockerContainerExecutor implements ContainerExecutor {
       this.egress.bind(ip, {
         callId: request.callId,
         tool: request.tool.name,
-        grants: this.options.networkGrantsFor?.(request.tool) ?? [],
-        onEgress: (record) => this.options.onEgress?.(request.callId, record),
+        // Policy arrives with the call, like ctx.fetch's: the effective grants at admission, and the call's own host
+        // records every exchange (same per-call bound as ctx.fetch).
+        grants: [...(request.network ?? [])],
+        onEgress: (record) => request.host.recordEgress(record),
       });
     try {
       return await runCall(sandbox, request, deadlineAt);
@@ -215,7 +212,7 @@ class DockerContainerExecutor implements ContainerExecutor {
     }
   }
 
-  private async startFor(tool: SandboxTool, env: Record<string, string>, callId: string): Promise<StartedSandbox> {
+  private async startFor(tool: ContainerSandboxTool, env: Record<string, string>, callId: string): Promise<StartedSandbox> {
     const egress: EgressAttachment | undefined = tool.network ? await this.egress.ready() : undefined;
     // Approval binding (image-id.ts): refuse a rebuilt tag; then inspect that very image ID (its VOLUME paths, its command).
     const pinned = await pinnedImage(this.docker, tool);
@@ -242,15 +239,7 @@ class DockerContainerExecutor implements ContainerExecutor {
   }
 }
 
-function failure(code: "E_SANDBOX_UNAVAILABLE" | "E_CANCELLED" | "E_TIMEOUT", message: string): ExecuteOutcome {
-  return { ok: false, error: { code, message } };
-}
-
 function stopOutcome(signal: AbortSignal, tool: SandboxTool): ExecuteOutcome {
-  if (signal.aborted) {
-    const reason: unknown = signal.reason;
-    if (reason instanceof WardenError) return { ok: false, error: reason.toPayload() };
-    return failure("E_CANCELLED", "the call was cancelled");
-  }
+  if (signal.aborted) return stoppedOutcome(signal);
   return failure("E_TIMEOUT", `tool ${tool.name} exceeded its ${tool.limits.timeoutMs ?? LIMIT_DEFAULTS.timeoutMs} ms time limit while its container was starting`);
 }

@@ -7,7 +7,7 @@
  * shrinking back to `perTool` when calls stop; all pools together stay under
  * `maxIdle` so idle memory stays bounded.
  */
-import type { SandboxTool } from "../executor.js";
+import type { ContainerSandboxTool } from "../executor.js";
 import { poolKey } from "../docker/container-spec.js";
 import { pruneArrivals, SIZING_DEFAULTS, targetPoolSize, type SizingPolicy } from "./pool-sizing.js";
 import { removeContainer } from "../docker/sandbox.js";
@@ -24,8 +24,8 @@ export interface PoolOptions {
   windowMs?: number;
   /** How often idle pools shrink back toward their target; 0 disables the timer (tests call shrink()). Default 1 s. */
   shrinkIntervalMs?: number;
-  start(tool: SandboxTool, env: Record<string, string>): Promise<StartedSandbox>;
-  onError(tool: SandboxTool, err: unknown): void;
+  start(tool: ContainerSandboxTool, env: Record<string, string>): Promise<StartedSandbox>;
+  onError(tool: ContainerSandboxTool, err: unknown): void;
 }
 
 /** The pool's own counters: what the tests and the bench assert on. */
@@ -48,7 +48,7 @@ export interface PoolStats {
 
 interface ToolPool {
   key: string;
-  tool: SandboxTool;
+  tool: ContainerSandboxTool;
   env: Record<string, string>;
   idle: StartedSandbox[];
   starting: number;
@@ -86,7 +86,7 @@ export class SandboxPool {
   }
 
   /** A live pooled container for exactly this tool+env, or undefined. Always schedules a refill. */
-  take(tool: SandboxTool, env: Record<string, string>): StartedSandbox | undefined {
+  take(tool: ContainerSandboxTool, env: Record<string, string>): StartedSandbox | undefined {
     if (this.options.perTool <= 0 || this.closed) return undefined;
     const pool = this.poolFor(tool, env);
     const now = Date.now();
@@ -111,7 +111,7 @@ export class SandboxPool {
    * undefined at once when none is starting, or later when that start failed
    * or `signal` fired (the caller then starts a cold one or gives up).
    */
-  claim(tool: SandboxTool, env: Record<string, string>, signal: AbortSignal): Promise<StartedSandbox | undefined> | undefined {
+  claim(tool: ContainerSandboxTool, env: Record<string, string>, signal: AbortSignal): Promise<StartedSandbox | undefined> | undefined {
     if (this.options.perTool <= 0 || this.closed || signal.aborted) return undefined;
     const pool = this.pools.get(tool.name);
     if (!pool || pool.key !== poolKey(tool, env) || pool.starting <= pool.waiters.length) return undefined;
@@ -132,7 +132,7 @@ export class SandboxPool {
   }
 
   /** Fills the tool's pool and waits for it (prepare). */
-  async fill(tool: SandboxTool, env: Record<string, string>): Promise<void> {
+  async fill(tool: ContainerSandboxTool, env: Record<string, string>): Promise<void> {
     if (this.options.perTool <= 0 || this.closed) return;
     const pool = this.poolFor(tool, env);
     pool.lastUsed = Date.now();
@@ -186,7 +186,7 @@ export class SandboxPool {
     return targetPoolSize({ ...this.policy, floor, max }, pool.arrivals, now, pool.startMs);
   }
 
-  private poolFor(tool: SandboxTool, env: Record<string, string>): ToolPool {
+  private poolFor(tool: ContainerSandboxTool, env: Record<string, string>): ToolPool {
     const key = poolKey(tool, env);
     let pool = this.pools.get(tool.name);
     if (pool && pool.key !== key) {
@@ -203,7 +203,7 @@ export class SandboxPool {
     return pool;
   }
 
-  private freshPool(key: string, tool: SandboxTool, env: Record<string, string>): ToolPool {
+  private freshPool(key: string, tool: ContainerSandboxTool, env: Record<string, string>): ToolPool {
     return { key, tool, env, idle: [], starting: 0, inflight: new Set(), lastUsed: Date.now(), backoffUntil: 0, arrivals: [], startMs: INITIAL_START_MS, waiters: [] };
   }
 

@@ -4,9 +4,10 @@
  * into an outcome. OOM is read from `State.OOMKilled` before the container is
  * removed (which is why containers are never AutoRemove).
  */
-import { WardenError, type ErrorPayload } from "../../src/errors.js";
+import { abortPayload, type ErrorPayload } from "../../src/errors.js";
 import { LIMIT_DEFAULTS } from "../../src/manifest/schema.js";
 import type { ExecuteOutcome, ExecuteRequest } from "../executor.js";
+import { boundedOutput } from "../outcome/index.js";
 import { finalState } from "../docker/exit-state.js";
 import { engineCall } from "../docker/engine.js";
 import type { ToolResult } from "./tool-result.js";
@@ -113,8 +114,7 @@ function writeInput(sandbox: StartedSandbox, request: ExecuteRequest): void {
 }
 
 function cancellation(reason: unknown): Stop {
-  if (reason instanceof WardenError) return { code: reason.code, message: reason.message };
-  return { code: "E_CANCELLED", message: "the call was cancelled" };
+  return abortPayload(reason);
 }
 
 /** The container ended on its own: exit status, OOM flag, then the result it wrote. */
@@ -154,10 +154,7 @@ async function settle(
 
 function resultOutcome(result: ToolResult & { kind: "output" | "error" }, name: string, outputBytes: number): ExecuteOutcome {
   if (result.kind === "error") return { ok: false, error: { code: "E_TOOL_FAILED", message: result.message } };
-  const bytes = Buffer.byteLength(JSON.stringify(result.output) ?? "null", "utf8");
-  if (bytes > outputBytes)
-    return { ok: false, error: { code: "E_OUTPUT_TOO_LARGE", message: `tool ${name} returned ${bytes} bytes; its limit is ${outputBytes}` } };
-  return { ok: true, output: result.output, outputBytes: bytes };
+  return boundedOutput(`tool ${name}`, result.output, outputBytes);
 }
 
 function delay(ms: number): Promise<void> {

@@ -7,7 +7,7 @@ import type Dockerode from "dockerode";
 import { createHash } from "node:crypto";
 import { WardenError } from "../../src/errors.js";
 import { LIMIT_DEFAULTS } from "../../src/manifest/schema.js";
-import type { SandboxTool, VolumeMount } from "../executor.js";
+import type { DockerSandboxTool, VolumeMount } from "../executor.js";
 import type { ToolImageConfig } from "./image-config.js";
 import { LABEL, serverLabels } from "./labels.js";
 import { withRuntime, type ContainerRuntime } from "./runtime-spec.js";
@@ -20,7 +20,7 @@ export interface EgressAttachment {
 }
 
 export interface ContainerSpecInput {
-  tool: SandboxTool;
+  tool: DockerSandboxTool;
   env: Record<string, string>;
   serverId: string;
   /** Set only when `tool.network` is true. */
@@ -166,7 +166,7 @@ function volumeMounts(volumes: VolumeMount[]): Dockerode.MountSettings[] {
  * Two calls may share a pooled container only if it was created identically:
  * same image, command, limits, volumes, network, and the same granted env.
  */
-export function poolKey(tool: SandboxTool, env: Record<string, string>): string {
+export function poolKey(tool: DockerSandboxTool, env: Record<string, string>): string {
   const h = createHash("sha256");
   h.update(JSON.stringify([tool.name, tool.digest, tool.image, tool.command, tool.limits, tool.network, tool.volumes, tool.owner]));
   h.update(JSON.stringify(Object.entries(env).sort(([a], [b]) => (a < b ? -1 : 1))));

@@ -8,7 +8,7 @@
 import type Dockerode from "dockerode";
 import { WardenError } from "../../src/errors.js";
 import { IMAGE_ID_UNKNOWN } from "../../src/manifest/image-id.js";
-import type { SandboxTool } from "../executor.js";
+import type { DockerSandboxTool } from "../executor.js";
 import { defaultDocker, engineCall } from "./engine.js";
 
 /** Short: a load or a reload waits on it, and a missing engine answers at once anyway. */
@@ -31,7 +31,7 @@ export async function readImageId(ref: string, docker: Dockerode = (shared ??= d
  * A tool without `imageId` was not loaded through the registry (direct
  * executor use in tests); the broker never runs a container tool without one.
  */
-export async function pinnedImage(docker: Dockerode, tool: SandboxTool): Promise<string> {
+export async function pinnedImage(docker: Dockerode, tool: DockerSandboxTool): Promise<string> {
   if (!tool.image) throw new WardenError("E_SANDBOX_UNAVAILABLE", `tool ${tool.name} has no image`);
   if (tool.imageId === undefined) return tool.image;
   const now = await readImageId(tool.image, docker);

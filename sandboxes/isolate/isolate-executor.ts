@@ -7,7 +7,7 @@
 import { Buffer } from "node:buffer";
 import { WardenError, type ErrorPayload } from "../../src/errors.js";
 import type { Logger } from "../../src/logger.js";
-import type { ExecuteOutcome, ExecuteRequest, Executor, HostResult, SandboxTool } from "../executor.js";
+import type { ExecuteOutcome, ExecuteRequest, Executor, HostResult, IsolateSandboxTool, SandboxTool } from "../executor.js";
 import type { FromWorker, HostRequest, WireTool } from "./protocol.js";
 import { wireKey, wireToolOf } from "./tool-source.js";
 import { hostRequestFromWire, hostResultToWire } from "./wire-bytes.js";
@@ -173,7 +173,7 @@ export class IsolateExecutor implements Executor {
   }
 
   /** The tool's hashed module texts, shaped for the workers once per (name, digest, limits, entry). */
-  private wireTool(tool: SandboxTool): WireTool {
+  private wireTool(tool: IsolateSandboxTool): WireTool {
     const key = sourceKey(tool);
     let wire = this.loaded.get(key);
     if (!wire) {
@@ -333,7 +333,7 @@ export class IsolateExecutor implements Executor {
   }
 }
 
-function sourceKey(tool: SandboxTool): string {
+function sourceKey(tool: IsolateSandboxTool): string {
   return `${wireKey(tool)}\0${tool.entry ?? ""}`;
 }
 

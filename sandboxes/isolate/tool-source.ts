@@ -7,7 +7,7 @@
  * worker loads it) therefore never runs under the approval.
  */
 import { WardenError } from "../../src/errors.js";
-import type { SandboxTool } from "../executor.js";
+import type { IsolateSandboxTool, SandboxTool } from "../executor.js";
 import type { WireTool } from "./protocol.js";
 
 const MODULE_FILE = /\.(m?js)$/;
@@ -20,7 +20,7 @@ export function wireKey(tool: SandboxTool): string {
   return `${tool.name}@${tool.digest}#${timeoutMs}/${memoryMb}/${outputBytes}`;
 }
 
-export function wireToolOf(tool: SandboxTool): WireTool {
+export function wireToolOf(tool: IsolateSandboxTool): WireTool {
   if (!tool.entry) throw new WardenError("E_TOOL_FAILED", `isolate tool ${tool.name} has no entry module`);
   if (!tool.modules)
     throw new WardenError("E_SANDBOX_UNAVAILABLE", `isolate tool ${tool.name} carries no module sources; the backend runs only the bytes its digest covers and never reads the folder`);

@@ -20,7 +20,7 @@ import type { ServerToolDefinition } from "../../src/policy/pins.js";
 import { pinOf } from "../../src/policy/pins.js";
 import { engineCall } from "../docker/engine.js";
 import { killContainer, removeContainer, startContainer, type StartedContainer } from "../docker/sandbox.js";
-import type { ToolLogLevel } from "../executor.js";
+import type { ToolHost, ToolLogLevel } from "../executor.js";
 import { ContainerTransport, LineTooLongError } from "./container-transport.js";
 
 /** At most this many tools are read from one server (pages × entries): a server cannot make warden list forever. */
@@ -62,7 +62,8 @@ export class HostedServer {
   readonly live = new Map<string, string>();
   definitions: ServerToolDefinition[] = [];
   /** Calls in flight on this server (egress through the proxy is charged to them). */
-  readonly calls = new Set<string>();
+  /** The calls in flight on this server, by call id: egress through the proxy is charged to each of them. */
+  readonly calls = new Map<string, ToolHost>();
   /** Rejecters of the calls in flight: a server that goes away ends each with its reason (no per-call listener on `gone`). */
   private readonly pending = new Set<(reason: WardenError) => void>();
   private junkLines = 0;

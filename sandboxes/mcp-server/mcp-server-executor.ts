@@ -14,12 +14,16 @@ import { containerSpec, type EgressAttachment } from "../docker/container-spec.j
 import { defaultDocker, engineCall } from "../docker/engine.js";
 import { inspectToolImage } from "../docker/image-config.js";
 import { blockEmbeddedDns } from "../docker/container-dns.js";
-import type { ExecuteOutcome, ExecuteRequest, Executor, SandboxTool } from "../executor.js";
+import type { ExecuteOutcome, ExecuteRequest, Executor, McpServerSandboxTool, SandboxTool } from "../executor.js";
+
+/** A request this backend runs: a hosted server unit and the remote tool it calls. */
+type ServerRequest = ExecuteRequest & { tool: McpServerSandboxTool };
 import { reapLeftovers } from "../docker/reaper.js";
 import { EgressGateway } from "../docker/egress-gateway.js";
 import type { ContainerRuntime } from "../docker/runtime-spec.js";
 import { authorizeEgress } from "../../src/capabilities/network/index.js";
 import { HostedServer } from "./hosted-server.js";
+import { failure, stoppedOutcome } from "../outcome/index.js";
 import { outcomeOf } from "./result.js";
 import { MAX_NOTIFICATIONS_PER_CALL, MAX_PROGRESS_PER_CALL, NotificationBudget } from "./notification-budget.js";
 
@@ -48,13 +52,9 @@ export interface McpServerExecutorOptions {
   logger?: Logger;
   version?: string;
   egress?: EgressProvider;
-  networkGrantsFor?(tool: SandboxTool): NetworkGrant[];
-  onEgress?(callId: string, record: EgressRecord): void;
   /** Hosted servers running at once, in total and per identity (review F8): more sessions ⇒ E_BUSY, not more containers. */
   maxServers?: number;
   maxServersPerIdentity?: number;
-  /** Every tools/list read from a hosted server (start and `list_changed`): the broker checks it against the pins. */
-  onDefinitions?(tool: SandboxTool, definitions: ServerToolDefinition[]): void;
   /** OCI runtime of every hosted server (config `container.runtime`, SPEC §16). Default runc. */
   runtime?: ContainerRuntime;
 }
@@ -89,6 +89,7 @@ export class McpServerExecutor implements Executor {
   /** `${session}\0${tool}\0${digest}` → the session's server. */
   private readonly slots = new Map<string, Slot>();
   private readonly running = new Set<HostedServer>();
+  private readonly definitionListeners: Array<(tool: SandboxTool, definitions: ServerToolDefinition[]) => void> = [];
   private closed = false;
 
   constructor(private readonly options: McpServerExecutorOptions) {
@@ -98,14 +99,24 @@ export class McpServerExecutor implements Executor {
     void reapLeftovers(this.docker, { serverId: this.serverId }).catch(() => {});
   }
 
+  /** The broker's drift check (SPEC §15): every tools/list read from a hosted server, at start and on `list_changed`. */
+  onDefinitions(listener: (tool: SandboxTool, definitions: ServerToolDefinition[]) => void): void {
+    this.definitionListeners.push(listener);
+  }
+
+  private emitDefinitions(tool: SandboxTool, definitions: ServerToolDefinition[]): void {
+    for (const listener of this.definitionListeners) listener(tool, definitions);
+  }
+
   async prepare(): Promise<void> {
     // Servers start with their session's first call: a server per session cannot be warmed before the session exists.
   }
 
-  async execute(request: ExecuteRequest): Promise<ExecuteOutcome> {
-    const { tool, remote } = request;
+  async execute(outer: ExecuteRequest): Promise<ExecuteOutcome> {
+    const { tool, remote } = outer;
     if (this.closed) return failure("E_SANDBOX_UNAVAILABLE", "the mcp-server backend is closed");
     if (tool.runtime !== "mcp-server" || !tool.image || !remote) return failure("E_SANDBOX_UNAVAILABLE", `${tool.name} is not a hosted MCP server tool`);
+    const request: ServerRequest = { ...outer, tool };
     if (request.signal.aborted) return stopped(request.signal, tool);
     const session = tool.lifecycle === "call" ? `call:${request.callId}` : (request.session ?? "default");
     // The image ID is part of the key: after a re-approval of a rebuilt image, no call reaches a server of the old one.
@@ -164,7 +175,7 @@ export class McpServerExecutor implements Executor {
     return this.gateway;
   }
 
-  private slotFor(key: string, request: ExecuteRequest): Slot {
+  private slotFor(key: string, request: ServerRequest): Slot {
     const existing = this.slots.get(key);
     if (existing) return existing;
     const actor = request.actor ?? "unknown";
@@ -193,7 +204,7 @@ export class McpServerExecutor implements Executor {
     if (server) await server.close();
   }
 
-  private async start(request: ExecuteRequest): Promise<HostedServer> {
+  private async start(request: ServerRequest): Promise<HostedServer> {
     const { tool } = request;
     const image = await inspectToolImage(this.docker, await this.approvedImage(tool));
     const egress = tool.network ? await this.egressFor() : undefined;
@@ -217,14 +228,14 @@ export class McpServerExecutor implements Executor {
     );
     this.running.add(server);
     void server.gone.then(() => this.running.delete(server));
-    server.onDefinitions((defs) => this.options.onDefinitions?.(tool, defs));
-    this.options.onDefinitions?.(tool, server.definitions);
-    if (egress && server.ip) this.bindEgress(server, tool);
+    server.onDefinitions((defs) => this.emitDefinitions(tool, defs));
+    this.emitDefinitions(tool, server.definitions);
+    if (egress && server.ip) this.bindEgress(server, request);
     return server;
   }
 
   /** SPEC §15 / the image binding: the tag must still name the image that was approved. */
-  private async approvedImage(tool: SandboxTool): Promise<string> {
+  private async approvedImage(tool: McpServerSandboxTool): Promise<string> {
     const info = await engineCall("inspect image", this.docker.getImage(tool.image!).inspect());
     if (tool.imageId && info.Id !== tool.imageId)
       throw new WardenError("E_NOT_APPROVED", `the image ${tool.image} of ${tool.name} was rebuilt since it was approved (approved ${tool.imageId.slice(0, 19)}, now ${info.Id.slice(0, 19)}); review and run: warden approve ${tool.name}`);
@@ -236,21 +247,23 @@ export class McpServerExecutor implements Executor {
   }
 
   /** The proxy binds the container's address for its life; each exchange is charged to the calls in flight. */
-  private bindEgress(server: HostedServer, tool: SandboxTool): void {
+  private bindEgress(server: HostedServer, request: ExecuteRequest): void {
     const ip = server.ip!;
     const egress = this.egressProvider();
     egress.bind(ip, {
       callId: `server:${server.id.slice(0, 12)}`,
-      tool: tool.name,
-      grants: this.options.networkGrantsFor?.(tool) ?? [],
+      tool: request.tool.name,
+      // The grants in force when the server started (the call that started it was admitted with them); a server
+      // lives for its session, so a grant revoked later takes effect with the next session's server.
+      grants: [...(request.network ?? [])],
       onEgress: (record) => {
-        for (const callId of server.calls) this.options.onEgress?.(callId, record);
+        for (const host of server.calls.values()) host.recordEgress(record);
       },
     });
     void server.gone.then(() => egress.unbind(ip));
   }
 
-  private async callOn(server: HostedServer, request: ExecuteRequest, name: string, pinned: string): Promise<ExecuteOutcome> {
+  private async callOn(server: HostedServer, request: ServerRequest, name: string, pinned: string): Promise<ExecuteOutcome> {
     const { tool } = request;
     // The rug-pull check, per call and per container: the server must still list this tool exactly as approved.
     const live = server.live.get(name);
@@ -275,7 +288,7 @@ export class McpServerExecutor implements Executor {
       const text = budget.log(message);
       if (text !== null) request.host.log(level, text);
     });
-    server.calls.add(request.callId);
+    server.calls.set(request.callId, request.host);
     let requestId: string | number | undefined;
     try {
       const input = (request.input ?? {}) as Record<string, unknown>;
@@ -306,14 +319,8 @@ export class McpServerExecutor implements Executor {
   }
 }
 
-function failure(code: "E_SANDBOX_UNAVAILABLE" | "E_NOT_APPROVED" | "E_CANCELLED", message: string): ExecuteOutcome {
-  return { ok: false, error: { code, message } };
-}
-
 function stopped(signal: AbortSignal, tool: SandboxTool): ExecuteOutcome {
-  const reason: unknown = signal.reason;
-  if (reason instanceof WardenError) return { ok: false, error: reason.toPayload() };
-  return failure("E_CANCELLED", `the call of ${tool.name} was cancelled`);
+  return stoppedOutcome(signal, `the call of ${tool.name} was cancelled`);
 }
 
 /** The server's start, bounded by the call's cancellation and the start-up budget. */

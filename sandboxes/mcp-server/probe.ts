@@ -10,7 +10,7 @@ import { containerSpec } from "../docker/container-spec.js";
 import { defaultDocker, engineCall } from "../docker/engine.js";
 import type { ContainerRuntime } from "../docker/runtime-spec.js";
 import { inspectToolImage } from "../docker/image-config.js";
-import type { SandboxTool } from "../executor.js";
+import type { McpServerSandboxTool } from "../executor.js";
 import { HostedServer } from "./hosted-server.js";
 import { STARTUP_BUDGET_MS } from "./mcp-server-executor.js";
 
@@ -19,9 +19,9 @@ export interface ProbeResult {
   definitions: ServerToolDefinition[];
 }
 
-export async function probeServer(tool: SandboxTool, env: Record<string, string>, options: { docker?: Dockerode; version?: string; runtime?: ContainerRuntime } = {}): Promise<ProbeResult> {
+export async function probeServer(tool: McpServerSandboxTool, env: Record<string, string>, options: { docker?: Dockerode; version?: string; runtime?: ContainerRuntime } = {}): Promise<ProbeResult> {
   const docker = options.docker ?? defaultDocker();
-  const info = await engineCall("inspect image", docker.getImage(tool.image!).inspect());
+  const info = await engineCall("inspect image", docker.getImage(tool.image).inspect());
   const image = await inspectToolImage(docker, info.Id);
   const spec = containerSpec({ tool: { ...tool, network: false }, env, serverId: `probe-${randomBytes(4).toString("hex")}`, callId: "approve", image, runtime: options.runtime });
   const server = await HostedServer.start(

@@ -6,6 +6,7 @@
  */
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import type { ContentBlock, ExecuteOutcome } from "../executor.js";
+import { boundedOutput, outputBytesOf } from "../outcome/index.js";
 
 const FORWARDED = new Set(["text", "image", "audio", "resource", "resource_link"]);
 const MAX_ERROR_TEXT = 2000;
@@ -23,8 +24,6 @@ export function outcomeOf(result: CallToolResult, name: string, outputBytes: num
   if (odd)
     return { ok: false, error: { code: "E_OUTPUT_INVALID", message: `${name} returned a content block of type ${JSON.stringify(String(odd.type).slice(0, 40))}, which warden does not forward` } };
   const structured = result.structuredContent;
-  const size = Buffer.byteLength(JSON.stringify({ content, structuredContent: structured }) ?? "");
-  if (size > outputBytes)
-    return { ok: false, error: { code: "E_OUTPUT_TOO_LARGE", message: `${name} returned ${size} bytes, more than its ${outputBytes}-byte output budget` } };
-  return { ok: true, output: structured, outputBytes: size, content };
+  // The bound covers the whole result (blocks and structuredContent), as the client receives it.
+  return boundedOutput(name, structured, outputBytes, outputBytesOf({ content, structuredContent: structured }), content);
 }

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { Logger } from "pino";
-import { WardenError, toWardenError, type ErrorPayload } from "../errors.js";
+import { abortPayload, WardenError, toWardenError, type ErrorPayload } from "../errors.js";
 import type { Config } from "../config/schema.js";
 import type { AuditEntry, AuditLog } from "../audit/index.js";
 import type { Journal } from "../journal/index.js";
@@ -10,7 +10,6 @@ import { shapeInput } from "./input-shape.js";
 /** An unknown tool's name is client-chosen: the record keeps a bounded prefix. */
 const MAX_NAME_IN_RECORD = 128;
 import type { Effect, RuntimeKind } from "../manifest/schema.js";
-import type { EgressRecord } from "../capabilities/types.js";
 import type { ContentBlock, Executor, ExecuteOutcome, SandboxTool, ToolLogLevel } from "../../sandboxes/executor.js";
 import type { ServerToolDefinition } from "../policy/pins.js";
 import { driftOf, exposeServerTools } from "./server-tools.js";
@@ -113,6 +112,8 @@ export class Broker {
     this.tools = this.expandTools();
     this.admission = new Admission(options.config.concurrency.maxInFlight, options.config.concurrency.maxQueue);
     this.quarantine = new QuarantineCounter(options.config.quarantine);
+    // Hosted servers report what they list (start, list_changed): the drift check against the pins (SPEC §15).
+    for (const executor of Object.values(options.executors)) executor?.onDefinitions?.((tool, definitions) => this.onServerDefinitions(tool, definitions));
   }
 
   /** Tools this identity may see: approved, enabled, within its scope and not quarantined for it. */
@@ -322,7 +323,7 @@ export class Broker {
   /** Pre-warms every sandbox so the first call does not pay for it. */
   async prepare(): Promise<void> {
     await Promise.all(
-      [...this.registry.tools.values()].map((t) => this.options.executors[t.sandbox.runtime]?.prepare(t.sandbox)),
+      [...this.registry.tools.values()].map((t) => this.options.executors[t.sandbox.runtime]?.prepare(t.sandbox, t.secrets)),
     );
   }
 
@@ -463,7 +464,10 @@ export class Broker {
     } finally {
       giveBack();
     }
-    if (signal.aborted) throw toWardenError(signal.reason instanceof WardenError ? signal.reason : new WardenError("E_CANCELLED", "the call was cancelled while it waited for confirmation"));
+    if (signal.aborted) {
+      const stopped = abortPayload(signal.reason, "the call was cancelled while it waited for confirmation");
+      throw new WardenError(stopped.code, stopped.message);
+    }
     if (!answer.accepted) throw new WardenError("E_NOT_CONFIRMED", `${tool.name} (${tool.effect}) was not confirmed by a human; the tool did not run`);
     entry.confirmedBy = answer.by ?? ctx.actor;
   }
@@ -491,6 +495,7 @@ export class Broker {
         tool: tool.sandbox,
         input,
         env: tool.secrets,
+        network: tool.capabilities.network,
         host,
         signal: controller.signal,
         ...(tool.server ? { remote: { name: tool.server.remote, sha256: tool.server.sha256 } } : {}),
@@ -545,11 +550,6 @@ export class Broker {
 
   private redactInput(input: unknown): unknown {
     return redactSecretValues(redactKeys(input, this.config.audit.redact), this.registry.allSecretValues).value;
-  }
-
-  /** Egress seen outside the ToolHost (the container egress proxy) joins the call's audit record. */
-  recordEgress(callId: string, record: EgressRecord): void {
-    this.running.get(callId)?.entry.egress.push(record);
   }
 
   /** Every granted secret value, as loaded now (alerts redact with it). */

@@ -126,25 +126,17 @@ export function registerTool(tool: LoadedTool, loaded: LoadedConfig, env: NodeJS
       );
     secrets[name] = value;
   }
-  const sandbox: SandboxTool = {
+  const base = {
     name: m.name,
     version: m.version,
     digest: tool.digest,
-    runtime: m.runtime,
     dir: tool.dir,
-    ...(m.entry ? { entry: m.entry } : {}),
-    // The hashed bytes themselves: the isolate backend runs exactly what the digest covers.
-    ...(tool.sources ? { modules: tool.sources } : {}),
-    ...(m.image ? { image: m.image } : {}),
-    // Container: the approved image ID, checked at every start; "unknown" (engine unreadable at load) never matches.
-    ...(m.runtime === "container" ? { imageId: tool.imageId ?? IMAGE_ID_UNKNOWN } : {}),
-    ...(m.command ? { command: m.command } : {}),
     ...(m.owner ? { owner: m.owner } : {}),
-    ...(m.runtime === "mcp-server" ? { lifecycle: m.lifecycle ?? "session" } : {}),
     limits,
     network: capabilities.network.length > 0,
     volumes: capabilities.filesystem.map(({ volume, access, hostPath }) => ({ volume, access, hostPath })),
   };
+  const sandbox = sandboxUnitOf(m, tool, base);
   return {
     name: m.name,
     loaded: tool,
@@ -168,4 +160,19 @@ export function capLimits(limits: Limits, ceiling: Partial<Limits>): Limits {
     if (cap !== undefined && out[key] > cap) out[key] = cap;
   }
   return out;
+}
+
+/** The unit the tool's backend runs, one shape per runtime (sandboxes/executor.ts). */
+function sandboxUnitOf(m: LoadedTool["manifest"], tool: LoadedTool, base: Omit<SandboxTool, "runtime">): SandboxTool {
+  const docker = { ...(m.command ? { command: m.command } : {}) };
+  switch (m.runtime) {
+    case "isolate":
+      // The hashed bytes themselves: the isolate backend runs exactly what the digest covers.
+      return { ...base, runtime: "isolate", ...(m.entry ? { entry: m.entry } : {}), ...(tool.sources ? { modules: tool.sources } : {}) };
+    case "container":
+      // The approved image ID, checked at every start; "unknown" (engine unreadable at load) never matches.
+      return { ...base, ...docker, runtime: "container", image: m.image ?? "", imageId: tool.imageId ?? IMAGE_ID_UNKNOWN };
+    case "mcp-server":
+      return { ...base, ...docker, runtime: "mcp-server", image: m.image ?? "", lifecycle: m.lifecycle ?? "session" };
+  }
 }

@@ -73,6 +73,11 @@ export function createToolHost(tool: RegisteredTool, signal: AbortSignal, sinks:
       // The journal records what each change left (post-image) before the result returns to the tool.
       return journal ? journal.around(() => fsImpl(operation, signal)) : fsImpl(operation, signal);
     },
+    // The backend's own egress path (the container egress proxy): the same per-call bound as ctx.fetch's records.
+    // A cancelled call's last records (its tunnels closed at unbind) still arrive before execute resolves.
+    recordEgress(record) {
+      recordEgress(record);
+    },
   };
   return { host, egress, files };
 }

@@ -8,6 +8,7 @@ import { loadTool, readEngineImageId, validateToolDir, type LoadedTool } from ".
 import { approvalDiff } from "../policy/approval-diff.js";
 import { approvalFor, approvalOf, lockPathFor, readLock, withApproval, writeLock, type Approval } from "../policy/lock.js";
 import { reportCliError } from "./errors.js";
+import { WardenError } from "../errors.js";
 import { shown } from "./terminal-text.js";
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type CliCommand, type CliIo } from "./types.js";
 
@@ -72,6 +73,7 @@ export const approveCommand: CliCommand = async ({ positionals, flags, configPat
  */
 async function probeHostedServer(tool: LoadedTool, loaded: Awaited<ReturnType<typeof loadConfigFile>>, io: CliIo): Promise<{ imageId: string; pins: ReturnType<typeof pinsOf> }> {
   const registered = registerTool(tool, loaded);
+  if (registered.sandbox.runtime !== "mcp-server") throw new WardenError("E_MANIFEST", `${tool.manifest.name} is not an mcp-server tool`);
   io.stdout(`starting ${shown(tool.manifest.name)} (${shown(tool.manifest.image ?? "")}) in its sandbox to read its tools…\n`);
   const { probeServer } = await import("../../sandboxes/mcp-server/index.js");
   const probe = await probeServer(registered.sandbox, registered.secrets, { version: WARDEN_VERSION, runtime: loaded.config.container.runtime });

@@ -22,8 +22,8 @@ export const listCommand: CliCommand = async ({ configPath, flags }, io) => {
       approval: approvalState(t, lock),
       folder: t.sandbox.dir,
       // A hosted server's image ID is bound at approval (the lock), a container tool's at load.
-      ...(t.sandbox.image ? { image: t.sandbox.image, imageId: t.loaded.imageId ?? (Object.hasOwn(lock.tools, t.name) ? lock.tools[t.name]!.imageId : undefined) ?? null } : {}),
-      ...(t.sandbox.command ? { command: t.sandbox.command } : {}),
+      ...(t.sandbox.runtime !== "isolate" ? { image: t.sandbox.image, imageId: t.loaded.imageId ?? (Object.hasOwn(lock.tools, t.name) ? lock.tools[t.name]!.imageId : undefined) ?? null } : {}),
+      ...(t.sandbox.runtime !== "isolate" && t.sandbox.command ? { command: t.sandbox.command } : {}),
       network: t.capabilities.network.map((n) => n.pattern + (n.allowPrivate ? " (private allowed)" : "")),
       filesystem: t.capabilities.filesystem.map((f) => `${f.volume}:${f.access}${f.access === "read-write" && t.sandbox.runtime !== "isolate" ? " (no rollback)" : ""}`),
       // A hosted MCP server exposes the tools pinned at its approval (SPEC §15), under warden's names.
@@ -60,7 +60,7 @@ export const listCommand: CliCommand = async ({ configPath, flags }, io) => {
 function approvalState(t: RegisteredTool, lock: Lock): string {
   const approval = approvalOf(lock, t.name);
   if (approval?.digest === t.sandbox.digest) return "approved";
-  if (t.loaded.imageProblem !== undefined) return `not approvable now: the image ID of ${t.sandbox.image} cannot be read (${t.loaded.imageProblem})`;
+  if (t.loaded.imageProblem !== undefined) return `not approvable now: the image ID of ${t.sandbox.runtime === "isolate" ? "(none)" : t.sandbox.image} cannot be read (${t.loaded.imageProblem})`;
   if (approval) {
     const rebuilt = approval.imageId !== undefined && t.loaded.imageId !== undefined && approval.imageId !== t.loaded.imageId;
     return `changed since approval of ${approval.version}${rebuilt ? " (the image was rebuilt or retagged)" : ""} (run: warden approve ${t.name})`;

@@ -44,7 +44,8 @@ export async function openRuntime(configPath: string, logger: Logger, hooks: Ope
     const isolate = createIsolateExecutor({ workers: loaded.config.isolate.workers ?? defaultIsolateWorkers(), logger });
     executors.isolate = isolate;
   }
-  let brokerRef: Broker | null = null;
+  // Alerts redact the secrets in force when they are raised: the registry's until the broker (which reloads it) exists.
+  let secretsNow = (): readonly string[] => registry.allSecretValues;
   const containerRuntime = loaded.config.container.runtime;
   if (runtimes.has("container") || runtimes.has("mcp-server")) {
     // SPEC §16: an engine without the configured runtime (runsc) stops the start here, naming the fix.
@@ -66,9 +67,6 @@ export async function openRuntime(configPath: string, logger: Logger, hooks: Ope
       ...(loaded.config.container.poolSize !== undefined ? { poolSize: loaded.config.container.poolSize } : {}),
       ...(loaded.config.container.poolMax !== undefined ? { poolMax: loaded.config.container.poolMax } : {}),
       ...(loaded.config.container.poolTotal !== undefined ? { maxIdle: loaded.config.container.poolTotal } : {}),
-      networkGrantsFor: (tool) => brokerRef?.getTool(tool.name)?.capabilities.network ?? [],
-      envFor: (tool) => brokerRef?.getTool(tool.name)?.secrets ?? {},
-      onEgress: (callId, record) => brokerRef?.recordEgress(callId, record),
     });
   }
   if (runtimes.has("mcp-server")) {
@@ -80,9 +78,6 @@ export async function openRuntime(configPath: string, logger: Logger, hooks: Ope
       runtime: containerRuntime,
       maxServers: loaded.config.container.maxHostedServers,
       maxServersPerIdentity: loaded.config.container.maxHostedServersPerIdentity,
-      networkGrantsFor: (tool) => brokerRef?.getTool(tool.name)?.capabilities.network ?? [],
-      onEgress: (callId, record) => brokerRef?.recordEgress(callId, record),
-      onDefinitions: (tool, definitions) => brokerRef?.onServerDefinitions(tool, definitions),
     });
   }
   const audit = await openAuditLog(loaded.config.audit.file, {
@@ -98,7 +93,7 @@ export async function openRuntime(configPath: string, logger: Logger, hooks: Ope
     ...(loaded.config.journal?.maxBytes ? { maxBytes: loaded.config.journal.maxBytes } : {}),
   });
   const journalPrune = await startJournalPruning(journal, loaded.config.journal?.retainDays, logger);
-  const alerter = createAlerter({ webhook: loaded.config.alerts?.webhook, command: loaded.config.alerts?.command, logger, secrets: () => brokerRef?.secretValues() ?? registry.allSecretValues });
+  const alerter = createAlerter({ webhook: loaded.config.alerts?.webhook, command: loaded.config.alerts?.command, logger, secrets: () => secretsNow() });
   const checkpoints = loaded.config.audit.checkpoint
     ? await startCheckpointer({ log: audit, config: loaded.config.audit.checkpoint, logger, alerter }).catch(async (err: unknown) => {
         await Promise.all([audit.close(), ...Object.values(executors).map((e) => e.close().catch(() => {}))]);
@@ -106,7 +101,7 @@ export async function openRuntime(configPath: string, logger: Logger, hooks: Ope
       })
     : null;
   const broker = new Broker({ config: loaded.config, registry, lock, executors, audit, logger, alerter, configFile: loaded.file, journal });
-  brokerRef = broker;
+  secretsNow = () => broker.secretValues();
   const runtime: Runtime = {
     loaded,
     broker,

@@ -252,6 +252,35 @@ describe("broker pipeline with a fake executor", () => {
     assert.match(!r.ok ? r.error.message : "", /\[REDACTED\]/);
   });
 
+  test("policy reaches the backend with the call: the effective network grants on the request, egress seen by the backend recorded through the host", async () => {
+    const ws = makeWorkspace({
+      tools: {
+        netter: {
+          manifest: isolateManifest("netter", { capabilities: { network: { allow: ["https://api.example.com", "https://other.example.com"] } } }),
+          files: { "index.js": "export default async function run() { return {}; }\n" },
+        },
+      },
+      // Only one of the two declared hosts is granted: the request carries the intersection, not the manifest.
+      config: { grants: { netter: { network: [{ host: "https://api.example.com" }] } } },
+    });
+    await approveAll(ws);
+    const loaded = await loadConfigFile(ws.configPath);
+    const executor = new FakeExecutor();
+    const audit = new MemoryAudit();
+    const broker = new Broker({ config: loaded.config, registry: await loadRegistry(loaded), lock: await readLock(lockPathFor(loaded.file)), executors: { isolate: executor }, audit, logger: createLogger({ level: "silent" }) });
+    executor.next = async (req) => {
+      // What a container egress proxy reports: one allowed exchange and one refused.
+      req.host.recordEgress({ host: "api.example.com", port: 443, method: "CONNECT", status: 200, bytes: 10 });
+      req.host.recordEgress({ host: "evil.example", port: 443, method: "CONNECT", status: null, bytes: 0, denied: "not allowed" });
+      return { ok: true, output: {}, outputBytes: 2 };
+    };
+    const r = await broker.call("netter", {}, ctx());
+    assert.ok(r.ok);
+    assert.deepEqual(executor.requests[0]!.network?.map((g) => g.pattern), ["https://api.example.com"]);
+    assert.deepEqual(audit.records[0]!.egress.map((e) => e.host), ["api.example.com", "evil.example"]);
+    assert.equal(audit.records[0]!.egress[1]!.denied, "not allowed");
+  });
+
   test("a secret smuggled into a tool-chosen string of the record (an egress host) never reaches the audit log", async () => {
     const { broker, executor, audit } = await setUp();
     executor.next = async (req) => {

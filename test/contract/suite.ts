@@ -51,6 +51,7 @@ export function createFakeHost(): ToolHost & { logs: Array<[string, string]> } {
     progress: () => undefined,
     fetch: () => new Promise(() => undefined),
     fs: async () => ({ ok: false, error: { code: "E_CAPABILITY_DENIED", message: "filesystem: no volume granted" } }),
+    recordEgress: () => {},
   };
 }
 

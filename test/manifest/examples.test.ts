@@ -18,6 +18,7 @@ async function runInIsolate(tool: LoadedTool, input: unknown) {
     progress: (done, total) => progress.push([done, total]),
     fetch: async () => ({ ok: false, error: { code: "E_CAPABILITY_DENIED", message: "no network in this test" } }),
     fs: async () => ({ ok: false, error: { code: "E_CAPABILITY_DENIED", message: "no filesystem in this test" } }),
+    recordEgress: () => {},
   };
   const m = tool.manifest;
   const outcome: ExecuteOutcome = await executor.execute({

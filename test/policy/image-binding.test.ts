@@ -49,6 +49,7 @@ const host: ToolHost = {
   progress() {},
   fetch: async () => ({ ok: false, error: { code: "E_CAPABILITY_DENIED", message: "no" } }),
   fs: async () => ({ ok: false, error: { code: "E_CAPABILITY_DENIED", message: "no" } }),
+  recordEgress: () => {},
 };
 
 function containerManifest(image: string, command: string[]): Record<string, unknown> {
@@ -68,7 +69,7 @@ describe("container approvals bind the image ID", () => {
     assert.equal(lock.tools.echo_box?.imageId, firstId);
 
     const before = (await loadRegistry(await loadConfigFile(ws.configPath))).tools.get("echo_box")!;
-    assert.equal(before.sandbox.imageId, firstId);
+    assert.equal(before.sandbox.runtime === "container" && before.sandbox.imageId, firstId);
     const executor = createContainerExecutor({ poolSize: 0, reapIntervalMs: 0 });
     t.after(() => executor.close());
     const ok = await executor.execute({ callId: "c1", tool: before.sandbox, input: { hello: 1 }, env: {}, host, signal: new AbortController().signal });

@@ -1,12 +1,8 @@
-import { WardenError, isErrorCode, type ErrorPayload } from "../../errors.js";
+import { abortPayload, type ErrorPayload } from "../../errors.js";
 
 /** What an aborted request answers: the deadline's or canceller's own code (E_TIMEOUT, …), else E_CANCELLED. */
-export function abortPayload(signal: AbortSignal, host: string): ErrorPayload {
-  const reason: unknown = signal.reason;
-  if (reason instanceof WardenError) return reason.toPayload();
-  const code = (reason as { code?: unknown } | null)?.code;
-  if (isErrorCode(code)) return { code, message: String((reason as { message?: unknown }).message ?? code) };
-  return { code: "E_CANCELLED", message: `network: request to ${host} was cancelled` };
+export function requestAbortPayload(signal: AbortSignal, host: string): ErrorPayload {
+  return abortPayload(signal.reason, `network: request to ${host} was cancelled`);
 }
 
 export class Aborted extends Error {

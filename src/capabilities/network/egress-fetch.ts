@@ -1,7 +1,7 @@
 import type { FetchRequest, FetchResponse, HostResult } from "../../../sandboxes/executor.js";
 import { toWardenError, type ErrorPayload } from "../../errors.js";
 import type { EgressRecord, NetworkGrant } from "../types.js";
-import { Aborted, abortPayload, unlessAborted } from "./abort.js";
+import { Aborted, requestAbortPayload, unlessAborted } from "./abort.js";
 import { decideEgress, systemResolver, type Resolver } from "./authorize.js";
 import { canonicalTarget, type CanonicalTarget } from "./allowlist.js";
 import { displayHost } from "./denials.js";
@@ -132,7 +132,7 @@ async function runHop(hop: Hop, agent: PinnedAgent, options: EgressFetchOptions,
     emit(record);
     return { ok: true, response };
   } catch (err) {
-    if (err instanceof Aborted) return fail(abortPayload(signal, record.host));
+    if (err instanceof Aborted) return fail(requestAbortPayload(signal, record.host));
     const warden = toWardenError(err);
     const denied = typeof warden.details?.denied === "string" ? warden.details.denied : undefined;
     return fail(warden.toPayload(), denied);

@@ -12,9 +12,9 @@ import { createServer, type Server } from "node:http";
 import { networkInterfaces } from "node:os";
 import { after, before, describe, test } from "node:test";
 import { createContainerExecutor } from "../../../sandboxes/container/index.js";
-import type { Executor, SandboxTool } from "../../../sandboxes/executor.js";
+import type { ContainerSandboxTool, Executor } from "../../../sandboxes/executor.js";
 import type { EgressRecord, NetworkGrant } from "../../../src/capabilities/types.js";
-import { docker, fixtureTool, probe, requireDocker, TEST_RUNTIME } from "./fixture.js";
+import { docker, fixtureTool, probe, requireDocker, TEST_RUNTIME, withBrokerPolicy } from "./fixture.js";
 
 const HTTP_GET = `
 import urllib.request, urllib.error
@@ -59,7 +59,7 @@ describe("egress of networked container tools", () => {
   let hostPort = 0;
   let hostHits = 0;
 
-  const netTool = (name: string, toolGrants: NetworkGrant[]): SandboxTool => {
+  const netTool = (name: string, toolGrants: NetworkGrant[]): ContainerSandboxTool => {
     grants.set(name, toolGrants);
     return fixtureTool("probe", { name, network: true });
   };
@@ -71,15 +71,11 @@ describe("egress of networked container tools", () => {
     });
     await new Promise<void>((resolve) => hostService.listen(0, "0.0.0.0", resolve));
     hostPort = (hostService.address() as { port: number }).port;
-    executor = createContainerExecutor({
-      docker,
-      runtime: TEST_RUNTIME,
-      serverId,
-      poolSize: 0,
-      reapIntervalMs: 0,
-      networkGrantsFor: (tool) => grants.get(tool.name) ?? [],
-      onEgress: (callId, record) => void records.push({ callId, record }),
-    });
+    executor = withBrokerPolicy(
+      createContainerExecutor({ docker, runtime: TEST_RUNTIME, serverId, poolSize: 0, reapIntervalMs: 0 }),
+      (tool) => grants.get(tool.name) ?? [],
+      (callId, record) => void records.push({ callId, record }),
+    );
   });
 
   after(async () => {

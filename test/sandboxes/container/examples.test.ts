@@ -12,7 +12,7 @@ import { createContainerExecutor } from "../../../sandboxes/container/index.js";
 import { buildImages } from "../../../sandboxes/docker/index.js";
 import type { Executor, SandboxTool } from "../../../sandboxes/executor.js";
 import { LIMIT_DEFAULTS, ManifestSchema } from "../../../src/manifest/schema.js";
-import { assertCode, call, docker, repoRoot, requireDocker } from "./fixture.js";
+import { assertCode, call, docker, repoRoot, requireDocker, withBrokerPolicy } from "./fixture.js";
 
 const EXAMPLES = ["py_word_freq", "py_volume_stats", "py_fetch_status"];
 
@@ -25,7 +25,7 @@ function exampleTool(name: string, extra: Partial<SandboxTool> = {}): SandboxToo
     digest: `sha256:example-${name}`,
     runtime: "container",
     dir,
-    image: manifest.image,
+    image: manifest.image ?? "",
     command: manifest.command,
     // The deadline includes container start-up, which on a loaded 2-core CI box can take many seconds.
     limits: { ...LIMIT_DEFAULTS, ...manifest.limits, timeoutMs: 60_000 },
@@ -51,13 +51,9 @@ describe("example container tools", () => {
     service = createServer((_req, res) => res.end("status: all good"));
     await new Promise<void>((resolve) => service.listen(0, "127.0.0.1", resolve));
     servicePort = (service.address() as { port: number }).port;
-    executor = createContainerExecutor({
-      docker,
-      serverId: `examples${process.pid}`,
-      poolSize: 0,
-      reapIntervalMs: 0,
-      networkGrantsFor: () => [{ pattern: `http://127.0.0.1:${servicePort}`, allowPrivate: true }],
-    });
+    executor = withBrokerPolicy(createContainerExecutor({ docker, serverId: `examples${process.pid}`, poolSize: 0, reapIntervalMs: 0 }), () => [
+      { pattern: `http://127.0.0.1:${servicePort}`, allowPrivate: true },
+    ]);
   });
   after(async () => {
     await executor.close();

@@ -7,7 +7,8 @@
 import Dockerode from "dockerode";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
-import type { ExecuteOutcome, Executor, SandboxTool, ToolHost } from "../../../sandboxes/executor.js";
+import type { ContainerSandboxTool, ExecuteOutcome, Executor, SandboxTool, ToolHost } from "../../../sandboxes/executor.js";
+import type { EgressRecord, NetworkGrant } from "../../../src/capabilities/types.js";
 import { buildImages, pingEngine } from "../../../sandboxes/docker/index.js";
 import { buildToolImage } from "../../../sandboxes/docker/images.js";
 import { checkContainerRuntime } from "../../../sandboxes/docker/runtime-check.js";
@@ -59,7 +60,7 @@ export async function requireDocker(t: TestContext): Promise<boolean> {
   return false;
 }
 
-export function fixtureTool(kind: string, overrides: Partial<SandboxTool> = {}): SandboxTool {
+export function fixtureTool(kind: string, overrides: Partial<ContainerSandboxTool> = {}): ContainerSandboxTool {
   return {
     name: `fixture_${kind.replace(/-/g, "_")}`,
     version: "1.0.0",
@@ -87,6 +88,30 @@ export function recordingHost(): ToolHost & { logs: string[]; progress: ToolHost
     progress: (done, total) => void progressSeen.push([done, total]),
     fetch: async () => ({ ok: false, error: { code: "E_CAPABILITY_DENIED", message: "containers use the egress proxy" } }),
     fs: async () => ({ ok: false, error: { code: "E_CAPABILITY_DENIED", message: "containers use bind mounts" } }),
+    recordEgress: () => {},
+  };
+}
+
+/**
+ * The broker's part, for tests that drive an executor directly: each call carries the tool's network grants
+ * (by tool name) and its host records every egress exchange, as src/broker does (request.network,
+ * host.recordEgress).
+ */
+export function withBrokerPolicy(
+  inner: Executor,
+  grantsOf: (tool: SandboxTool) => NetworkGrant[],
+  onEgress: (callId: string, record: EgressRecord) => void = () => {},
+): Executor {
+  return {
+    runtime: inner.runtime,
+    prepare: (tool, env) => inner.prepare(tool, env),
+    execute: (request) =>
+      inner.execute({
+        ...request,
+        network: grantsOf(request.tool),
+        host: { ...request.host, recordEgress: (record) => onEgress(request.callId, record) },
+      }),
+    close: () => inner.close(),
   };
 }
 
@@ -112,7 +137,7 @@ export function call(
 export async function probe(
   executor: Executor,
   code: string,
-  tool: Partial<SandboxTool> = {},
+  tool: Partial<ContainerSandboxTool> = {},
   extra: { env?: Record<string, string>; input?: Record<string, unknown> } = {},
 ): Promise<unknown> {
   const outcome = await call(executor, fixtureTool("probe", tool), { ...extra.input, code }, extra);

@@ -11,10 +11,10 @@ import { containerSpec, poolKey, VOLUME_TMPFS_OPTIONS, type ContainerSpecInput }
 import { GATE_SCRIPT, gatedCommand, HARD_BOUND_GRACE_S } from "../../../sandboxes/container/gate.js";
 import { LABEL } from "../../../sandboxes/docker/labels.js";
 import { SECCOMP_PROFILE_JSON } from "../../../sandboxes/docker/seccomp-profile.js";
-import type { SandboxTool } from "../../../sandboxes/executor.js";
+import type { ContainerSandboxTool } from "../../../sandboxes/executor.js";
 import { LIMIT_DEFAULTS, type Limits } from "../../../src/manifest/schema.js";
 
-const tool = ({ limits, ...over }: Partial<Omit<SandboxTool, "limits">> & { limits?: Partial<Limits> } = {}): SandboxTool => ({
+const tool = ({ limits, ...over }: Partial<Omit<ContainerSandboxTool, "limits">> & { limits?: Partial<Limits> } = {}): ContainerSandboxTool => ({
   name: "probe",
   version: "1.0.0",
   digest: "sha256:" + "a".repeat(64),

@@ -52,7 +52,7 @@ describe("isolate call outcomes", () => {
   });
 
   test("a tool is not a tool of another runtime", async () => {
-    const tool = { ...toolInTempDir("export default async function run() { return 1; }"), runtime: "container" as const };
+    const tool = { ...toolInTempDir("export default async function run() { return 1; }"), runtime: "container" as const, image: "warden-tools/none:1" };
     assert.equal((await runTool(executor, tool)).ok ? "ok" : "refused", "refused");
   });
 

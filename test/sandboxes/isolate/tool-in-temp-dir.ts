@@ -2,7 +2,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import type { ExecuteRequest, Executor, SandboxTool, ToolHost } from "../../../sandboxes/executor.js";
+import type { ExecuteRequest, Executor, IsolateSandboxTool, SandboxTool, ToolHost } from "../../../sandboxes/executor.js";
 import { LIMIT_DEFAULTS, type Limits } from "../../../src/manifest/schema.js";
 
 let toolSeq = 0;
@@ -11,7 +11,7 @@ process.on("exit", () => {
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 });
 
-export function toolInTempDir(files: string | Record<string, string>, limits: Partial<Limits> = {}): SandboxTool {
+export function toolInTempDir(files: string | Record<string, string>, limits: Partial<Limits> = {}): IsolateSandboxTool {
   const dir = mkdtempSync(join(tmpdir(), "warden-iso-tool-"));
   tempDirs.push(dir);
   const sources = typeof files === "string" ? { "index.js": files } : files;
@@ -50,6 +50,7 @@ export function recordingHost(overrides: Partial<ToolHost> = {}): RecordingHost 
     progress: (done, total) => void progressed.push([done, total]),
     fetch: async (request) => (requests.push(request), { ok: false, error: { code: "E_CAPABILITY_DENIED", message: "network: no host granted" } }),
     fs: async (operation) => (requests.push(operation), { ok: false, error: { code: "E_CAPABILITY_DENIED", message: "filesystem: no volume granted" } }),
+    recordEgress: () => {},
     ...overrides,
   };
 }
