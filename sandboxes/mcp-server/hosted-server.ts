@@ -33,6 +33,9 @@ const MAX_REFUSED_REQUESTS = 100;
 /** Refused requests are logged this many times at most. */
 const MAX_REFUSAL_LOGS = 10;
 
+/** How long a call whose connection closed waits for the engine to say how its server ended (OOM or crash). */
+const GONE_WAIT_MS = 6_000;
+
 export interface HostedServerOptions {
   docker: Dockerode;
   spec: Dockerode.ContainerCreateOptions;
@@ -266,6 +269,16 @@ export class HostedServer {
     this.captureId = null;
     try {
       return (await Promise.race([request, died])) as CallToolResult;
+    } catch (err) {
+      // The connection closed under the call (the SDK says so before the engine does): the server died. Its
+      // reason — out of memory, a crash, a stop by warden — is known once the engine reports how it ended, so
+      // wait for that (bounded) and answer it, never a generic "connection closed" (the contract suite's
+      // E_MEMORY and E_SANDBOX_CRASHED cases).
+      if (!hooks.signal.aborted && (this.ended || (err instanceof McpError && err.code === ErrorCode.ConnectionClosed))) {
+        await Promise.race([this.gone, new Promise((r) => setTimeout(r, GONE_WAIT_MS).unref())]);
+        throw this.failure;
+      }
+      throw err;
     } finally {
       this.pending.delete(reject);
     }

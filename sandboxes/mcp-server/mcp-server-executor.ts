@@ -137,6 +137,8 @@ export class McpServerExecutor implements Executor {
       else this.idleLater(key);
       return { ok: false, error: toWardenError(err, "E_SANDBOX_UNAVAILABLE").toPayload() };
     }
+    // The server may have been stopped while this call waited for its start (close(), session end): its reason.
+    if (server.ended) return { ok: false, error: server.failure.toPayload() };
     slot.inFlight.add(request.callId);
     if (slot.idle) clearTimeout(slot.idle);
     try {
@@ -176,6 +178,8 @@ export class McpServerExecutor implements Executor {
   }
 
   private slotFor(key: string, request: ServerRequest): Slot {
+    // A call that raced close() (its server stopped by it) must not start a server nobody will stop.
+    if (this.closed) throw new WardenError("E_CANCELLED", "the mcp-server backend is shutting down");
     const existing = this.slots.get(key);
     if (existing) return existing;
     const actor = request.actor ?? "unknown";

@@ -2,15 +2,15 @@ import type { Logger } from "pino";
 import { openAuditLog, startCheckpointer, type AuditLog } from "../audit/index.js";
 import { Broker, loadRegistry } from "../broker/index.js";
 import { loadConfigFile, type LoadedConfig } from "../config/load.js";
-import { createIsolateExecutor, defaultIsolateWorkers } from "../../sandboxes/isolate/index.js";
 import type { Executor } from "../../sandboxes/executor.js";
 import { lockPathFor, readLock } from "../policy/lock.js";
 import type { RuntimeKind } from "../manifest/schema.js";
 import { createAlerter, type Alerter } from "../incident/alerts.js";
 import { startLiveReload, type LiveReload } from "./live.js";
 import { createJournal, journalDirOf, type Journal } from "../journal/index.js";
-import { WARDEN_VERSION } from "../version.js";
 import type { EngineRuntimes } from "../../sandboxes/docker/runtime-check.js";
+import type { DockerShared } from "../../sandboxes/docker/index.js";
+import { BACKENDS } from "./backends.js";
 
 const JOURNAL_PRUNE_INTERVAL_MS = 60 * 60 * 1000;
 
@@ -37,49 +37,27 @@ export async function openRuntime(configPath: string, logger: Logger, hooks: Ope
   const registry = await loadRegistry(loaded);
   const lockFile = lockPathFor(loaded.file);
   const lock = await readLock(lockFile);
-  const runtimes = new Set([...registry.tools.values()].map((t) => t.sandbox.runtime));
+  const runtimes = [...new Set([...registry.tools.values()].map((t) => t.sandbox.runtime))];
   const executors: Partial<Record<RuntimeKind, Executor>> = {};
-  if (runtimes.has("isolate")) {
-    // Workers relative to the cores (#14): each holds ~70 MB and 2 isolates on their own threads.
-    const isolate = createIsolateExecutor({ workers: loaded.config.isolate.workers ?? defaultIsolateWorkers(), logger });
-    executors.isolate = isolate;
+  let shared: DockerShared | null = null;
+  const closeExecutors = () => Promise.all(Object.values(executors).map((e) => e.close().catch(() => {})));
+  try {
+    if (runtimes.some((r) => BACKENDS[r].docker)) {
+      // SPEC §16: an engine without the configured runtime (runsc) stops the start here, naming the fix.
+      const { checkContainerRuntime } = await import("../../sandboxes/docker/runtime-check.js");
+      const { defaultDocker } = await import("../../sandboxes/docker/engine.js");
+      await checkContainerRuntime(loaded.config.container.runtime, { docker: defaultDocker(), logger, ...(hooks.engineRuntimes ? { engineRuntimes: hooks.engineRuntimes } : {}) });
+    }
+    // One Docker bundle per server, shared by every Docker backend: one network, proxy and firewall rule set.
+    const docker = async (): Promise<DockerShared> => (shared ??= (await import("../../sandboxes/docker/index.js")).createDockerShared(logger));
+    for (const runtime of runtimes) executors[runtime] = await BACKENDS[runtime].open({ loaded, logger, docker });
+  } catch (err) {
+    await closeExecutors();
+    await (shared as DockerShared | null)?.close().catch(() => {});
+    throw err;
   }
   // Alerts redact the secrets in force when they are raised: the registry's until the broker (which reloads it) exists.
   let secretsNow = (): readonly string[] => registry.allSecretValues;
-  const containerRuntime = loaded.config.container.runtime;
-  if (runtimes.has("container") || runtimes.has("mcp-server")) {
-    // SPEC §16: an engine without the configured runtime (runsc) stops the start here, naming the fix.
-    const { checkContainerRuntime } = await import("../../sandboxes/docker/runtime-check.js");
-    const { defaultDocker } = await import("../../sandboxes/docker/engine.js");
-    await checkContainerRuntime(containerRuntime, { docker: defaultDocker(), logger, ...(hooks.engineRuntimes ? { engineRuntimes: hooks.engineRuntimes } : {}) }).catch(async (err: unknown) => {
-      await Promise.all(Object.values(executors).map((e) => e.close().catch(() => {})));
-      throw err;
-    });
-  }
-  // Loaded only when a container or hosted-server tool exists: isolate-only servers never load dockerode.
-  const shared = runtimes.has("container") || runtimes.has("mcp-server") ? (await import("../../sandboxes/docker/index.js")).createDockerShared(logger) : null;
-  if (runtimes.has("container")) {
-    const { createContainerExecutor } = await import("../../sandboxes/container/index.js");
-    executors.container = createContainerExecutor({
-      logger,
-      ...(shared ? { docker: shared.docker, serverId: shared.serverId, egress: shared.egress } : {}),
-      runtime: containerRuntime,
-      ...(loaded.config.container.poolSize !== undefined ? { poolSize: loaded.config.container.poolSize } : {}),
-      ...(loaded.config.container.poolMax !== undefined ? { poolMax: loaded.config.container.poolMax } : {}),
-      ...(loaded.config.container.poolTotal !== undefined ? { maxIdle: loaded.config.container.poolTotal } : {}),
-    });
-  }
-  if (runtimes.has("mcp-server")) {
-    const { createMcpServerExecutor } = await import("../../sandboxes/mcp-server/index.js");
-    executors["mcp-server"] = createMcpServerExecutor({
-      logger,
-      ...(shared ? { docker: shared.docker, serverId: shared.serverId, egress: shared.egress } : {}),
-      version: WARDEN_VERSION,
-      runtime: containerRuntime,
-      maxServers: loaded.config.container.maxHostedServers,
-      maxServersPerIdentity: loaded.config.container.maxHostedServersPerIdentity,
-    });
-  }
   const audit = await openAuditLog(loaded.config.audit.file, {
     logger,
     ...(loaded.config.audit.maxBytes ? { maxBytes: loaded.config.audit.maxBytes } : {}),
@@ -96,7 +74,7 @@ export async function openRuntime(configPath: string, logger: Logger, hooks: Ope
   const alerter = createAlerter({ webhook: loaded.config.alerts?.webhook, command: loaded.config.alerts?.command, logger, secrets: () => secretsNow() });
   const checkpoints = loaded.config.audit.checkpoint
     ? await startCheckpointer({ log: audit, config: loaded.config.audit.checkpoint, logger, alerter }).catch(async (err: unknown) => {
-        await Promise.all([audit.close(), ...Object.values(executors).map((e) => e.close().catch(() => {}))]);
+        await Promise.all([audit.close(), closeExecutors()]);
         throw err;
       })
     : null;
@@ -115,8 +93,8 @@ export async function openRuntime(configPath: string, logger: Logger, hooks: Ope
     async close() {
       runtime.live?.close();
       if (journalPrune) clearInterval(journalPrune);
-      await Promise.all(Object.values(executors).map((e) => e.close().catch(() => {})));
-      await shared?.close().catch(() => {});
+      await closeExecutors();
+      await (shared as DockerShared | null)?.close().catch(() => {});
       await audit.close();
       await checkpoints?.close(); // after the log: the final checkpoint signs its last record
       await alerter.drain();

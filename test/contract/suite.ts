@@ -6,7 +6,7 @@
  */
 import { after, before, describe, test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
-import type { ExecuteOutcome, ExecuteRequest, Executor, SandboxTool, ToolHost } from "../../sandboxes/executor.js";
+import type { ExecuteOutcome, ExecuteRequest, Executor, RemoteTool, SandboxTool, ToolHost } from "../../sandboxes/executor.js";
 import { WardenError, type ErrorCode } from "../../src/errors.js";
 
 export type ContractToolKind =
@@ -28,6 +28,13 @@ export interface ContractBackend {
   createExecutor(): Promise<Executor>;
   /** A tool of this kind for this backend (limits small, e.g. timeoutMs 1000-2000, memoryMb 32-64, outputBytes 4096). */
   toolFor(kind: ContractToolKind): SandboxTool;
+  /** Backends whose unit exposes several tools (mcp-server): which one a call of this kind is for. */
+  remoteFor?(kind: ContractToolKind): RemoteTool;
+  /**
+   * The exact success outcome this backend gives for `output` (default `{ok, output, outputBytes}` with the
+   * output's UTF-8 JSON size). A hosted server's result also carries its content blocks, counted in outputBytes.
+   */
+  expectOk?(output: unknown): ExecuteOutcome;
   /** Kill the sandbox(es) running right now, as a crash would. */
   crashSandbox(executor: Executor): Promise<void>;
   /**
@@ -57,8 +64,8 @@ export function createFakeHost(): ToolHost & { logs: Array<[string, string]> } {
 
 let callSeq = 0;
 
-function requestFor(tool: SandboxTool, input: unknown, signal = new AbortController().signal, host: ToolHost = createFakeHost()): ExecuteRequest {
-  return { callId: `contract-${++callSeq}`, tool, input, env: {}, host, signal };
+function requestFor(tool: SandboxTool, input: unknown, signal = new AbortController().signal, host: ToolHost = createFakeHost(), remote?: RemoteTool): ExecuteRequest {
+  return { callId: `contract-${++callSeq}`, tool, input, env: {}, host, signal, ...(remote ? { remote } : {}) };
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -75,7 +82,11 @@ function assertFailure(outcome: ExecuteOutcome, code: ErrorCode): string {
 export function runExecutorContract(backend: ContractBackend): void {
   describe(`executor contract: ${backend.name}`, () => {
     let executor: Executor | undefined;
-    const noState = { ok: true, output: { previous: null }, outputBytes: '{"previous":null}'.length };
+    const ok = (output: unknown): ExecuteOutcome => backend.expectOk?.(output) ?? { ok: true, output, outputBytes: Buffer.byteLength(JSON.stringify(output), "utf8") };
+    const noState = ok({ previous: null });
+    /** A request for a tool of `kind` (or `tool`, a variant of it), with the remote name where the backend needs one. */
+    const requestOf = (kind: ContractToolKind, input: unknown, extra: { tool?: SandboxTool; signal?: AbortSignal; host?: ToolHost } = {}) =>
+      requestFor(extra.tool ?? backend.toolFor(kind), input, extra.signal, extra.host, backend.remoteFor?.(kind));
     let skipReason = "backend not initialised";
 
     before(async () => {
@@ -109,13 +120,11 @@ export function runExecutorContract(backend: ContractBackend): void {
       });
     };
 
-    const run = (ex: Executor, kind: ContractToolKind, input: unknown, signal?: AbortSignal) =>
-      ex.execute(requestFor(backend.toolFor(kind), input, signal));
+    const run = (ex: Executor, kind: ContractToolKind, input: unknown, signal?: AbortSignal) => ex.execute(requestOf(kind, input, signal ? { signal } : {}));
 
     async function assertStillServesEcho(ex: Executor): Promise<void> {
       const outcome = await run(ex, "echo", { after: "failure" });
-      const output = { echo: { after: "failure" } };
-      assert.deepEqual(outcome, { ok: true, output, outputBytes: JSON.stringify(output).length });
+      assert.deepEqual(outcome, ok({ echo: { after: "failure" } }));
     }
 
     /** Crashes the sandbox until the slow call ends (a backend may still be starting it when the first crash lands). */
@@ -136,13 +145,13 @@ export function runExecutorContract(backend: ContractBackend): void {
       assert.equal(outcome.ok, true, JSON.stringify(outcome));
       if (!outcome.ok) return;
       assert.deepEqual(outcome.output, { echo: input });
-      assert.equal(outcome.outputBytes, Buffer.byteLength(JSON.stringify({ echo: input }), "utf8"));
+      assert.deepEqual(outcome, ok({ echo: input }), "the size is the UTF-8 size of what the client receives");
     });
 
     contractTest("a busy loop ends with E_TIMEOUT after the tool's timeout", async (ex) => {
       const tool = backend.toolFor("busy-loop");
       const started = Date.now();
-      const outcome = await ex.execute(requestFor(tool, {}));
+      const outcome = await ex.execute(requestOf("busy-loop", {}, { tool }));
       assertFailure(outcome, "E_TIMEOUT");
       assert.ok(Date.now() - started < tool.limits.timeoutMs + DEADLINE_SLACK_MS, "the deadline was enforced");
       await assertStillServesEcho(ex);
@@ -151,7 +160,7 @@ export function runExecutorContract(backend: ContractBackend): void {
     contractTest("time spent awaiting the host counts against the timeout (E_TIMEOUT)", async (ex) => {
       const tool = backend.toolFor("host-wait");
       const started = Date.now();
-      const outcome = await ex.execute(requestFor(tool, {}));
+      const outcome = await ex.execute(requestOf("host-wait", {}, { tool }));
       assertFailure(outcome, "E_TIMEOUT");
       assert.ok(Date.now() - started < tool.limits.timeoutMs + DEADLINE_SLACK_MS, "the deadline was enforced");
       await assertStillServesEcho(ex);
@@ -215,15 +224,15 @@ export function runExecutorContract(backend: ContractBackend): void {
     contractTest("two different tools share no state", async (ex) => {
       const toolA = backend.toolFor("state-write-read");
       const toolB: SandboxTool = { ...toolA, name: `${toolA.name}_twin`, digest: `${toolA.digest}-twin` };
-      const fromA = await ex.execute(requestFor(toolA, { value: "from-a" }));
-      const fromB = await ex.execute(requestFor(toolB, { value: "from-b" }));
+      const fromA = await ex.execute(requestOf("state-write-read", { value: "from-a" }, { tool: toolA }));
+      const fromB = await ex.execute(requestOf("state-write-read", { value: "from-b" }, { tool: toolB }));
       assert.deepEqual(fromA, noState);
       assert.deepEqual(fromB, noState);
     });
 
     contractTest("20 concurrent echo calls all succeed with their own output", async (ex) => {
       const outcomes = await Promise.all(Array.from({ length: 20 }, (_, i) => run(ex, "echo", { i })));
-      for (const [i, outcome] of outcomes.entries()) assert.deepEqual(outcome, { ok: true, output: { echo: { i } }, outputBytes: JSON.stringify({ echo: { i } }).length });
+      for (const [i, outcome] of outcomes.entries()) assert.deepEqual(outcome, ok({ echo: { i } }));
     });
 
     // Issue #16 item 4: one tool's failures (timeouts, memory, throws) never fail another tool's calls, and an
@@ -231,7 +240,7 @@ export function runExecutorContract(backend: ContractBackend): void {
     contractTest("a call's failure is never charged to another tool running at the same time", async (ex) => {
       const failing = Promise.all([run(ex, "busy-loop", {}), run(ex, "memory-bomb", {}), run(ex, "throws", { msg: "x" })]);
       const echoes = await Promise.all(Array.from({ length: 6 }, (_, i) => run(ex, "echo", { i })));
-      for (const [i, outcome] of echoes.entries()) assert.deepEqual(outcome, { ok: true, output: { echo: { i } }, outputBytes: JSON.stringify({ echo: { i } }).length });
+      for (const [i, outcome] of echoes.entries()) assert.deepEqual(outcome, ok({ echo: { i } }));
       const [timeout, memory, thrown] = await failing;
       for (const [outcome, code] of [[timeout, "E_TIMEOUT"], [memory, "E_MEMORY"], [thrown, "E_TOOL_FAILED"]] as const) {
         assertFailure(outcome, code);
@@ -243,8 +252,8 @@ export function runExecutorContract(backend: ContractBackend): void {
       // Repeated: the loss this stops was intermittent (stderr frames still in flight when stdout ended).
       for (let round = 0; round < 5; round++) {
         const host = createFakeHost();
-        const outcome = await ex.execute(requestFor(backend.toolFor("logs"), { lines: 20 }, undefined, host));
-        assert.deepEqual(outcome, { ok: true, output: { ok: true }, outputBytes: '{"ok":true}'.length });
+        const outcome = await ex.execute(requestOf("logs", { lines: 20 }, { host }));
+        assert.deepEqual(outcome, ok({ ok: true }));
         assert.deepEqual(
           host.logs.map(([, message]) => message),
           Array.from({ length: 20 }, (_, i) => `line ${i}`),
