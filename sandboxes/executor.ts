@@ -1,5 +1,5 @@
 /**
- * The one interface every sandbox backend implements (isolate, container).
+ * The one interface every sandbox backend implements (isolate, container, mcp-server; sandboxes/README.md).
  * The broker owns policy, validation, redaction and audit; a backend only runs
  * code under budgets and relays the tool's requests to the host (`ToolHost`).
  *

@@ -24,6 +24,7 @@ import { inspectToolImage } from "../docker/image-config.js";
 import { failure, stoppedOutcome } from "../outcome/index.js";
 import { SandboxPool, type PoolStats } from "./pool.js";
 import { reapLeftovers } from "../docker/reaper.js";
+import type { DockerShared } from "../docker/docker-shared.js";
 import { runCall } from "./run-call.js";
 import { removeContainer } from "../docker/sandbox.js";
 import { startSandbox, type StartedSandbox } from "./started-sandbox.js";
@@ -43,6 +44,11 @@ export interface ContainerExecutorOptions {
   poolWindowMs?: number;
   poolShrinkIntervalMs?: number;
   logger?: Logger;
+  /**
+   * The server's Docker bundle (src/runtime): engine, server id, egress gateway and reaper, shared with the other
+   * Docker backends. Without it (tests, standalone use) the executor makes its own from the options below.
+   */
+  shared?: DockerShared;
   /** Labels every object this server creates; the reaper spares live servers' objects. Default: random. */
   serverId?: string;
   proxy?: {
@@ -78,11 +84,12 @@ class DockerContainerExecutor implements ContainerExecutor {
   private closed = false;
 
   constructor(private readonly options: ContainerExecutorOptions) {
-    this.docker = options.docker ?? defaultDocker();
-    this.serverId = options.serverId ?? randomBytes(6).toString("hex");
+    this.docker = options.shared?.docker ?? options.docker ?? defaultDocker();
+    this.serverId = options.shared?.serverId ?? options.serverId ?? randomBytes(6).toString("hex");
     // One egress gateway (network, proxy, host firewall rules) per server: injected by src/runtime when
     // several Docker backends share it (container and mcp-server tools), made here otherwise.
     this.egress =
+      options.shared?.egress ??
       options.egress ??
       new EgressGateway({
         docker: this.docker,
@@ -101,9 +108,12 @@ class DockerContainerExecutor implements ContainerExecutor {
       start: (tool, env) => this.startFor(tool, env, "pool"),
       onError: (tool, err) => options.logger?.warn({ tool: tool.name, err: toWardenError(err).message }, "warm container failed to start"),
     });
-    this.track(this.reap());
-    const every = options.reapIntervalMs ?? 60_000;
-    if (every > 0) this.reapTimer = setInterval(() => this.track(this.reap()), every).unref();
+    // A shared bundle brings the server's one reaper loop; standalone, this executor runs its own.
+    if (!options.shared) {
+      this.track(this.reap());
+      const every = options.reapIntervalMs ?? 60_000;
+      if (every > 0) this.reapTimer = setInterval(() => this.track(this.reap()), every).unref();
+    }
   }
 
   poolStats(): PoolStats {
@@ -154,7 +164,7 @@ class DockerContainerExecutor implements ContainerExecutor {
       abort.abort(new WardenError("E_CANCELLED", "the container backend is shutting down"));
     await this.pool.close();
     while (this.cleanups.size > 0) await Promise.allSettled([...this.cleanups]);
-    if (!this.options.egress) await this.egress.close(); // an injected gateway is closed by its owner
+    if (!this.options.egress && !this.options.shared) await this.egress.close(); // an injected gateway is closed by its owner
   }
 
   /** A warm container if one matches, else a cold start bounded by the deadline and cancellation. */

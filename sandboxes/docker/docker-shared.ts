@@ -10,17 +10,31 @@ import type { Logger } from "pino";
 import { authorizeEgress } from "../../src/capabilities/network/index.js";
 import { EgressGateway } from "./egress-gateway.js";
 import { defaultDocker } from "./engine.js";
+import { startReaper, type Reaper } from "./reaper.js";
 
 export interface DockerShared {
   docker: Dockerode;
   serverId: string;
   egress: EgressGateway;
+  /** The server's one reaper loop (startup pass + periodic); backends given this bundle run none of their own. */
+  reaper: Reaper;
   close(): Promise<void>;
 }
 
-export function createDockerShared(logger?: Logger): DockerShared {
+export function createDockerShared(logger?: Logger, options: { reapIntervalMs?: number } = {}): DockerShared {
   const docker = defaultDocker();
   const serverId = randomBytes(6).toString("hex");
   const egress = new EgressGateway({ docker, serverId, authorize: authorizeEgress, logger });
-  return { docker, serverId, egress, close: () => egress.close() };
+  const reaper = startReaper(docker, serverId, options.reapIntervalMs ?? 60_000, logger);
+  return {
+    docker,
+    serverId,
+    egress,
+    reaper,
+    close: async () => {
+      reaper.stop();
+      await reaper.firstPass;
+      await egress.close();
+    },
+  };
 }

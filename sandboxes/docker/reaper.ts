@@ -82,3 +82,27 @@ export async function reapLeftovers(docker: Dockerode, options: ReapOptions): Pr
   }
   return report;
 }
+
+export interface Reaper {
+  /** The startup pass (resolves when it is done; never rejects). */
+  firstPass: Promise<void>;
+  stop(): void;
+}
+
+/**
+ * The server's one reaper loop: a pass at once (leftovers of a warden that was killed), then every
+ * `intervalMs` (0: the startup pass only). A failed pass is logged at debug level and retried next time.
+ */
+export function startReaper(docker: Dockerode, serverId: string, intervalMs: number, logger?: { info(o: object, m: string): void; debug(o: object, m: string): void }): Reaper {
+  const pass = async (): Promise<void> => {
+    try {
+      const report = await reapLeftovers(docker, { serverId });
+      if (report.containers.length + report.networks.length + report.firewallRules > 0) logger?.info({ ...report }, "reaped leftovers of a dead warden server");
+    } catch (err) {
+      logger?.debug({ err: (err as Error).message }, "reaper pass skipped");
+    }
+  };
+  const firstPass = pass();
+  const timer = intervalMs > 0 ? setInterval(() => void pass(), intervalMs).unref() : undefined;
+  return { firstPass, stop: () => timer && clearInterval(timer) };
+}

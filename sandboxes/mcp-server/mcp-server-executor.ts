@@ -19,6 +19,7 @@ import type { ExecuteOutcome, ExecuteRequest, Executor, McpServerSandboxTool, Sa
 /** A request this backend runs: a hosted server unit and the remote tool it calls. */
 type ServerRequest = ExecuteRequest & { tool: McpServerSandboxTool };
 import { reapLeftovers } from "../docker/reaper.js";
+import type { DockerShared } from "../docker/docker-shared.js";
 import { EgressGateway } from "../docker/egress-gateway.js";
 import type { ContainerRuntime } from "../docker/runtime-spec.js";
 import { authorizeEgress } from "../../src/capabilities/network/index.js";
@@ -52,6 +53,8 @@ export interface McpServerExecutorOptions {
   logger?: Logger;
   version?: string;
   egress?: EgressProvider;
+  /** The server's Docker bundle (engine, server id, egress gateway, reaper), shared with the container backend. */
+  shared?: DockerShared;
   /** Hosted servers running at once, in total and per identity (review F8): more sessions ⇒ E_BUSY, not more containers. */
   maxServers?: number;
   maxServersPerIdentity?: number;
@@ -93,10 +96,10 @@ export class McpServerExecutor implements Executor {
   private closed = false;
 
   constructor(private readonly options: McpServerExecutorOptions) {
-    this.docker = options.docker ?? defaultDocker();
-    this.serverId = options.serverId ?? randomBytes(6).toString("hex");
+    this.docker = options.shared?.docker ?? options.docker ?? defaultDocker();
+    this.serverId = options.shared?.serverId ?? options.serverId ?? randomBytes(6).toString("hex");
     // Servers left running by a warden that died (kill -9) go at start, like the container backend's leftovers.
-    void reapLeftovers(this.docker, { serverId: this.serverId }).catch(() => {});
+    if (!options.shared) void reapLeftovers(this.docker, { serverId: this.serverId }).catch(() => {});
   }
 
   /** The broker's drift check (SPEC §15): every tools/list read from a hosted server, at start and on `list_changed`. */
@@ -172,7 +175,8 @@ export class McpServerExecutor implements Executor {
   /** The egress gateway: injected, or created on first use by a networked server. */
   private gateway: EgressGateway | undefined;
   private egressProvider(): EgressProvider {
-    if (this.options.egress) return this.options.egress;
+    const injected = this.options.shared?.egress ?? this.options.egress;
+    if (injected) return injected;
     this.gateway ??= ownEgressGateway(this.docker, this.serverId, this.options.logger);
     return this.gateway;
   }

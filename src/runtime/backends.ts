@@ -44,9 +44,7 @@ export const BACKENDS: Readonly<Record<RuntimeKind, Backend>> = {
       const c = loaded.config.container;
       return createContainerExecutor({
         logger,
-        docker: shared.docker,
-        serverId: shared.serverId,
-        egress: shared.egress,
+        shared,
         runtime: c.runtime,
         ...(c.poolSize !== undefined ? { poolSize: c.poolSize } : {}),
         ...(c.poolMax !== undefined ? { poolMax: c.poolMax } : {}),
@@ -62,9 +60,7 @@ export const BACKENDS: Readonly<Record<RuntimeKind, Backend>> = {
       const c = loaded.config.container;
       return createMcpServerExecutor({
         logger,
-        docker: shared.docker,
-        serverId: shared.serverId,
-        egress: shared.egress,
+        shared,
         version: WARDEN_VERSION,
         runtime: c.runtime,
         maxServers: c.maxHostedServers,

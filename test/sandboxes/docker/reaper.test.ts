@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { after, describe, test } from "node:test";
 import { createContainerExecutor } from "../../../sandboxes/container/index.js";
-import { LABEL, leaseIsAlive, reapLeftovers } from "../../../sandboxes/docker/index.js";
+import { createDockerShared, LABEL, leaseIsAlive, reapLeftovers } from "../../../sandboxes/docker/index.js";
 import { currentLease } from "../../../sandboxes/docker/labels.js";
 import { buildRoot } from "../../helpers/paths.js";
 import { docker, FIXTURE_IMAGE, requireDocker } from "../container/fixture.js";
@@ -123,6 +123,22 @@ describe("reapLeftovers", () => {
       assert.equal((await docker.listNetworks({ filters: { label: [`${LABEL.server}=${crashed}`] } })).length, 0);
     } finally {
       await restarted.close();
+    }
+  });
+});
+
+describe("the server's one reaper loop (createDockerShared)", () => {
+  test("the shared bundle's startup pass removes a dead server's leftover", async (t) => {
+    if (!(await requireDocker(t))) return;
+    const leftover = await sleeper({ [LABEL.server]: `deadshared${process.pid}`, [LABEL.lease]: `${hostname()}/${deadPid()}/1`, [LABEL.tool]: "t", [LABEL.call]: "c" });
+    cleanup.push(leftover);
+    const shared = createDockerShared(undefined, { reapIntervalMs: 0 });
+    try {
+      await shared.reaper.firstPass;
+      // Other reapers on this engine may have removed it first: the end state is what is asserted.
+      assert.equal(await exists(leftover), false, "the dead server's container is gone after the startup pass");
+    } finally {
+      await shared.close();
     }
   });
 });
