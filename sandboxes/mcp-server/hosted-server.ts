@@ -114,8 +114,17 @@ export class HostedServer {
       await server.connect(signal);
       return server;
     } catch (err) {
-      await (server ? server.close() : removeContainer(sandbox.container));
-      throw err;
+      if (!server) {
+        await removeContainer(sandbox.container);
+        throw err;
+      }
+      // The server died while it started (killed, out of memory, exited): that is its crash, not an engine
+      // that cannot run containers — the reason as the engine reports it, like a death during a call.
+      const died = !signal.aborted && (server.ended || (err instanceof McpError && err.code === ErrorCode.ConnectionClosed));
+      if (died) await Promise.race([server.gone, new Promise((r) => setTimeout(r, GONE_WAIT_MS).unref())]);
+      const reason = died ? server.failure : err;
+      await server.close();
+      throw reason;
     }
   }
 
