@@ -61,8 +61,8 @@ export const MUTATIONS: Mutation[] = [
   { id: "broker.network-on-request", what: "the effective network grants travel with the call", file: BROKER, edits: [["        network: tool.capabilities.network,\n", ""]], tests: BROKER_TESTS },
   { id: "host.record-egress", what: "egress the backend saw joins the call's audit record", file: "src/broker/tool-host.ts", edits: [["    recordEgress(record) {\n      recordEgress(record);\n    },", "    recordEgress() {},"]], tests: BROKER_TESTS },
   // --- shared outcome ---
-  { id: "outcome.output-bound", what: "the output bound of every backend", file: "sandboxes/outcome/index.ts", edits: [never("bytes > limit")], tests: ["test/contract/mcp-server.test.ts"] },
-  { id: "outcome.abort-reason", what: "a stopper's own code (E_DISABLED, E_TIMEOUT) survives the abort", file: "src/errors.ts", edits: [["  if (reason instanceof WardenError) return reason.toPayload();\n  const code = (reason", "  const code = (reason"], never("isErrorCode(code)")], tests: ["test/contract/mcp-server.test.ts"] },
+  { id: "outcome.output-bound", what: "the output bound of every backend", file: "sandboxes/outcome/index.ts", edits: [never("bytes > limit")], tests: ["test/sandboxes/outcome/outcome.test.ts"] },
+  { id: "outcome.abort-reason", what: "a stopper's own code (E_DISABLED, E_TIMEOUT) survives the abort", file: "src/errors.ts", edits: [["  if (reason instanceof WardenError) return reason.toPayload();\n  const code = (reason", "  const code = (reason"], never("isErrorCode(code)")], tests: ["test/sandboxes/outcome/outcome.test.ts"] },
   // --- container spec ---
   { id: "spec.ulimits", what: "Ulimits nofile", file: SPEC, edits: [['      Ulimits: [{ Name: "nofile", Soft: 256, Hard: 256 }],\n', ""]], tests: SPEC_TESTS },
   { id: "spec.ipc-private", what: 'IpcMode "private"', file: SPEC, edits: [['      IpcMode: "private",\n', ""]], tests: SPEC_TESTS },
