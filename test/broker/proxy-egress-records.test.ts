@@ -13,9 +13,15 @@ import assert from "node:assert/strict";
 import { createServer, request, type Server } from "node:http";
 import { after, before, describe, test } from "node:test";
 import { EgressProxy } from "../../sandboxes/docker/egress-proxy.js";
+import { Broker, loadRegistry } from "../../src/broker/index.js";
 import { createToolHost } from "../../src/broker/tool-host.js";
 import type { RegisteredTool } from "../../src/broker/registry.js";
 import { authorizeEgress, EGRESS_RECORDS_MAX } from "../../src/capabilities/network/index.js";
+import { loadConfigFile } from "../../src/config/load.js";
+import { createLogger } from "../../src/logger.js";
+import { lockPathFor, readLock } from "../../src/policy/lock.js";
+import { FakeExecutor, MemoryAudit } from "../helpers/fake-broker.js";
+import { approveAll, isolateManifest, makeWorkspace } from "../helpers/workspace.js";
 
 const EXTRA = 5;
 
@@ -61,5 +67,29 @@ describe("egress through the container proxy, as the call's audit record keeps i
     assert.match(summary.host, new RegExp(`^\\(${EXTRA} more egress attempts not recorded`), `the summary must count all ${EXTRA} dropped exchanges, got: ${summary.host}`);
     // Every exchange was allowed: a `denied` here makes the broker report E_CAPABILITY_DENIED for a tool's own failure.
     assert.equal(egress.find((e) => e.denied !== undefined), undefined, `no exchange was refused, yet the record says: ${JSON.stringify(egress.find((e) => e.denied !== undefined))}`);
+  });
+
+  test("a tool that fails after many allowed exchanges fails E_TOOL_FAILED, not E_CAPABILITY_DENIED", async () => {
+    const ws = makeWorkspace({
+      tools: { netter: { manifest: isolateManifest("netter"), files: { "index.js": "export default async function run() { return {}; }\n" } } },
+    });
+    await approveAll(ws);
+    const loaded = await loadConfigFile(ws.configPath);
+    const executor = new FakeExecutor();
+    const audit = new MemoryAudit();
+    const broker = new Broker({ config: loaded.config, registry: await loadRegistry(loaded), lock: await readLock(lockPathFor(loaded.file)), executors: { isolate: executor }, audit, logger: createLogger({ level: "silent" }) });
+    // What the container backend does around a call (container-executor.ts runBound): bind its address with the
+    // call's grants and host, run, unbind. The tool's exchanges are all allowed; then it exits with an error.
+    executor.next = async (req) => {
+      proxy.bind("127.0.0.1", { callId: req.callId, tool: "netter", grants: [{ pattern: `http://127.0.0.1:${upstreamPort}`, allowPrivate: true }], onEgress: (r) => req.host.recordEgress(r) });
+      try {
+        for (let i = 0; i < EGRESS_RECORDS_MAX + EXTRA; i++) await viaProxy(`http://127.0.0.1:${upstreamPort}/${i}`);
+      } finally {
+        proxy.unbind("127.0.0.1");
+      }
+      return { ok: false, error: { code: "E_TOOL_FAILED", message: "the tool's own bug" } };
+    };
+    const r = await broker.call("netter", {}, { actor: "tester", signal: new AbortController().signal });
+    assert.equal(r.ok ? "ok" : r.error.code, "E_TOOL_FAILED", "nothing was refused: the failure is the tool's, and must not count toward the actor's denial quarantine");
   });
 });
