@@ -72,8 +72,8 @@ export interface ToolHost {
   fs(operation: FsOperation): Promise<HostResult<string | Uint8Array | string[] | FsStat | null>>;
   /**
    * An exchange the backend's own egress path saw (the container egress proxy), refused ones too: it joins
-   * the call's audit record under the same per-call bound as ctx.fetch. Records are delivered before
-   * `execute` resolves; after the outcome they are dropped.
+   * the call's audit record. A backend delivers a call's records before its `execute` resolves (what arrives
+   * later cannot reach the record, which is written then).
    */
   recordEgress(record: EgressRecord): void;
 }

@@ -32,12 +32,13 @@ export interface ContainerSpecInput {
   /** The inspected image: its command (run by the gate) and its VOLUME paths. */
   image: ToolImageConfig;
   /**
-   * How PID 1 runs the tool's argv. Default: directly (a hosted MCP server, sandboxes/mcp-server: its stdin
-   * is a JSON-RPC stream for the whole session, started by warden only when a call needs it). One-shot
+   * How PID 1 runs the tool's argv — required, so no caller gets a launch it did not choose. One-shot
    * container tools pass the gate (sandboxes/container/gate.ts): PID 1 waits for the call, then runs the
-   * command under a hard bound. The protocol a backend speaks is the backend's; the hardening is here.
+   * command under a hard bound, so nothing of the tool runs in a warm container before its call. A hosted MCP
+   * server (sandboxes/mcp-server) passes `directLaunch`: its stdin is a JSON-RPC stream for the whole
+   * session, and warden starts it only when a call needs it. The protocol is the backend's; the hardening here.
    */
-  launch?: Launch;
+  launch: Launch;
 }
 
 /** Entrypoint and Cmd for the tool's argv (image ENTRYPOINT + manifest command or image CMD). */
@@ -67,7 +68,7 @@ export function containerSpec(input: ContainerSpecInput): Dockerode.ContainerCre
     Image: input.image.id,
     // What PID 1 is: the backend's protocol (the one-shot gate keeps anything of the tool from running before
     // its call; a hosted server runs directly).
-    ...(input.launch ?? directLaunch)(argv, limits.timeoutMs),
+    ...input.launch(argv, limits.timeoutMs),
     // Runs as nobody: a kernel or runtime bug reached from the tool starts without root.
     User: "65534:65534",
     WorkingDir: "/tmp",

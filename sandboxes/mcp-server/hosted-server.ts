@@ -80,6 +80,7 @@ export class HostedServer {
   private captureId: ((id: string | number) => void) | null = null;
   private readonly logSinks = new Set<LogSink>();
   private endReason: WardenError | null = null;
+  private failureClaimed = false;
   private listeners = new Set<(defs: ServerToolDefinition[]) => void>();
 
   /** Resolves once the container ended, its exit was read (OOM ⇒ E_MEMORY) and it was removed. */
@@ -121,7 +122,7 @@ export class HostedServer {
       // The server died while it started (killed, out of memory, exited): that is its crash, not an engine
       // that cannot run containers — the reason as the engine reports it, like a death during a call.
       const died = !signal.aborted && (server.ended || (err instanceof McpError && err.code === ErrorCode.ConnectionClosed));
-      if (died) await Promise.race([server.gone, new Promise((r) => setTimeout(r, GONE_WAIT_MS).unref())]);
+      if (died) await server.verdict(signal);
       const reason = died ? server.failure : err;
       await server.close();
       throw reason;
@@ -284,13 +285,43 @@ export class HostedServer {
       // wait for that (bounded) and answer it, never a generic "connection closed" (the contract suite's
       // E_MEMORY and E_SANDBOX_CRASHED cases).
       if (!hooks.signal.aborted && (this.ended || (err instanceof McpError && err.code === ErrorCode.ConnectionClosed))) {
-        await Promise.race([this.gone, new Promise((r) => setTimeout(r, GONE_WAIT_MS).unref())]);
+        // The call's own deadline and cancellation still govern the wait (a slow engine must not stretch them).
+        await this.verdict(hooks.signal);
+        if (hooks.signal.aborted) throw hooks.signal.reason;
         throw this.failure;
       }
       throw err;
     } finally {
       this.pending.delete(reject);
     }
+  }
+
+  /**
+   * Waits (bounded by GONE_WAIT_MS and by `signal`) for the engine to say how the server ended — OOM or
+   * not — unless warden already knows why (it stopped the server itself: close, flood, refusals).
+   */
+  private async verdict(signal: AbortSignal): Promise<void> {
+    if (this.endReason !== null || signal.aborted) return;
+    let done!: () => void;
+    const stop = new Promise<void>((r) => (done = r));
+    const timer = setTimeout(done, GONE_WAIT_MS);
+    const onAbort = (): void => done();
+    signal.addEventListener("abort", onAbort, { once: true });
+    await Promise.race([this.gone, stop]);
+    clearTimeout(timer);
+    signal.removeEventListener("abort", onAbort);
+  }
+
+  /**
+   * One death of a server is one crash: the first call that reports it is charged, every other call it took
+   * down with it is collateral (SPEC: a failure is charged to the call that caused it; which of the calls
+   * in flight made the server die cannot be told, but counting it once per call would quarantine a tool
+   * for everybody after one crash seen by three calls).
+   */
+  claimFailure(): boolean {
+    if (this.failureClaimed) return false;
+    this.failureClaimed = true;
+    return true;
   }
 
   /** Whether the server answered the tools/call with this JSON-RPC id (even after warden stopped waiting). */

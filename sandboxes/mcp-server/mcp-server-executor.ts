@@ -10,7 +10,7 @@ import type { Logger } from "pino";
 import { toWardenError, WardenError } from "../../src/errors.js";
 import type { EgressRecord, NetworkGrant } from "../../src/capabilities/types.js";
 import type { ServerToolDefinition } from "../../src/policy/pins.js";
-import { containerSpec, type EgressAttachment } from "../docker/container-spec.js";
+import { containerSpec, directLaunch, type EgressAttachment } from "../docker/container-spec.js";
 import { defaultDocker, engineCall } from "../docker/engine.js";
 import { inspectToolImage } from "../docker/image-config.js";
 import { blockEmbeddedDns } from "../docker/container-dns.js";
@@ -62,7 +62,25 @@ export interface McpServerExecutorOptions {
   runtime?: ContainerRuntime;
 }
 
+/** Failures that are a server's death (not warden stopping it): counted once per death (quarantine, alerts). */
+const CHARGED_ONCE = new Set(["E_SANDBOX_CRASHED", "E_MEMORY", "E_OUTPUT_TOO_LARGE", "E_TOOL_FAILED", "E_TIMEOUT"]);
+
+function claim(slot: Slot): boolean {
+  if (slot.failureClaimed) return false;
+  slot.failureClaimed = true;
+  return true;
+}
+
+/** The outcome of a call whose server is gone: its reason, charged to the first call that reports it. */
+function serverGone(server: HostedServer): ExecuteOutcome {
+  const error = server.failure.toPayload();
+  const collateral = CHARGED_ONCE.has(error.code) && !server.claimFailure();
+  return { ok: false, error, ...(collateral ? { collateral: true as const } : {}) };
+}
+
 interface Slot {
+  /** A failed start was charged to one of the calls waiting on it. */
+  failureClaimed?: boolean;
   server: Promise<HostedServer>;
   inFlight: Set<string>;
   actor: string;
@@ -124,7 +142,7 @@ export class McpServerExecutor implements Executor {
     const session = tool.lifecycle === "call" ? `call:${request.callId}` : (request.session ?? "default");
     // The image ID is part of the key: after a re-approval of a rebuilt image, no call reaches a server of the old one.
     const key = `${session}\0${tool.name}\0${tool.digest}\0${tool.imageId ?? ""}`;
-    let slot: Slot;
+    let slot: Slot | undefined;
     let server: HostedServer;
     try {
       slot = this.slotFor(key, request);
@@ -138,10 +156,13 @@ export class McpServerExecutor implements Executor {
     } catch (err) {
       if (tool.lifecycle === "call") void this.drop(key);
       else this.idleLater(key);
-      return { ok: false, error: toWardenError(err, "E_SANDBOX_UNAVAILABLE").toPayload() };
+      const error = toWardenError(err, "E_SANDBOX_UNAVAILABLE").toPayload();
+      // A start that died fails every call waiting on it: one death, charged once (the first), the rest collateral.
+      const collateral = slot !== undefined && CHARGED_ONCE.has(error.code) && !claim(slot);
+      return { ok: false, error, ...(collateral ? { collateral: true as const } : {}) };
     }
     // The server may have been stopped while this call waited for its start (close(), session end): its reason.
-    if (server.ended) return { ok: false, error: server.failure.toPayload() };
+    if (server.ended) return serverGone(server);
     slot.inFlight.add(request.callId);
     if (slot.idle) clearTimeout(slot.idle);
     try {
@@ -216,7 +237,7 @@ export class McpServerExecutor implements Executor {
     const { tool } = request;
     const image = await inspectToolImage(this.docker, await this.approvedImage(tool));
     const egress = tool.network ? await this.egressFor() : undefined;
-    const base = containerSpec({ tool, env: request.env, serverId: this.serverId, callId: tool.lifecycle === "call" ? request.callId : "session", image, ...(egress ? { egress } : {}), runtime: this.options.runtime });
+    const base = containerSpec({ tool, env: request.env, serverId: this.serverId, callId: tool.lifecycle === "call" ? request.callId : "session", image, launch: directLaunch, ...(egress ? { egress } : {}), runtime: this.options.runtime });
     // Long-lived: stdin stays open for every JSON-RPC request; the image is the approved ID, never the tag.
     const spec: Dockerode.ContainerCreateOptions = { ...base, StdinOnce: false };
     const startup = AbortSignal.timeout(STARTUP_BUDGET_MS);
@@ -316,7 +337,7 @@ export class McpServerExecutor implements Executor {
         }, CANCEL_GRACE_MS).unref();
         return stopped(controller.signal, tool);
       }
-      if (server.ended) return { ok: false, error: server.failure.toPayload() };
+      if (server.ended) return serverGone(server);
       return { ok: false, error: toWardenError(err, "E_TOOL_FAILED").toPayload() };
     } finally {
       clearTimeout(deadline);

@@ -6,7 +6,7 @@
 import type Dockerode from "dockerode";
 import { randomBytes } from "node:crypto";
 import type { ServerToolDefinition } from "../../src/policy/pins.js";
-import { containerSpec } from "../docker/container-spec.js";
+import { containerSpec, directLaunch } from "../docker/container-spec.js";
 import { defaultDocker, engineCall } from "../docker/engine.js";
 import type { ContainerRuntime } from "../docker/runtime-spec.js";
 import { inspectToolImage } from "../docker/image-config.js";
@@ -23,7 +23,7 @@ export async function probeServer(tool: McpServerSandboxTool, env: Record<string
   const docker = options.docker ?? defaultDocker();
   const info = await engineCall("inspect image", docker.getImage(tool.image).inspect());
   const image = await inspectToolImage(docker, info.Id);
-  const spec = containerSpec({ tool: { ...tool, network: false }, env, serverId: `probe-${randomBytes(4).toString("hex")}`, callId: "approve", image, runtime: options.runtime });
+  const spec = containerSpec({ tool: { ...tool, network: false }, env, serverId: `probe-${randomBytes(4).toString("hex")}`, callId: "approve", image, launch: directLaunch, runtime: options.runtime });
   const server = await HostedServer.start(
     { docker, spec: { ...spec, StdinOnce: false }, maxLineBytes: 16 * 1024 * 1024, name: tool.name, version: options.version ?? "0" },
     AbortSignal.timeout(STARTUP_BUDGET_MS),

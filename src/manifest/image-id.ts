@@ -1,6 +1,6 @@
 /**
  * Reading a container tool's image ID from the engine, for the digest
- * (digest.ts, `imageId`). The engine code stays in sandboxes/container (the
+ * (digest.ts, `imageId`). The engine code stays in sandboxes/docker (the
  * only place that talks to Docker); it is imported on first use, so a server
  * with isolate tools only never loads it.
  */

@@ -75,6 +75,7 @@ export async function openRuntime(configPath: string, logger: Logger, hooks: Ope
   const checkpoints = loaded.config.audit.checkpoint
     ? await startCheckpointer({ log: audit, config: loaded.config.audit.checkpoint, logger, alerter }).catch(async (err: unknown) => {
         await Promise.all([audit.close(), closeExecutors()]);
+        await (shared as DockerShared | null)?.close().catch(() => {});
         throw err;
       })
     : null;

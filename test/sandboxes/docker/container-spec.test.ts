@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { containerSpec, poolKey, VOLUME_TMPFS_OPTIONS, type ContainerSpecInput } from "../../../sandboxes/docker/container-spec.js";
+import { containerSpec, directLaunch, poolKey, VOLUME_TMPFS_OPTIONS, type ContainerSpecInput } from "../../../sandboxes/docker/container-spec.js";
 import { GATE_SCRIPT, gatedCommand, HARD_BOUND_GRACE_S } from "../../../sandboxes/container/gate.js";
 import { LABEL } from "../../../sandboxes/docker/labels.js";
 import { SECCOMP_PROFILE_JSON } from "../../../sandboxes/docker/seccomp-profile.js";
@@ -30,7 +30,7 @@ const tool = ({ limits, ...over }: Partial<Omit<ContainerSandboxTool, "limits">>
 const image = { id: "sha256:" + "b".repeat(64), entrypoint: ["/usr/bin/python3"], cmd: ["/app/main.py"], volumes: [] as string[] };
 
 const spec = (over: Partial<ContainerSpecInput> = {}) =>
-  containerSpec({ tool: tool(), env: {}, serverId: "srv1", callId: "call-1", image, ...over });
+  containerSpec({ tool: tool(), env: {}, serverId: "srv1", callId: "call-1", image, launch: directLaunch, ...over });
 
 const host = (over: Partial<ContainerSpecInput> = {}) => {
   const h = spec(over).HostConfig;
@@ -173,7 +173,7 @@ describe("containerSpec (pure, setting by setting)", () => {
     assert.deepEqual(spec({ tool: tool({ command: ["/app/other.py", "--x"] }), launch: gatedCommand }).Cmd, ["/usr/bin/python3", "/app/other.py", "--x"]);
   });
 
-  test("direct launch (default): the plain argv, no gate", () => {
+  test("direct launch: the plain argv, no gate", () => {
     const s = spec();
     assert.deepEqual(s.Entrypoint, ["/usr/bin/python3", "/app/main.py"]);
     assert.deepEqual(s.Cmd, []);

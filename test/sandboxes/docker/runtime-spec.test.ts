@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { containerSpec, type ContainerSpecInput } from "../../../sandboxes/docker/container-spec.js";
+import { containerSpec, directLaunch, type ContainerSpecInput } from "../../../sandboxes/docker/container-spec.js";
 import { RUNSC_HOST_PIDS_BASE, RUNSC_HOST_PIDS_PER_PROCESS } from "../../../sandboxes/docker/runtime-spec.js";
 import { fixtureTool } from "../container/fixture.js";
 
@@ -20,6 +20,7 @@ function input(runtime?: "runc" | "runsc"): ContainerSpecInput {
     serverId: "spec-test",
     callId: "c1",
     image: { id: "sha256:abc", entrypoint: [], cmd: ["python3"], volumes: [] },
+    launch: directLaunch,
     ...(runtime ? { runtime } : {}),
   };
 }
