@@ -27,8 +27,19 @@ const never = (condition: string, rest = ""): [string, string] => [`if (${condit
 
 export const MUTATIONS: Mutation[] = [
   // --- broker pipeline ---
-  { id: "broker.readmit-after-confirm", what: "re-admission after confirmation", file: BROKER, edits: [["return await this.execute(this.admit(tool, ctx), input", "return await this.execute(tool, input"]], tests: BROKER_TESTS },
-  { id: "broker.readmit-after-slot", what: "re-admission after the wait for a slot", file: BROKER, edits: [["      this.admit(tool, ctx);\n      const { host", "      const { host"]], tests: BROKER_TESTS },
+  // The re-admission after confirmation is repeated after the wait for a slot (#18.1), which every call passes
+  // next: removing only the first is an equivalent mutant. Removed together they must fail; the slot one alone too.
+  {
+    id: "broker.readmit-after-waits",
+    what: "re-admission after confirmation and after the wait for a slot",
+    file: BROKER,
+    edits: [
+      ["return await this.execute(this.admit(tool, ctx), input", "return await this.execute(tool, input"],
+      ["      tool = this.admit(tool, ctx);\n", ""],
+    ],
+    tests: BROKER_TESTS,
+  },
+  { id: "broker.readmit-after-slot", what: "re-admission after the wait for a slot", file: BROKER, edits: [["      tool = this.admit(tool, ctx);\n", ""]], tests: BROKER_TESTS },
   { id: "broker.admit-before-input", what: "admission before input validation", file: BROKER, edits: [["    this.admit(tool, ctx);\n    const inputCheck", "    const inputCheck"]], tests: BROKER_TESTS },
   { id: "broker.kill-switch", what: "kill switch", file: BROKER, edits: [never("this.isDisabled(current)")], tests: BROKER_TESTS },
   { id: "broker.quarantine", what: "per-actor quarantine", file: BROKER, edits: [never("this.isQuarantinedFor(current, ctx.actor)")], tests: BROKER_TESTS },
@@ -83,7 +94,7 @@ export const MUTATIONS: Mutation[] = [
   { id: "spec.env-proxy", what: "secrets may not set proxy variables", file: SPEC, edits: [["!ENV_NAME.test(name) || PROXY_VARS.includes(name)", "!ENV_NAME.test(name)"]], tests: SPEC_TESTS },
   { id: "spec.log-none", what: "LogConfig none", file: SPEC, edits: [['LogConfig: { Type: "none", Config: {} },', 'LogConfig: { Type: "json-file", Config: {} },']], tests: SPEC_TESTS },
   { id: "spec.dns", what: "DNS points at nothing with egress", file: SPEC, edits: [['{ Dns: ["127.0.0.1"], DnsSearch: [], DnsOptions: ["timeout:1", "attempts:1"] }', "{}"]], tests: SPEC_TESTS },
-  { id: "spec.gate", what: "the gate for one-shot tools", file: SPEC, edits: [['input.launch === "direct" ? { Entrypoint: argv, Cmd: [] } : gatedCommand(argv, limits.timeoutMs)', "{ Entrypoint: argv, Cmd: [] }"]], tests: SPEC_TESTS },
+  { id: "spec.gate", what: "the gate for one-shot tools", file: "sandboxes/container/container-executor.ts", edits: [["launch: gatedCommand,", 'launch: (argv) => ({ Entrypoint: argv, Cmd: [] }),']], tests: ["test/sandboxes/container/gate.test.ts"] },
   // --- address policy ---
   { id: "addr.metadata", what: "169.254.0.0/16 (cloud metadata)", file: ADDR, edits: [['  ["169.254.0.0/16", "link-local (cloud metadata)"],\n', ""]], tests: ADDR_TESTS },
   { id: "addr.loopback-v4", what: "127.0.0.0/8", file: ADDR, edits: [['  ["127.0.0.0/8", "loopback"],\n', ""]], tests: ADDR_TESTS },
