@@ -202,7 +202,7 @@ class DockerContainerExecutor implements ContainerExecutor {
     this.options.logger?.debug({ callId: request.callId, tool: request.tool.name, container: sandbox.id.slice(0, 12) }, "container call");
     if (request.tool.network && !ip) return failure("E_SANDBOX_UNAVAILABLE", `container of ${request.tool.name} has no egress address`);
     if (ip)
-      this.egress.bind(ip, {
+      await this.egress.bind(ip, {
         callId: request.callId,
         tool: request.tool.name,
         grants: this.options.networkGrantsFor?.(request.tool) ?? [],
@@ -211,7 +211,8 @@ class DockerContainerExecutor implements ContainerExecutor {
     try {
       return await runCall(sandbox, request, deadlineAt);
     } finally {
-      if (ip) this.egress.unbind(ip);
+      // Resolves once every egress record of the call was delivered; rejects (fail closed) when that is unsure.
+      if (ip) await this.egress.unbind(ip);
     }
   }
 

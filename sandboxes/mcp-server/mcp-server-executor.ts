@@ -38,8 +38,10 @@ export const IDLE_MS = 10 * 60_000;
 /** What the mcp-server backend needs of the shared egress gateway (sandboxes/container). */
 export interface EgressProvider {
   ready(): Promise<EgressAttachment>;
-  bind(ip: string, binding: { callId: string; tool: string; grants: NetworkGrant[]; onEgress(record: EgressRecord): void }): void;
-  unbind(ip: string): void;
+  bind(ip: string, binding: { callId: string; tool: string; grants: NetworkGrant[]; onEgress(record: EgressRecord): void }): Promise<void>;
+  unbind(ip: string): Promise<void>;
+  /** Every record of exchanges ended so far was delivered; rejects when some may be lost (fail closed). */
+  flush(ip: string, since: number): Promise<void>;
 }
 
 export interface McpServerExecutorOptions {
@@ -219,7 +221,10 @@ export class McpServerExecutor implements Executor {
     void server.gone.then(() => this.running.delete(server));
     server.onDefinitions((defs) => this.options.onDefinitions?.(tool, defs));
     this.options.onDefinitions?.(tool, server.definitions);
-    if (egress && server.ip) this.bindEgress(server, tool);
+    if (egress && server.ip) await this.bindEgress(server, tool).catch(async (err: unknown) => {
+      await server.close();
+      throw err;
+    });
     return server;
   }
 
@@ -236,10 +241,10 @@ export class McpServerExecutor implements Executor {
   }
 
   /** The proxy binds the container's address for its life; each exchange is charged to the calls in flight. */
-  private bindEgress(server: HostedServer, tool: SandboxTool): void {
+  private async bindEgress(server: HostedServer, tool: SandboxTool): Promise<void> {
     const ip = server.ip!;
     const egress = this.egressProvider();
-    egress.bind(ip, {
+    await egress.bind(ip, {
       callId: `server:${server.id.slice(0, 12)}`,
       tool: tool.name,
       grants: this.options.networkGrantsFor?.(tool) ?? [],
@@ -247,7 +252,7 @@ export class McpServerExecutor implements Executor {
         for (const callId of server.calls) this.options.onEgress?.(callId, record);
       },
     });
-    void server.gone.then(() => egress.unbind(ip));
+    void server.gone.then(() => egress.unbind(ip)).catch((err: unknown) => this.options.logger?.warn({ err: toWardenError(err).message }, "egress unbind of a stopped server failed"));
   }
 
   private async callOn(server: HostedServer, request: ExecuteRequest, name: string, pinned: string): Promise<ExecuteOutcome> {
@@ -276,6 +281,7 @@ export class McpServerExecutor implements Executor {
       if (text !== null) request.host.log(level, text);
     });
     server.calls.add(request.callId);
+    const since = Date.now();
     let requestId: string | number | undefined;
     try {
       const input = (request.input ?? {}) as Record<string, unknown>;
@@ -284,6 +290,8 @@ export class McpServerExecutor implements Executor {
         onRequestId: (id) => (requestId = id),
         onProgress: (done, total) => budget.progressAllowed() && request.host.progress(done, total),
       });
+      // The proxy's records reach warden on another stream than the result: all of this call's first.
+      if (tool.network && server.ip) await this.egressProvider().flush(server.ip, since);
       return outcomeOf(result, `${tool.name}/${name}`, tool.limits.outputBytes);
     } catch (err) {
       if (controller.signal.aborted) {

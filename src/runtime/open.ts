@@ -56,7 +56,7 @@ export async function openRuntime(configPath: string, logger: Logger, hooks: Ope
     });
   }
   // Loaded only when a container or hosted-server tool exists: isolate-only servers never load dockerode.
-  const shared = runtimes.has("container") || runtimes.has("mcp-server") ? (await import("../../sandboxes/docker/index.js")).createDockerShared(logger) : null;
+  const shared = runtimes.has("container") || runtimes.has("mcp-server") ? (await import("../../sandboxes/docker/index.js")).createDockerShared(logger, loaded.config.container.egress) : null;
   if (runtimes.has("container")) {
     const { createContainerExecutor } = await import("../../sandboxes/container/index.js");
     executors.container = createContainerExecutor({
