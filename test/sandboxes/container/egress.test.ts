@@ -264,6 +264,39 @@ result = {'http': get('http://${host}:${port}/via-proxy'), 'connect': tunnel_get
     assert.ok(mine.every((r) => r.record.port === port && r.record.bytes > 0 && !r.record.denied));
   });
 
+  test("a tunnel still open when the tool answers is recorded before execute resolves", async (t) => {
+    if (!(await requireDocker(t))) return;
+    const { host, port } = upstream;
+    const tool = netTool("net_held_open", [{ pattern: `${host}:${port}`, allowPrivate: true }]);
+    const from = records.length;
+    // A child process keeps the tunnel open past the result: its record can only come from the unbind
+    // (the proxy reports open exchanges when the call ends), so it is complete only if execute waited for it.
+    const result = await probe(
+      executor,
+      `
+import socket, time, urllib.parse
+p = urllib.parse.urlparse(os.environ['HTTP_PROXY'])
+r, w = os.pipe()
+if os.fork() == 0:
+    s = socket.create_connection((p.hostname, p.port), timeout=5)
+    s.sendall(b'CONNECT ${host}:${port} HTTP/1.1\\r\\nHost: ${host}:${port}\\r\\n\\r\\n')
+    s.recv(200)
+    # Half a request: the upstream waits for the rest, so neither side closes the tunnel.
+    s.sendall(b'GET /held-open HTTP/1.1\\r\\nHost: upstream\\r\\n')
+    os.write(w, b'x')
+    time.sleep(30)
+    os._exit(0)
+os.read(r, 1)
+result = 'held'`,
+      tool,
+    );
+    assert.equal(result, "held");
+    const mine = records.slice(from).filter((r) => r.record.host === host && r.record.method === "CONNECT");
+    assert.equal(mine.length, 1, JSON.stringify(records.slice(from)));
+    assert.equal(mine[0]!.record.status, 200);
+    assert.ok((mine[0]!.record.bytesSent ?? 0) > 0, JSON.stringify(mine[0]));
+  });
+
   test("firewall rules and the egress network exist while serving and are removed on close", async (t) => {
     if (!(await requireDocker(t))) return;
     const id = `${serverId}b`;
