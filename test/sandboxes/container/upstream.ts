@@ -31,8 +31,10 @@ print('ready', flush=True)
 s.serve_forever()
 `;
 
-export async function startUpstream(docker: Dockerode, network: string, serverId: string): Promise<Upstream> {
+/** `alias`: a name the proxy container resolves (Docker's DNS on the outbound network), for grants written before the address exists. */
+export async function startUpstream(docker: Dockerode, network: string, serverId: string, alias?: string): Promise<Upstream> {
   const container = await docker.createContainer({
+    ...(alias ? { NetworkingConfig: { EndpointsConfig: { [network]: { Aliases: [alias] } } } } : {}),
     Image: "warden/base:1",
     Cmd: ["python3", "-c", SERVER],
     User: "65534:65534",
