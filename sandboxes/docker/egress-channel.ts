@@ -114,7 +114,10 @@ export class EgressChannel {
     const lines = all.split("\n");
     this.partial[stream] = lines.pop() ?? "";
     if (this.partial[stream].length > CONTROL_LINE_MAX) {
-      if (stream === 1) return this.break(`the egress proxy wrote a control line over ${CONTROL_LINE_MAX} bytes`);
+      if (stream === 1) {
+        this.break(`the egress proxy wrote a control line over ${CONTROL_LINE_MAX} bytes`);
+        return;
+      }
       this.partial[stream] = "";
     }
     for (const line of lines) {
@@ -130,14 +133,24 @@ export class EgressChannel {
     try {
       event = ControlEventSchema.parse(JSON.parse(line));
     } catch {
-      return this.break("the egress proxy wrote a line outside its protocol");
+      this.break("the egress proxy wrote a line outside its protocol");
+      return;
     }
-    if (event.op === "ready") return this.options.onReady(event);
-    if (event.op === "egress") return this.options.onEgress(event.ip, event.callId, event.record);
+    if (event.op === "ready") {
+      this.options.onReady(event);
+      return;
+    }
+    if (event.op === "egress") {
+      this.options.onEgress(event.ip, event.callId, event.record);
+      return;
+    }
     // Acks come in order: one for a command we did not send (or out of order) is a broken protocol.
     const pending = this.pending.get(event.seq);
     const oldest = this.pending.keys().next().value;
-    if (!pending || event.seq !== oldest) return this.break(`the egress proxy acknowledged a command it was not sent (${event.seq})`);
+    if (!pending || event.seq !== oldest) {
+      this.break(`the egress proxy acknowledged a command it was not sent (${event.seq})`);
+      return;
+    }
     this.pending.delete(event.seq);
     clearTimeout(pending.timer);
     pending.resolve();

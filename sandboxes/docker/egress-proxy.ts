@@ -98,8 +98,7 @@ export class EgressProxy {
    * EGRESS_RECORDS_MAX records (hosts cut) plus one summary, not an audit line of hundreds of MB.
    */
   private record(binding: LiveBinding, record: EgressRecord): void {
-    if (this.options.boundRecords === false) return binding.onEgress(record);
-    const kept = binding.bound.admit(record);
+    const kept = this.options.boundRecords === false ? record : binding.bound.admit(record);
     if (kept) binding.onEgress(kept);
   }
 
