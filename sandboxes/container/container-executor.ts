@@ -223,7 +223,7 @@ class DockerContainerExecutor implements ContainerExecutor {
     const image = await inspectToolImage(this.docker, pinned);
     const spec = containerSpec({ tool, env, serverId: this.serverId, egress, callId, image, launch: gatedCommand, runtime: this.options.runtime });
     // No resolver in a networked container (container-dns.ts); tests without the host firewall skip it too.
-    const closeDns = egress && this.options.proxy?.firewall !== false ? ({ pid }: { pid: number }) => blockEmbeddedDns(pid) : undefined;
+    const closeDns = egress && egress.localEngine !== false && this.options.proxy?.firewall !== false ? ({ pid }: { pid: number }) => blockEmbeddedDns(pid) : undefined;
     return startSandbox(this.docker, spec, egress?.networkName, closeDns);
   }
 

@@ -94,7 +94,7 @@ export class ContainerEgress {
   async ready(): Promise<EgressAttachment> {
     const nets = await this.setupNetworks();
     await this.ensureProxy();
-    return { networkName: nets.tool.name, proxyUrl: `http://${nets.proxyIp}:${EGRESS_PROXY_PORT}` };
+    return { networkName: nets.tool.name, proxyUrl: `http://${nets.proxyIp}:${EGRESS_PROXY_PORT}`, localEngine: engineIsLocal(this.options.docker) };
   }
 
   async bind(ip: string, binding: CallBinding): Promise<void> {

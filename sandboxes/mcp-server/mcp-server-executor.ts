@@ -209,7 +209,7 @@ export class McpServerExecutor implements Executor {
         spec,
         egressNetwork: egress?.networkName,
         // No resolver for a networked server either: Docker's embedded DNS answers PTR with other containers' ids.
-        afterStart: egress ? ({ pid }) => blockEmbeddedDns(pid) : undefined,
+        afterStart: egress && egress.localEngine !== false ? ({ pid }) => blockEmbeddedDns(pid) : undefined,
         maxLineBytes: tool.limits.outputBytes + 64 * 1024,
         logger: this.options.logger,
         name: tool.name,

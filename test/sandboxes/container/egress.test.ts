@@ -13,8 +13,10 @@
  * proxy container's.
  */
 import assert from "node:assert/strict";
+import Dockerode from "dockerode";
 import { execFileSync } from "node:child_process";
 import { createServer, type Server } from "node:http";
+import { connect as connectTcp, createServer as createTcpServer } from "node:net";
 import { networkInterfaces } from "node:os";
 import { after, before, describe, test } from "node:test";
 import { createContainerExecutor } from "../../../sandboxes/container/index.js";
@@ -341,6 +343,54 @@ result = {a: get('http://%s:%d/' % (a, input['port'])) for a in input['targets']
       for (const gw of [...(await gatewaysOf(egressNetworkName(serverId))), ...(await gatewaysOf(outboundNetworkName(serverId)))])
         assert.equal(result[gw]?.[0], 403, `gateway ${gw}: ${JSON.stringify(result[gw])}`);
       assert.equal(hostHits, before, "the host service was never contacted");
+    });
+
+    test("with a remote engine (TCP DOCKER_HOST; here a forwarder to the local socket) the default is the proxy container, and networked tools work through it", async (t) => {
+      if (!(await requireDocker(t))) return;
+      // A TCP engine address: its bridges, gateways and pids are not this host's (no firewall, no nsenter).
+      // Half-open both ways: a tool's stdin EOF must not close the stream its result comes back on.
+      const forwarder = createTcpServer({ allowHalfOpen: true }, (client) => {
+        const engine = connectTcp({ path: "/var/run/docker.sock", allowHalfOpen: true });
+        client.pipe(engine).pipe(client);
+        client.on("error", () => engine.destroy());
+        engine.on("error", () => client.destroy());
+      });
+      await new Promise<void>((resolve) => forwarder.listen(0, "127.0.0.1", resolve));
+      const remote = new Dockerode({ host: "127.0.0.1", port: (forwarder.address() as { port: number }).port, protocol: "http" });
+      const id = `${serverId}r`;
+      const remoteGateway = new EgressGateway({ docker: remote, serverId: id });
+      assert.equal(remoteGateway.mode, "container");
+      assert.equal(new EgressGateway({ docker, serverId: id }).mode, "host", "a unix socket is a local engine: host mode by default");
+      const remoteExecutor = createContainerExecutor({
+        docker: remote,
+        egress: remoteGateway,
+        runtime: TEST_RUNTIME,
+        serverId: id,
+        poolSize: 0,
+        reapIntervalMs: 0,
+        networkGrantsFor: (tool) => grants.get(tool.name) ?? [],
+        onEgress: (callId, record) => void records.push({ callId, record }),
+      });
+      let remoteUpstream: Upstream | undefined;
+      try {
+        await remoteGateway.ready();
+        remoteUpstream = await startUpstream(docker, outboundNetworkName(id), id);
+        const { host, port } = remoteUpstream;
+        const tool = netTool("net_remote", [{ pattern: `http://${host}:${port}`, allowPrivate: true }]);
+        const from = records.length;
+        const result = (await probe(remoteExecutor, `${HTTP_GET}\nresult = {'ok': get('http://${host}:${port}/remote'), 'no': get('http://evil.example/x')}`, tool)) as Record<string, [number, string]>;
+        assert.deepEqual(result.ok, [200, remoteUpstream.saw("/remote")]);
+        assert.equal(result.no![0], 403);
+        const mine = records.slice(from).map((r) => [r.record.host, r.record.status ?? "denied"]);
+        assert.deepEqual(mine, [[host, 200], ["evil.example", "denied"]]);
+        const rules = execFileSync("iptables", ["-w", "5", "-S"], { encoding: "utf8" }).split("\n").filter((l) => l.includes(`warden:${id}`));
+        assert.deepEqual(rules, [], "no firewall rules are installed for an engine that is not on this host");
+      } finally {
+        await remoteExecutor.close();
+        await remoteUpstream?.close();
+        await remoteGateway.close();
+        forwarder.close();
+      }
     });
 
     test("a killed proxy container fails its bound call closed, non-networked tools keep working, and the next networked call gets a new proxy", async (t) => {
