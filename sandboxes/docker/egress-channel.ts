@@ -11,8 +11,8 @@ import { WardenError } from "../../src/errors.js";
 import type { EgressRecord } from "../../src/capabilities/types.js";
 import type { ControlEvent, UnsequencedCommand } from "./egress-control.js";
 
-/** One control line at most: records are small (hosts are cut at 255 characters by the proxy's rules anyway). */
-export const CONTROL_LINE_MAX = 64 * 1024;
+/** One control line at most: records are cut in the proxy (host 255, reason 300 characters), so a line is ~1 KB. */
+export const CONTROL_LINE_MAX = 16 * 1024;
 
 const RecordSchema = z.strictObject({
   host: z.string().max(4096),
@@ -26,7 +26,7 @@ const RecordSchema = z.strictObject({
 });
 
 export const ControlEventSchema = z.discriminatedUnion("op", [
-  z.strictObject({ op: z.literal("ready"), address: z.string().max(64), port: z.number().int().min(1).max(65535), refused: z.array(z.string().max(64)).max(4096) }),
+  z.strictObject({ op: z.literal("ready"), address: z.string().max(64), port: z.number().int().min(1).max(65535), refused: z.array(z.string().max(64)).max(64) }),
   z.strictObject({ op: z.literal("bound"), seq: z.number().int().min(0) }),
   z.strictObject({ op: z.literal("unbound"), seq: z.number().int().min(0) }),
   z.strictObject({ op: z.literal("synced"), seq: z.number().int().min(0) }),

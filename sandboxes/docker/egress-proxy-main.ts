@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import { networkInterfaces } from "node:os";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
-import { authorizeEgress } from "../../src/capabilities/network/index.js";
+import { authorizeEgress, boundedEgressRecord } from "../../src/capabilities/network/index.js";
 import type { NetworkGrant } from "../../src/capabilities/types.js";
 import type { ControlCommand, ControlEvent } from "./egress-control.js";
 import { EgressProxy } from "./egress-proxy.js";
@@ -58,7 +58,8 @@ async function main(): Promise<void> {
   const refused = [...values.refuse.split(",").filter((s) => s.trim() !== ""), ...interfaceAddresses(), ...routeGateways()];
   const proxy = new EgressProxy({ authorize: withRefusedAddresses(authorizeEgress, refused), boundRecords: false });
   const port = await proxy.listen(m[1]!, Number(m[2]));
-  send({ op: "ready", address: m[1]!, port, refused });
+  // For warden's log only: a sample, so the line stays short whatever the operator's list holds.
+  send({ op: "ready", address: m[1]!, port, refused: refused.slice(0, 64) });
 
   const lines = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY });
   lines.on("line", (line) => {
@@ -71,7 +72,9 @@ async function main(): Promise<void> {
     }
     if (command.op === "bind" && typeof command.ip === "string" && Array.isArray(command.grants) && command.grants.every(isGrant)) {
       const { ip, callId } = command;
-      proxy.bind(ip, { callId, tool: String(command.tool), grants: command.grants, onEgress: (record) => send({ op: "egress", ip, callId, record }) });
+      // Every text a tool controls is cut (hosts, methods, reasons): no request can make a control line
+      // longer than warden accepts, which would end the channel and restart the proxy for every tool.
+      proxy.bind(ip, { callId, tool: String(command.tool), grants: command.grants, onEgress: (record) => send({ op: "egress", ip, callId, record: boundedEgressRecord(record) }) });
       send({ op: "bound", seq: command.seq });
     } else if (command.op === "unbind" && typeof command.ip === "string") {
       // unbind reports the binding's still-open exchanges synchronously, so they precede the ack.

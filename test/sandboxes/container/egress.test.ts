@@ -393,6 +393,28 @@ result = {a: get('http://%s:%d/' % (a, input['port'])) for a in input['targets']
       }
     });
 
+    test("a tool cannot end the control channel with huge hosts: records are cut in the proxy container, which keeps running", async (t) => {
+      if (!(await requireDocker(t))) return;
+      const before = (await docker.getContainer(egressProxyName(serverId)).inspect()).Id;
+      const from = records.length;
+      const result = await probe(
+        executor,
+        `
+import socket, urllib.parse
+p = urllib.parse.urlparse(os.environ['HTTP_PROXY'])
+host = 'a' * 15000 + '.evil.test'
+s = socket.create_connection((p.hostname, p.port), timeout=5)
+s.sendall(('CONNECT %s:443 HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n' % host).encode())
+result = s.recv(100).decode().split('\\r\\n')[0]`,
+        netTool("net_huge_host", [{ pattern: "api.example.com", allowPrivate: false }]),
+      );
+      assert.match(String(result), / 403 /);
+      const mine = records.slice(from);
+      assert.equal(mine.length, 1);
+      assert.ok(mine[0]!.record.host.length <= 256 && mine[0]!.record.denied, JSON.stringify(mine[0]!.record).slice(0, 300));
+      assert.equal((await docker.getContainer(egressProxyName(serverId)).inspect()).Id, before, "the proxy container was not restarted");
+    });
+
     test("a killed proxy container fails its bound call closed, non-networked tools keep working, and the next networked call gets a new proxy", async (t) => {
       if (!(await requireDocker(t))) return;
       const { host, port } = upstream;
