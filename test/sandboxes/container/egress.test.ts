@@ -428,6 +428,9 @@ time.sleep(3)
 result = {'first': first, 'second': get('http://${host}:${port}/after-crash')}`,
       });
       await waitFor(() => records.slice(callCount).some((r) => r.record.status === 200), "the call's first exchange");
+      const proxyAddress = async (): Promise<string | undefined> =>
+        (await docker.getContainer(egressProxyName(serverId)).inspect()).NetworkSettings.Networks[egressNetworkName(serverId)]?.IPAddress;
+      const addressBefore = await proxyAddress();
       await docker.getContainer(egressProxyName(serverId)).kill();
       // Bound to the proxy that died: its records may be incomplete, so it is not reported as a success.
       assertCode(await pending, "E_SANDBOX_UNAVAILABLE");
@@ -435,6 +438,8 @@ result = {'first': first, 'second': get('http://${host}:${port}/after-crash')}`,
       assert.equal(await probe(executor, "result = 6 * 7", { name: "net_free", network: false }), 42);
       const again = (await probe(executor, `${HTTP_GET}\nresult = get('http://${host}:${port}/restarted')`, tool)) as [number, string];
       assert.deepEqual(again, [200, upstream.saw("/restarted")]);
+      // The same address: warm containers created before the crash still have the right HTTP(S)_PROXY.
+      assert.equal(await proxyAddress(), addressBefore);
     });
   }
 });
