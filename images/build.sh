@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds every image warden's container tools need, without pulling any image:
 # warden/base:1 (debootstrap + docker import), warden/node:1 (base + the repo's
-# Node), each images/tools/<name>/Dockerfile tagged by its `# warden-image:` line
+# Node), warden/egress:1 (node + warden's compiled egress proxy), each images/tools/<name>/Dockerfile tagged by its `# warden-image:` line
 # (default warden-tools/<name>:1), then each examples/tools/<name> folder whose
 # Dockerfile has a `# warden-image:` line (the hosted MCP servers of SPEC §15),
 # its npm/PyPI packages staged on this host first by stage.sh. Idempotent and
@@ -19,6 +19,7 @@ fi
 
 bash base/build.sh
 bash node/build.sh
+bash egress/build.sh     # warden/egress:1: the egress proxy container (container.egress "container")
 
 for dockerfile in tools/*/Dockerfile; do
   [ -f "$dockerfile" ] || continue

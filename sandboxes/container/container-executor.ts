@@ -207,7 +207,7 @@ class DockerContainerExecutor implements ContainerExecutor {
     this.options.logger?.debug({ callId: request.callId, tool: request.tool.name, container: sandbox.id.slice(0, 12) }, "container call");
     if (request.tool.network && !ip) return failure("E_SANDBOX_UNAVAILABLE", `container of ${request.tool.name} has no egress address`);
     if (ip)
-      this.egress.bind(ip, {
+      await this.egress.bind(ip, {
         callId: request.callId,
         tool: request.tool.name,
         // Policy arrives with the call, like ctx.fetch's: the effective grants at admission, and the call's own host
@@ -218,7 +218,8 @@ class DockerContainerExecutor implements ContainerExecutor {
     try {
       return await runCall(sandbox, request, deadlineAt);
     } finally {
-      if (ip) this.egress.unbind(ip);
+      // Resolves once every egress record of the call was delivered; rejects (fail closed) when that is unsure.
+      if (ip) await this.egress.unbind(ip);
     }
   }
 
@@ -229,7 +230,7 @@ class DockerContainerExecutor implements ContainerExecutor {
     const image = await inspectToolImage(this.docker, pinned);
     const spec = containerSpec({ tool, env, serverId: this.serverId, egress, callId, image, launch: gatedCommand, runtime: this.options.runtime });
     // No resolver in a networked container (container-dns.ts); tests without the host firewall skip it too.
-    const closeDns = egress && this.options.proxy?.firewall !== false ? ({ pid }: { pid: number }) => blockEmbeddedDns(pid) : undefined;
+    const closeDns = egress && egress.localEngine !== false && this.options.proxy?.firewall !== false ? ({ pid }: { pid: number }) => blockEmbeddedDns(pid) : undefined;
     return startSandbox(this.docker, spec, egress?.networkName, closeDns);
   }
 

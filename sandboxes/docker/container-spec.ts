@@ -17,6 +17,11 @@ import { SECCOMP_PROFILE_JSON } from "./seccomp-profile.js";
 export interface EgressAttachment {
   networkName: string;
   proxyUrl: string;
+  /**
+   * false with a remote engine: a container's pid is not a process of this host, so nothing may be done in
+   * its namespaces from here (container-dns.ts would enter an unrelated local process's). Default true.
+   */
+  localEngine?: boolean;
 }
 
 export interface ContainerSpecInput {

@@ -8,7 +8,7 @@ import type Dockerode from "dockerode";
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import { authorizeEgress } from "../../src/capabilities/network/index.js";
-import { EgressGateway } from "./egress-gateway.js";
+import { EgressGateway, type EgressMode } from "./egress-gateway.js";
 import { defaultDocker } from "./engine.js";
 import { startReaper, type Reaper } from "./reaper.js";
 
@@ -21,10 +21,15 @@ export interface DockerShared {
   close(): Promise<void>;
 }
 
-export function createDockerShared(logger?: Logger, options: { reapIntervalMs?: number } = {}): DockerShared {
+/** Config `container.egress`: a mode, or `{mode?, refuse}`. */
+export type EgressConfig = EgressMode | { mode?: EgressMode; refuse?: string[] } | undefined;
+
+export function createDockerShared(logger?: Logger, egressConfig?: EgressConfig, options: { reapIntervalMs?: number } = {}): DockerShared {
   const docker = defaultDocker();
   const serverId = randomBytes(6).toString("hex");
-  const egress = new EgressGateway({ docker, serverId, authorize: authorizeEgress, logger });
+  const { mode, refuse } = typeof egressConfig === "string" ? { mode: egressConfig, refuse: [] } : (egressConfig ?? {});
+  const egress = new EgressGateway({ docker, serverId, authorize: authorizeEgress, logger, ...(mode ? { mode } : {}), ...(refuse ? { refuse } : {}) });
+  logger?.debug({ mode: egress.mode }, "egress mode");
   const reaper = startReaper(docker, serverId, options.reapIntervalMs ?? 60_000, logger);
   return {
     docker,

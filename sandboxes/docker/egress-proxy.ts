@@ -37,6 +37,12 @@ export interface EgressProxyOptions {
    */
   maxRequestBytes?: number;
   connectTimeoutMs?: number;
+  /**
+   * Bound each call's records here (default). The proxy container turns it off and sends every record:
+   * the bound's summary record is updated in place, which a JSON line cannot carry, so warden bounds them
+   * on its side of the control channel instead (egress-channel.ts), with the same EgressRecordBound.
+   */
+  boundRecords?: boolean;
 }
 
 /** Methods whose requests carry no body: a body on them is refused, never forwarded unframed (smuggling). */
@@ -92,7 +98,7 @@ export class EgressProxy {
    * EGRESS_RECORDS_MAX records (hosts cut) plus one summary, not an audit line of hundreds of MB.
    */
   private record(binding: LiveBinding, record: EgressRecord): void {
-    const kept = binding.bound.admit(record);
+    const kept = this.options.boundRecords === false ? record : binding.bound.admit(record);
     if (kept) binding.onEgress(kept);
   }
 

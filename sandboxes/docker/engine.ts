@@ -18,6 +18,14 @@ export function defaultDocker(): Dockerode {
   return new Dockerode();
 }
 
+/**
+ * Is the engine on this host? A unix socket (the default, or DOCKER_HOST=unix://…) is; a TCP DOCKER_HOST
+ * (a remote engine, a Docker-in-Docker sidecar) is not: its bridges, gateways and firewall are not ours.
+ */
+export function engineIsLocal(docker: Dockerode): boolean {
+  return Boolean((docker.modem as { socketPath?: unknown }).socketPath);
+}
+
 /** Races an engine request against a timeout; connection failures become E_SANDBOX_UNAVAILABLE. */
 export async function engineCall<T>(what: string, request: Promise<T>, timeoutMs = ENGINE_TIMEOUT_MS): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

@@ -26,7 +26,18 @@ export interface FirewallTarget {
   proxyPort: number;
 }
 
-type Rule = { binary: "iptables" | "ip6tables"; chain: string; args: string[] };
+export type Rule = { binary: "iptables" | "ip6tables"; chain: string; args: string[] };
+
+/** `container` egress mode (the proxy is a container on the tool network; egress-container.ts). */
+export interface ContainerFirewallTarget {
+  serverId: string;
+  /** The tool network's bridge (internal). */
+  bridge: string;
+  /** The outbound network's bridge: only the proxy container is on it. */
+  outBridge: string;
+  proxyIp: string;
+  proxyPort: number;
+}
 
 function comment(serverId: string): string[] {
   return ["-m", "comment", "--comment", `warden:${serverId}`];
@@ -49,6 +60,29 @@ export function firewallRules(t: FirewallTarget): Rule[] {
   ];
 }
 
+/**
+ * Rules of the `container` egress mode, in evaluation order. Nothing on the tool bridge may reach the host
+ * (no proxy listens there any more), nor may the proxy container from the outbound bridge (the engine host's
+ * services bound on 0.0.0.0 answer on that gateway too). On the tool bridge the only traffic forwarded is
+ * tool container ↔ proxy container on the proxy port: the ACCEPTs in DOCKER-USER come before Docker's own
+ * inter-container DROP, everything else there is dropped (other tools, other networks, the outside).
+ */
+export function containerFirewallRules(t: ContainerFirewallTarget): Rule[] {
+  const c = comment(t.serverId);
+  const port = String(t.proxyPort);
+  return [
+    { binary: "iptables", chain: "INPUT", args: ["-i", t.bridge, ...c, "-j", "REJECT"] },
+    { binary: "ip6tables", chain: "INPUT", args: ["-i", t.bridge, ...c, "-j", "DROP"] },
+    { binary: "iptables", chain: "INPUT", args: ["-i", t.outBridge, ...c, "-j", "REJECT"] },
+    { binary: "ip6tables", chain: "INPUT", args: ["-i", t.outBridge, ...c, "-j", "DROP"] },
+    { binary: "iptables", chain: "DOCKER-USER", args: ["-i", t.bridge, "-o", t.bridge, "-d", t.proxyIp, "-p", "tcp", "--dport", port, ...c, "-j", "ACCEPT"] },
+    { binary: "iptables", chain: "DOCKER-USER", args: ["-i", t.bridge, "-o", t.bridge, "-s", t.proxyIp, "-p", "tcp", "--sport", port, ...c, "-j", "ACCEPT"] },
+    { binary: "iptables", chain: "DOCKER-USER", args: ["-i", t.bridge, ...c, "-j", "DROP"] },
+    { binary: "iptables", chain: "DOCKER-USER", args: ["-o", t.bridge, ...c, "-j", "DROP"] },
+    { binary: "ip6tables", chain: "FORWARD", args: ["-i", t.bridge, ...c, "-j", "DROP"] },
+  ];
+}
+
 async function iptables(binary: string, args: string[]): Promise<void> {
   await run(binary, ["-w", "5", ...args], { timeout: 10_000 });
 }
@@ -64,7 +98,11 @@ async function exists(rule: Rule): Promise<boolean> {
 
 /** Installs the rules idempotently. Fails closed: without them a networked tool could reach host services. */
 export async function installFirewall(t: FirewallTarget): Promise<void> {
-  const rules = firewallRules(t);
+  await installRules(firewallRules(t));
+}
+
+/** Installs rules (in evaluation order) idempotently; fails closed with E_SANDBOX_UNAVAILABLE. */
+export async function installRules(rules: Rule[]): Promise<void> {
   for (const rule of [...rules].reverse()) {
     if (rule.binary === "ip6tables" && !(await hasBinary("ip6tables"))) continue;
     if (await exists(rule)) continue;
@@ -81,7 +119,11 @@ export async function installFirewall(t: FirewallTarget): Promise<void> {
 }
 
 export async function removeFirewall(t: FirewallTarget): Promise<void> {
-  for (const rule of firewallRules(t)) {
+  await removeRules(firewallRules(t));
+}
+
+export async function removeRules(rules: Rule[]): Promise<void> {
+  for (const rule of rules) {
     while (await exists(rule)) await iptables(rule.binary, ["-D", rule.chain, ...rule.args]).catch(() => {});
   }
 }

@@ -14,12 +14,15 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
 import { WardenError } from "../../src/errors.js";
 import { defaultDocker, engineCall, isNotFound } from "./engine.js";
 
 export const BASE_IMAGE = "warden/base:1";
 /** warden/base:1 + the Node binary warden runs on: the runtime of npm-published MCP servers (SPEC §15). */
 export const NODE_IMAGE = "warden/node:1";
+/** warden's egress proxy container (config `container.egress: "container"`), built from this very warden's modules. */
+export const EGRESS_IMAGE_NAME = "egress";
 
 export interface BuildImagesOptions {
   /** Repository (or project) root holding images/. */
@@ -48,7 +51,7 @@ export async function buildImages(options: BuildImagesOptions): Promise<{ built:
   const built: string[] = [];
   const forced = (name: string): boolean => options.only?.includes(name) ?? false;
   const jobs = imageJobs(options);
-  const unknown = options.only?.filter((n) => n !== "base" && n !== "node" && !jobs.some((j) => j.name === n)) ?? [];
+  const unknown = options.only?.filter((n) => n !== "base" && n !== "node" && n !== EGRESS_IMAGE_NAME && !jobs.some((j) => j.name === n)) ?? [];
   if (unknown.length > 0)
     throw new WardenError("E_USAGE", `no image folder images/tools/${unknown[0]} and no tool folder of that name with a "# warden-image:" Dockerfile (known: ${jobs.map((j) => j.name).join(", ") || "none"})`);
   const selected = jobs.filter((j) => !options.only || options.only.includes(j.name));
@@ -60,6 +63,12 @@ export async function buildImages(options: BuildImagesOptions): Promise<{ built:
   if (needsNode && (forced("node") || !(await imageExists(docker, NODE_IMAGE)))) {
     await runScript(join(options.root, "images", "node", "build.sh"), [], forced("node"), "node", options.onProgress);
     built.push(NODE_IMAGE);
+  }
+  if (!options.only || options.only.length === 0 || forced(EGRESS_IMAGE_NAME)) {
+    // Staged from the compiled modules of the warden running this build (its dist root), so the proxy
+    // container enforces exactly this warden's policy code; rebuilt only when they changed (a digest label).
+    const dist = fileURLToPath(new URL("../../", import.meta.url));
+    await runScript(join(options.root, "images", "egress", "build.sh"), [], forced(EGRESS_IMAGE_NAME), EGRESS_IMAGE_NAME, options.onProgress, { WARDEN_DIST: dist });
   }
   for (const job of selected) {
     if (!job.staged) {
@@ -145,11 +154,11 @@ export async function imageExists(docker: Dockerode, ref: string): Promise<boole
  * when the repo's pinned one is absent (an installed package), and npm staging
  * runs on it.
  */
-function runScript(script: string, args: string[], force: boolean, label: string, onProgress: (line: string) => void): Promise<void> {
+function runScript(script: string, args: string[], force: boolean, label: string, onProgress: (line: string) => void, extraEnv: Record<string, string> = {}): Promise<void> {
   if (!existsSync(script)) throw new WardenError("E_USAGE", `${label}: ${script} is missing`);
   if (label === "base") onProgress(`base: building ${BASE_IMAGE} (debootstrap, about a minute)`);
   return new Promise((resolve, reject) => {
-    const env = { ...process.env, WARDEN_NODE: process.env.WARDEN_NODE ?? process.execPath, ...(force ? { FORCE: "1" } : {}) };
+    const env = { ...process.env, WARDEN_NODE: process.env.WARDEN_NODE ?? process.execPath, ...extraEnv, ...(force ? { FORCE: "1" } : {}) };
     const child = spawn("bash", [script, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
     const lines: string[] = [];
     const relay = (chunk: Buffer): void => {

@@ -13,7 +13,7 @@ export const LABEL = {
   server: "warden.server",
   /** `<hostname>/<pid>/<process start tick>`: who must be alive for this object to stay. */
   lease: "warden.lease",
-  /** `pool` while a pooled container waits for its call. */
+  /** `pool` while a pooled container waits for its call; `egress-proxy` for warden's proxy container. */
   role: "warden.role",
 } as const;
 

@@ -35,6 +35,8 @@ export interface StartOptions {
   onData?(chunk: Buffer): void;
   /** Once, when the stream ended (before `ended` resolves). */
   onEnd?(): void;
+  /** After create and attach, before start (e.g. join a second network: the create call takes only one). */
+  beforeStart?(container: Dockerode.Container): Promise<void>;
 }
 
 export async function startContainer(docker: Dockerode, spec: Dockerode.ContainerCreateOptions, options: StartOptions = {}): Promise<StartedContainer> {
@@ -57,6 +59,7 @@ export async function startContainer(docker: Dockerode, spec: Dockerode.Containe
       stdio.once("close", finish);
       stdio.once("error", finish);
     });
+    await options.beforeStart?.(container);
     await engineCall("start", container.start());
     let ip: string | undefined;
     let imageId: string | undefined;

@@ -43,8 +43,10 @@ export const IDLE_MS = 10 * 60_000;
 /** What the mcp-server backend needs of the shared egress gateway (sandboxes/container). */
 export interface EgressProvider {
   ready(): Promise<EgressAttachment>;
-  bind(ip: string, binding: { callId: string; tool: string; grants: NetworkGrant[]; onEgress(record: EgressRecord): void }): void;
-  unbind(ip: string): void;
+  bind(ip: string, binding: { callId: string; tool: string; grants: NetworkGrant[]; onEgress(record: EgressRecord): void }): Promise<void>;
+  unbind(ip: string): Promise<void>;
+  /** Every record of exchanges ended so far was delivered; rejects when some may be lost (fail closed). */
+  flush(ip: string, since: number): Promise<void>;
 }
 
 export interface McpServerExecutorOptions {
@@ -247,7 +249,7 @@ export class McpServerExecutor implements Executor {
         spec,
         egressNetwork: egress?.networkName,
         // No resolver for a networked server either: Docker's embedded DNS answers PTR with other containers' ids.
-        afterStart: egress ? ({ pid }) => blockEmbeddedDns(pid) : undefined,
+        afterStart: egress && egress.localEngine !== false ? ({ pid }) => blockEmbeddedDns(pid) : undefined,
         maxLineBytes: tool.limits.outputBytes + 64 * 1024,
         logger: this.options.logger,
         name: tool.name,
@@ -259,7 +261,11 @@ export class McpServerExecutor implements Executor {
     void server.gone.then(() => this.running.delete(server));
     server.onDefinitions((defs) => this.emitDefinitions(tool, defs));
     this.emitDefinitions(tool, server.definitions);
-    if (egress && server.ip) this.bindEgress(server, request);
+    if (egress && server.ip)
+      await this.bindEgress(server, request).catch(async (err: unknown) => {
+        await server.close();
+        throw err;
+      });
     return server;
   }
 
@@ -276,10 +282,10 @@ export class McpServerExecutor implements Executor {
   }
 
   /** The proxy binds the container's address for its life; each exchange is charged to the calls in flight. */
-  private bindEgress(server: HostedServer, request: ExecuteRequest): void {
+  private async bindEgress(server: HostedServer, request: ExecuteRequest): Promise<void> {
     const ip = server.ip!;
     const egress = this.egressProvider();
-    egress.bind(ip, {
+    await egress.bind(ip, {
       callId: `server:${server.id.slice(0, 12)}`,
       tool: request.tool.name,
       // The grants in force when the server started (the call that started it was admitted with them); a server
@@ -289,7 +295,7 @@ export class McpServerExecutor implements Executor {
         for (const host of server.calls.values()) host.recordEgress(record);
       },
     });
-    void server.gone.then(() => egress.unbind(ip));
+    void server.gone.then(() => egress.unbind(ip)).catch((err: unknown) => this.options.logger?.warn({ err: toWardenError(err).message }, "egress unbind of a stopped server failed"));
   }
 
   private async callOn(server: HostedServer, request: ServerRequest, name: string, pinned: string): Promise<ExecuteOutcome> {
@@ -318,6 +324,7 @@ export class McpServerExecutor implements Executor {
       if (text !== null) request.host.log(level, text);
     });
     server.calls.set(request.callId, request.host);
+    const since = Date.now();
     let requestId: string | number | undefined;
     try {
       const input = (request.input ?? {}) as Record<string, unknown>;
@@ -326,6 +333,8 @@ export class McpServerExecutor implements Executor {
         onRequestId: (id) => (requestId = id),
         onProgress: (done, total) => budget.progressAllowed() && request.host.progress(done, total),
       });
+      // The proxy's records reach warden on another stream than the result: all of this call's first.
+      if (tool.network && server.ip) await this.egressProvider().flush(server.ip, since);
       return outcomeOf(result, `${tool.name}/${name}`, tool.limits.outputBytes);
     } catch (err) {
       if (controller.signal.aborted) {

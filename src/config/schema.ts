@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { z } from "zod";
 import { EffectSchema, FilesystemGrantSchema, NetworkPatternSchema } from "../manifest/schema.js";
 
@@ -65,6 +66,22 @@ export const ConfigSchema = z.strictObject({
       /** Hosted MCP servers running at once (SPEC §15: one per session and server), in total and per identity. */
       maxHostedServers: z.number().int().min(1).max(1024).default(32),
       maxHostedServersPerIdentity: z.number().int().min(1).max(1024).default(8),
+      /**
+       * Where the egress proxy of networked container and hosted-server tools runs (issue 13 §2): "host" (in
+       * warden's process, with host firewall rules; needs the engine on this host) or "container" (warden's
+       * own hardened container beside the tools; any engine). Default: "host" with a local engine (unix
+       * socket), "container" with a TCP DOCKER_HOST. The object form adds `refuse`: addresses or CIDRs no
+       * tool may reach even with allowPrivate (a remote engine host's own addresses).
+       */
+      egress: z
+        .union([
+          z.enum(["host", "container"]),
+          z.strictObject({
+            mode: z.enum(["host", "container"]).optional(),
+            refuse: z.array(z.string().max(64).refine(isAddressOrCidr, "must be an IP address or CIDR")).max(256).default([]),
+          }),
+        ])
+        .optional(),
     })
     .refine((c) => c.poolMax === undefined || c.poolSize === undefined || c.poolMax >= c.poolSize, {
       message: "container.poolMax must be at least container.poolSize (poolSize is the floor, poolMax the ceiling)",
@@ -123,3 +140,10 @@ export const ConfigSchema = z.strictObject({
 
 export type Config = z.infer<typeof ConfigSchema>;
 export type ToolGrant = z.infer<typeof ToolGrantSchema>;
+
+function isAddressOrCidr(text: string): boolean {
+  const [address, bits, extra] = text.split("/");
+  const family = isIP(address ?? "");
+  if (family === 0 || extra !== undefined) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+}

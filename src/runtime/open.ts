@@ -49,7 +49,7 @@ export async function openRuntime(configPath: string, logger: Logger, hooks: Ope
       await checkContainerRuntime(loaded.config.container.runtime, { docker: defaultDocker(), logger, ...(hooks.engineRuntimes ? { engineRuntimes: hooks.engineRuntimes } : {}) });
     }
     // One Docker bundle per server, shared by every Docker backend: one network, proxy and firewall rule set.
-    const docker = async (): Promise<DockerShared> => (shared ??= (await import("../../sandboxes/docker/index.js")).createDockerShared(logger));
+    const docker = async (): Promise<DockerShared> => (shared ??= (await import("../../sandboxes/docker/index.js")).createDockerShared(logger, loaded.config.container.egress));
     for (const runtime of runtimes) executors[runtime] = await BACKENDS[runtime].open({ loaded, logger, docker });
   } catch (err) {
     await closeExecutors();

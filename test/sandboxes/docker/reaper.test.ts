@@ -87,14 +87,18 @@ describe("reapLeftovers", () => {
     }
   });
 
-  test("after kill -9 of a warden, a restarted warden reaps its containers, network and firewall rules", async (t) => {
+  for (const mode of ["host", "container"] as const)
+  test(`after kill -9 of a warden (${mode} egress), a restarted warden reaps its containers, networks and firewall rules`, async (t) => {
     if (!(await requireDocker(t))) return;
-    const crashed = `crashed${process.pid}`;
+    const crashed = `crashed${mode[0]}${process.pid}`;
     const moduleUrl = (p: string) => pathToFileURL(join(buildRoot(), p)).href;
     const script = `
       const { createContainerExecutor } = await import(${JSON.stringify(moduleUrl("sandboxes/container/index.js"))});
       const { fixtureTool } = await import(${JSON.stringify(moduleUrl("test/sandboxes/container/fixture.js"))});
-      const ex = createContainerExecutor({ serverId: ${JSON.stringify(crashed)}, poolSize: 2, reapIntervalMs: 0 });
+      const { EgressGateway } = await import(${JSON.stringify(moduleUrl("sandboxes/docker/egress-gateway.js"))});
+      const { docker } = await import(${JSON.stringify(moduleUrl("test/sandboxes/container/fixture.js"))});
+      const egress = new EgressGateway({ docker, serverId: ${JSON.stringify(crashed)}, mode: ${JSON.stringify(mode)} });
+      const ex = createContainerExecutor({ docker, egress, serverId: ${JSON.stringify(crashed)}, poolSize: 2, reapIntervalMs: 0 });
       await ex.prepare(fixtureTool("echo"));
       await ex.prepare(fixtureTool("probe", { name: "net_tool", network: true }));
       process.stdout.write("ready\\n");
@@ -106,12 +110,16 @@ describe("reapLeftovers", () => {
     });
     const ours = async (): Promise<number> => (await docker.listContainers({ all: true, filters: { label: [`${LABEL.server}=${crashed}`] } })).length;
     const rules = (): number => execFileSync("iptables", ["-w", "5", "-S"], { encoding: "utf8" }).split("\n").filter((l) => l.includes(`warden:${crashed}`)).length;
-    assert.equal(await ours(), 4, "two warm containers per prepared tool");
+    // Two warm containers per prepared tool, and in container mode the egress proxy's.
+    const expected = mode === "host" ? 4 : 5;
+    const networks = async (): Promise<string[]> => (await docker.listNetworks({ filters: { label: [`${LABEL.server}=${crashed}`] } })).map((n) => n.Name).sort();
+    assert.equal(await ours(), expected);
+    assert.deepEqual(await networks(), mode === "host" ? [`warden-egress-${crashed}`] : [`warden-egress-${crashed}`, `warden-out-${crashed}`]);
     assert.ok(rules() > 0);
 
     child.kill("SIGKILL");
     await new Promise((resolve) => child.once("exit", resolve));
-    assert.equal(await ours(), 4, "SIGKILL left the containers behind");
+    assert.equal(await ours(), expected, "SIGKILL left the containers behind");
 
     const restarted = createContainerExecutor({ docker, serverId: `restarted${process.pid}`, poolSize: 0, reapIntervalMs: 0 });
     try {
@@ -120,7 +128,7 @@ describe("reapLeftovers", () => {
       assert.equal(await ours(), 0);
       for (let i = 0; i < 20 && rules() > 0; i++) await new Promise((r) => setTimeout(r, 500));
       assert.equal(rules(), 0, "the crashed server's firewall rules are gone");
-      assert.equal((await docker.listNetworks({ filters: { label: [`${LABEL.server}=${crashed}`] } })).length, 0);
+      assert.deepEqual(await networks(), [], "its tool network and (container mode) outbound network are gone");
     } finally {
       await restarted.close();
     }
@@ -132,7 +140,7 @@ describe("the server's one reaper loop (createDockerShared)", () => {
     if (!(await requireDocker(t))) return;
     const leftover = await sleeper({ [LABEL.server]: `deadshared${process.pid}`, [LABEL.lease]: `${hostname()}/${deadPid()}/1`, [LABEL.tool]: "t", [LABEL.call]: "c" });
     cleanup.push(leftover);
-    const shared = createDockerShared(undefined, { reapIntervalMs: 0 });
+    const shared = createDockerShared(undefined, undefined, { reapIntervalMs: 0 });
     try {
       await shared.reaper.firstPass;
       // Other reapers on this engine may have removed it first: the end state is what is asserted.
