@@ -12,7 +12,6 @@
  */
 import type Dockerode from "dockerode";
 import type { Logger } from "pino";
-import { EgressRecordBound } from "../../src/capabilities/network/index.js";
 import { WardenError } from "../../src/errors.js";
 import type { EgressAttachment } from "./container-spec.js";
 import { EgressChannel } from "./egress-channel.js";
@@ -61,7 +60,6 @@ interface Networks {
 /** A binding as warden keeps it: records are bounded here (the proxy sends them all), and `broken` once its proxy died. */
 interface Entry {
   binding: CallBinding;
-  bound: EgressRecordBound;
   broken: boolean;
   /** When a proxy last died while this binding was on it (ms epoch; 0: never). */
   lostAt: number;
@@ -99,7 +97,7 @@ export class ContainerEgress {
 
   async bind(ip: string, binding: CallBinding): Promise<void> {
     const live = await this.ensureProxy();
-    const entry: Entry = { binding, bound: new EgressRecordBound(), broken: false, lostAt: 0 };
+    const entry: Entry = { binding, broken: false, lostAt: 0 };
     this.entries.set(ip, entry);
     try {
       await live.channel.command({ op: "bind", ip, callId: binding.callId, tool: binding.tool, grants: binding.grants });
@@ -273,8 +271,8 @@ export class ContainerEgress {
     const entry = this.entries.get(ip);
     // A record of a binding that has ended (or of another call on a reused address) is nobody's.
     if (!entry || entry.binding.callId !== callId) return;
-    const kept = entry.bound.admit(record);
-    if (kept) entry.binding.onEgress(kept);
+    // Unbounded here as in the in-process proxy: the per-call bound is the call's ToolHost's.
+    entry.binding.onEgress(record);
   }
 
   /** The proxy stopped or broke its protocol: kill it, fail its bindings closed, start again if someone needs it. */

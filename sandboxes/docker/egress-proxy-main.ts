@@ -56,7 +56,7 @@ async function main(): Promise<void> {
   const m = /^(.+):(\d+)$/.exec(values.listen ?? "");
   if (!m) throw new Error("usage: egress-proxy-main --listen <ip>:<port> [--refuse a,b]");
   const refused = [...values.refuse.split(",").filter((s) => s.trim() !== ""), ...interfaceAddresses(), ...routeGateways()];
-  const proxy = new EgressProxy({ authorize: withRefusedAddresses(authorizeEgress, refused), boundRecords: false });
+  const proxy = new EgressProxy({ authorize: withRefusedAddresses(authorizeEgress, refused) });
   const port = await proxy.listen(m[1]!, Number(m[2]));
   // For warden's log only: a sample, so the line stays short whatever the operator's list holds.
   send({ op: "ready", address: m[1]!, port, refused: refused.slice(0, 64) });

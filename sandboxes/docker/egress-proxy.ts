@@ -13,7 +13,7 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { connect, isIP, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import { canonicalTarget, EgressRecordBound, type EgressDecision, type EgressTarget } from "../../src/capabilities/network/index.js";
+import { boundedEgressRecord, canonicalTarget, type EgressDecision, type EgressTarget } from "../../src/capabilities/network/index.js";
 import type { EgressRecord, NetworkGrant } from "../../src/capabilities/types.js";
 
 export type { EgressTarget };
@@ -37,12 +37,6 @@ export interface EgressProxyOptions {
    */
   maxRequestBytes?: number;
   connectTimeoutMs?: number;
-  /**
-   * Bound each call's records here (default). The proxy container turns it off and sends every record:
-   * the bound's summary record is updated in place, which a JSON line cannot carry, so warden bounds them
-   * on its side of the control channel instead (egress-channel.ts), with the same EgressRecordBound.
-   */
-  boundRecords?: boolean;
 }
 
 /** Methods whose requests carry no body: a body on them is refused, never forwarded unframed (smuggling). */
@@ -51,7 +45,7 @@ const BODYLESS = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
 const HOP_BY_HOP = ["connection", "proxy-connection", "keep-alive", "proxy-authorization", "proxy-authenticate", "te", "trailer", "transfer-encoding", "upgrade"];
 
 /** A call's open sockets, and the records still to report when they close (or when the call ends). */
-type LiveBinding = CallBinding & { sockets: Set<Duplex>; unreported: Set<() => void>; bound: EgressRecordBound };
+type LiveBinding = CallBinding & { sockets: Set<Duplex>; unreported: Set<() => void> };
 
 export class EgressProxy {
   private readonly bindings = new Map<string, LiveBinding>();
@@ -90,16 +84,18 @@ export class EgressProxy {
   }
 
   bind(containerIp: string, binding: CallBinding): void {
-    this.bindings.set(containerIp, { ...binding, sockets: new Set(), unreported: new Set(), bound: new EgressRecordBound() });
+    this.bindings.set(containerIp, { ...binding, sockets: new Set(), unreported: new Set() });
   }
 
   /**
-   * Every record of a call goes through its bound: a tool looping refused CONNECTs gets at most
-   * EGRESS_RECORDS_MAX records (hosts cut) plus one summary, not an audit line of hundreds of MB.
+   * Every exchange is reported, its tool-controlled texts cut. The per-call bound (EGRESS_RECORDS_MAX records
+   * plus one summary: a tool looping refused CONNECTs must not grow its audit line to hundreds of MB) is the
+   * call's own, on its ToolHost (src/broker/tool-host.ts), the same one ctx.fetch's records go through: a
+   * binding may serve many calls (a hosted server's session), and a bound here as well would count the
+   * host's summary record as one more refusal.
    */
   private record(binding: LiveBinding, record: EgressRecord): void {
-    const kept = this.options.boundRecords === false ? record : binding.bound.admit(record);
-    if (kept) binding.onEgress(kept);
+    binding.onEgress(boundedEgressRecord(record));
   }
 
   /** The call ended: its container's open tunnels are cut, later connections refused. */

@@ -9,6 +9,8 @@ import { connect, createServer as createTcpServer, type Server as TcpServer } fr
 import { after, before, describe, test } from "node:test";
 import { EgressProxy } from "../../../sandboxes/docker/egress-proxy.js";
 import { authorizeEgress, EGRESS_HOST_MAX, EGRESS_RECORDS_MAX } from "../../../src/capabilities/network/index.js";
+import { createToolHost } from "../../../src/broker/tool-host.js";
+import type { RegisteredTool } from "../../../src/broker/registry.js";
 import type { EgressRecord, NetworkGrant } from "../../../src/capabilities/types.js";
 
 describe("egress proxy", () => {
@@ -19,9 +21,12 @@ describe("egress proxy", () => {
   let records: EgressRecord[] = [];
   const seen: string[] = [];
 
+  /** Binds with the call's records kept as the broker keeps them: through the call's ToolHost (its per-call bound). */
   const bindWith = (grants: NetworkGrant[]): void => {
-    records = [];
-    proxy.bind("127.0.0.1", { callId: "c1", tool: "net_tool", grants, onEgress: (r) => void records.push(r) });
+    const tool = { name: "net_tool", capabilities: { network: [], filesystem: [] }, limits: { timeoutMs: 5000, memoryMb: 64, outputBytes: 65536 } } as unknown as RegisteredTool;
+    const { host, egress } = createToolHost(tool, new AbortController().signal, {}, []);
+    records = egress;
+    proxy.bind("127.0.0.1", { callId: "c1", tool: "net_tool", grants, onEgress: (r) => host.recordEgress(r) });
   };
 
   /** A plain-HTTP request through the proxy (absolute URI); resolves [status, body] or the socket error code. */
