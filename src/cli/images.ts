@@ -20,7 +20,7 @@ import { EXIT_OK, EXIT_USAGE, type CliCommand } from "./types.js";
 export const imagesCommand: CliCommand = async ({ positionals, flags, configPath }, io) => {
   const [sub, ...only] = positionals;
   if (sub !== "build") {
-    io.stderr("usage: warden images build [base|node|server|<tool image>|<tool name>…] [--config F]\n");
+    io.stderr("usage: warden images build [base|node|egress|server|<tool image>|<tool name>…] [--config F]\n");
     return EXIT_USAGE;
   }
   // dist/src/cli/images.js → the package root holds images/

@@ -32,7 +32,7 @@ const USAGE = `usage: warden <command> [--config F]
   disable|enable <tool|class>    kill switch, applied live
   audit verify [file] [--checkpoints F --pubkey K]   verify the audit hash chain (and its signed checkpoints)
   audit keygen --out F           Ed25519 key pair for audit checkpoints
-  images build                   build the base, Node and tool images (Docker; stages npm/PyPI packages)
+  images build                   build the base, Node, egress proxy and tool images (Docker; stages npm/PyPI packages)
   rollback <callId> [--force]    undo the file changes (ctx.fs) of one call
 exit codes: 0 ok, 1 the thing checked failed, 2 usage or config error`;
 
