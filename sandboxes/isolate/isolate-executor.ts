@@ -36,7 +36,10 @@ interface ActiveCall {
   input: string;
   env: string;
   resolve(outcome: ExecuteOutcome): void;
-  timer: NodeJS.Timeout;
+  timer: NodeJS.Timeout | undefined;
+  /** What is left of the call's timeoutMs when the timer was (re-)armed at `armedAt` (Date.now()). */
+  budgetMs: number;
+  armedAt: number;
   onAbort(): void;
   /** The worker said the call waits there and has not started: if that worker dies, it is retried on another. */
   queued: boolean;
@@ -123,17 +126,14 @@ export class IsolateExecutor implements Executor {
         env,
         resolve,
         queued: false,
-        timer: setTimeout(
-          () =>
-            call.worker === undefined
-              ? this.settle(call, failure("E_SANDBOX_UNAVAILABLE", "no isolate worker is running; workers keep failing to start"))
-              : this.stop(call, { code: "E_TIMEOUT", message: `${tool.name} ran longer than its timeout of ${tool.limits.timeoutMs} ms` }, true),
-          Math.max(0, tool.limits.timeoutMs - (Date.now() - startedAt)),
-        ),
+        timer: undefined,
+        budgetMs: tool.limits.timeoutMs - (Date.now() - startedAt),
+        armedAt: 0,
         onAbort: () => (call.held ? this.settle(call, { ok: false, error: call.held }) : this.stop(call, abortReason(signal), false)),
       };
       signal.addEventListener("abort", call.onAbort, { once: true });
       this.calls.set(id, call);
+      this.armDeadline(call);
       void this.dispatch(call);
     });
   }
@@ -149,8 +149,9 @@ export class IsolateExecutor implements Executor {
   /** Sends the call to the least busy live worker; with none (all down, backing off) waits for one within the call's deadline. */
   private async dispatch(call: ActiveCall): Promise<void> {
     let worker = this.pool.pick();
-    while (!worker && this.calls.get(call.id) === call && !this.closed) {
-      await this.pool.whenAvailable();
+    while (this.calls.get(call.id) === call && !this.closed && !worker?.isBooted) {
+      if (!worker) await this.pool.whenAvailable();
+      else await this.waitForBoot(call, worker);
       worker = this.pool.pick();
     }
     if (!worker || this.calls.get(call.id) !== call) {
@@ -170,6 +171,31 @@ export class IsolateExecutor implements Executor {
     worker.knownTools.add(call.wire.key);
     mark(call.request.callId, "sent");
     this.pool.send(worker, { t: "call", id: call.id, key: call.wire.key, ...(firstTime ? { tool: call.wire } : {}), input: call.input, env: call.env });
+    // Two or more calls at once filled every isolate: the next one should find another worker already started.
+    if (worker.inflight.size > 1 && worker.inflight.size >= this.pool.isolatesPerWorker) this.pool.growIfFull();
+  }
+
+  /** The call's deadline: E_TIMEOUT once its timeoutMs has passed outside the worker start-up waits. */
+  private armDeadline(call: ActiveCall): void {
+    call.armedAt = Date.now();
+    call.timer = setTimeout(
+      () =>
+        call.worker === undefined
+          ? this.settle(call, failure("E_SANDBOX_UNAVAILABLE", "no isolate worker is running; workers keep failing to start"))
+          : this.stop(call, { code: "E_TIMEOUT", message: `${call.request.tool.name} ran longer than its timeout of ${call.request.tool.limits.timeoutMs} ms` }, true),
+      Math.max(0, call.budgetMs),
+    );
+  }
+
+  /**
+   * A worker started on demand (or replacing a crashed one) is loading isolated-vm: the call waits for it with
+   * its deadline paused, because the backend's own start-up never counts against a tool's timeout.
+   */
+  private async waitForBoot(call: ActiveCall, worker: WorkerHandle): Promise<void> {
+    clearTimeout(call.timer);
+    call.budgetMs -= Date.now() - call.armedAt;
+    await worker.booted;
+    if (this.calls.get(call.id) === call) this.armDeadline(call);
   }
 
   /** The tool's hashed module texts, shaped for the workers once per (name, digest, limits, entry). */

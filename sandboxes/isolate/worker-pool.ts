@@ -2,6 +2,12 @@
  * The isolate worker processes. A worker that dies is reported (so its calls
  * end E_SANDBOX_CRASHED) and replaced; a worker that keeps dying right after
  * start is replaced with growing back-off instead of a fork storm.
+ *
+ * Only the first worker starts with the pool (#14: each costs ~50-100 MB of
+ * RSS, and most servers run one call at a time). The others start on the first
+ * concurrent demand: when every live worker has all its isolates busy, so a
+ * tenant's slow calls filling one worker never stall another tenant's call for
+ * longer than a worker start (test/mcp/tenants.test.ts).
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -23,6 +29,8 @@ export interface WorkerHandle {
   alive: boolean;
   /** Resolves once the worker has loaded isolated-vm (or has died trying). */
   readonly booted: Promise<void>;
+  /** Set when `booted` has resolved (checked on the hot path without an await). */
+  isBooted: boolean;
 }
 
 export interface WorkerPoolEvents {
@@ -39,23 +47,50 @@ export class WorkerPool {
 
   constructor(
     size: number,
-    private readonly isolatesPerWorker: number,
+    readonly isolatesPerWorker: number,
     private readonly events: WorkerPoolEvents,
     private readonly logger?: Logger,
   ) {
-    this.workers = Array.from({ length: size }, () => undefined);
-    for (let i = 0; i < size; i++) this.spawn(i);
+    this.workers = Array.from({ length: Math.max(1, size) }, () => undefined);
+    this.spawn(0);
   }
 
-  /** The live worker with the fewest calls; ties go to the one picked longest ago, so idle workers refill in turn. */
+  /**
+   * Where the next call goes: a booted worker with a free isolate (the fewest calls; ties go to the one picked
+   * longest ago, so idle workers refill in turn). When every one is full, a worker that is still starting (one
+   * is started here if the pool may grow), else the least busy one, where the call waits for an isolate.
+   */
   pick(): WorkerHandle | undefined {
     let best: WorkerHandle | undefined;
+    let starting: WorkerHandle | undefined;
     for (const w of this.workers) {
       if (!w?.alive) continue;
+      if (!w.isBooted) {
+        starting ??= w;
+        continue;
+      }
       if (!best || w.inflight.size < best.inflight.size || (w.inflight.size === best.inflight.size && w.lastPicked < best.lastPicked)) best = w;
+    }
+    if (!best || best.inflight.size >= this.isolatesPerWorker) {
+      starting ??= this.grow();
+      if (starting || !best) best = starting;
     }
     if (best) best.lastPicked = ++this.pickCounter;
     return best;
+  }
+
+  /** Starts one more worker ahead of need once every live one has all its isolates busy (or is starting). */
+  growIfFull(): void {
+    if (this.live().every((w) => !w.isBooted || w.inflight.size >= this.isolatesPerWorker)) this.grow();
+  }
+
+  /** Starts a worker in the first free place, if any (never more than `size`). */
+  private grow(): WorkerHandle | undefined {
+    if (this.closed) return undefined;
+    const index = this.workers.indexOf(undefined);
+    if (index === -1) return undefined;
+    this.spawn(index);
+    return this.workers[index];
   }
 
   /** Resolves when a worker is running again (all were dead: crashed, or backing off after failed starts). */
@@ -81,12 +116,17 @@ export class WorkerPool {
     worker.child.kill("SIGKILL");
   }
 
-  /** Resolves when every current worker has booted: a fork plus loading isolated-vm takes long on a busy host. */
+  /**
+   * Resolves when a worker has booted: a fork plus loading isolated-vm takes long on a busy host. A worker
+   * started later on demand is not waited for here (the call sent to it waits for it, its deadline paused).
+   */
   async ready(): Promise<void> {
+    const live = this.live();
+    if (live.length === 0 || live.some((w) => w.isBooted)) return;
     // The workers' channels are unref'd; without this a script awaiting ready() would simply exit.
     const keepAlive = setInterval(() => undefined, 60_000);
     try {
-      await Promise.all(this.live().map((w) => w.booted));
+      await Promise.race(live.map((w) => w.booted));
     } finally {
       clearInterval(keepAlive);
     }
@@ -114,9 +154,13 @@ export class WorkerPool {
     // Idle workers must not keep the broker alive; an in-flight call's deadline timer does while it runs.
     child.unref();
     child.channel?.unref();
-    let markBooted!: () => void;
-    const booted = new Promise<void>((resolve) => (markBooted = resolve));
-    const worker: WorkerHandle = { child, inflight: new Set(), knownTools: new Set(), lastPicked: 0, alive: true, booted };
+    let resolveBooted!: () => void;
+    const booted = new Promise<void>((resolve) => (resolveBooted = resolve));
+    const markBooted = () => {
+      worker.isBooted = true;
+      resolveBooted();
+    };
+    const worker: WorkerHandle = { child, inflight: new Set(), knownTools: new Set(), lastPicked: 0, alive: true, booted, isBooted: false };
     this.workers[index] = worker;
     for (const wake of this.waiters.splice(0)) wake();
     child.on("message", (message: FromWorker) => (message.t === "ready" ? markBooted() : this.events.message(worker, message)));
