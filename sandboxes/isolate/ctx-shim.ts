@@ -235,7 +235,13 @@ export const CTX_SHIM_SOURCE = String.raw`(function () {
     });
   }
 
-  return async function invoke(run, inputJson, envJson, outputBytes) {
+  return async function invoke(namespace, inputJson, envJson, outputBytes) {
+    let run;
+    try {
+      run = namespace.default;
+    } catch (e) {
+      return "F" + describe(e);
+    }
     if (typeof run !== "function") return "F" + "the entry module must export default async function run(input, ctx)";
     let output;
     try {
