@@ -44,7 +44,8 @@ if (only && ![...only].every((part) => known.includes(part))) throw new Error(`B
 
 if (runs("mcp")) {
   const baseline = await benchMcpServer("baseline (plain SDK server, in-process function)", process.execPath, [join(buildRoot, "bench", "baseline-server.js"), join(work, "tools", "word_stats")], {}, "word_stats", input, { serialCalls, loadSeconds });
-  const warden = await benchMcpServer("warden (isolate tool, audited)", process.execPath, ["--no-node-snapshot", join(buildRoot, "src", "cli", "main.js"), "serve", "--config", config], { WARDEN_LOG_LEVEL: "warn" }, "word_stats", input, { serialCalls, loadSeconds });
+  // Started as clients start it: bin/warden.js as an executable (it execs Node 24 with the launcher's V8 flags).
+  const warden = await benchMcpServer("warden (isolate tool, audited)", join(repo, "bin", "warden.js"), ["serve", "--config", config], { WARDEN_LOG_LEVEL: "warn" }, "word_stats", input, { serialCalls, loadSeconds });
   const raw = await measureRawFreshContexts(loadSeconds * 1000);
   const mcpRows: McpBenchResult[] = [baseline, warden];
   results.mcp = mcpRows;
@@ -74,6 +75,7 @@ if (runs("mcp")) {
   console.log("\nMCP over stdio (word_stats)");
   console.table(mcpRows.map((r) => ({ server: r.name, "spawn→list ms": r.startupToFirstListMs, "p50 ms (c=1)": r.p50Ms, "p99 ms (c=1)": r.p99Ms, "calls/s (c=16)": r.callsPerSecC16, "RSS idle MiB": r.rssIdleMb, "RSS load MiB": r.rssLoadMb, errors: r.errors })));
   console.log(`raw fresh contexts/s (no MCP, 2 threads): ${Math.round(raw.perSecond)}`);
+  console.log(`warden RSS per process, MiB (anonymous), server first: idle ${warden.processesIdle}; after the load ${warden.processesAfterLoad}`);
   console.log(`\nIssue #14 targets (load average ${loadavg().map((l) => round(l, 2)).join(" ")})`);
   console.table(issueTable);
 }

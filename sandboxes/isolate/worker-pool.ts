@@ -146,7 +146,10 @@ export class WorkerPool {
     const startedAt = Date.now();
     const child = fork(WORKER_PATH, [String(this.isolatesPerWorker)], {
       execPath: process.execPath,
-      execArgv: ["--no-node-snapshot"],
+      // 1 MB semi-spaces (flags are per process, so every isolate of the worker gets them): a worker's own heap
+      // is small and its isolates' garbage is mostly whole contexts; measured 118 → 97 MB RSS for 2,000
+      // word_stats contexts in one isolate, with no loss of contexts/s (#14).
+      execArgv: ["--no-node-snapshot", "--max-semi-space-size=1"],
       serialization: "json",
       // stdout stays closed: in the stdio transport the broker's stdout is the MCP channel.
       stdio: ["ignore", "ignore", "inherit", "ipc"],
