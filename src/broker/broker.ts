@@ -27,6 +27,9 @@ import { QuarantineCounter } from "../incident/quarantine.js";
 import { quarantineActorInConfig, quarantineInConfig } from "../incident/quarantine-config.js";
 import { finish, mark } from "../../sandboxes/isolate/timings.js";
 
+/** The abort reason of every call that has ended: one frozen instance, not a new Error (and stack) per call (#14). */
+const CALL_ENDED = Object.freeze(new WardenError("E_CANCELLED", "the call has ended"));
+
 export interface ConfirmationRequest {
   callId: string;
   tool: string;
@@ -501,7 +504,7 @@ export class Broker {
       release();
       // Issue #16: the call is over (answered, timed out or crashed): stop every host request it started
       // (fetches, fs); each aborted fetch records its egress synchronously before the audit record is written.
-      controller.abort(new WardenError("E_CANCELLED", "the call has ended"));
+      controller.abort(CALL_ENDED);
     }
     mark(entry.callId, "execDone");
     if (!outcome.ok && outcome.collateral) this.collateral.add(entry.callId);
