@@ -11,13 +11,16 @@ export interface McpBenchResult {
   callsPerSecC16: number;
   rssIdleMb: number;
   rssLoadMb: number;
-  /** RSS (anonymous) of each process, the server first: idle, and right after the load. */
+  /** RSS (anonymous) of each process, the server first, and the tree's PSS: idle, and right after the load. */
   processesIdle: string;
   processesAfterLoad: string;
   errors: number;
 }
 
-const describeTree = (pid: number) => treeRss(pid).map((p) => `${p.rssMb} (${p.anonMb})`).join(" + ");
+const describeTree = (pid: number) => {
+  const tree = treeRss(pid);
+  return `${tree.map((p) => `${p.rssMb} (${p.anonMb})`).join(" + ")}; PSS ${round(tree.reduce((sum, p) => sum + p.pssMb, 0), 1)}`;
+};
 
 /** Spawns an MCP server over stdio and measures it with a real SDK client. */
 export async function benchMcpServer(name: string, command: string, args: string[], env: Record<string, string>, tool: string, input: Record<string, unknown>, options: { serialCalls: number; loadSeconds: number }): Promise<McpBenchResult> {

@@ -75,7 +75,7 @@ if (runs("mcp")) {
   console.log("\nMCP over stdio (word_stats)");
   console.table(mcpRows.map((r) => ({ server: r.name, "spawn→list ms": r.startupToFirstListMs, "p50 ms (c=1)": r.p50Ms, "p99 ms (c=1)": r.p99Ms, "calls/s (c=16)": r.callsPerSecC16, "RSS idle MiB": r.rssIdleMb, "RSS load MiB": r.rssLoadMb, errors: r.errors })));
   console.log(`raw fresh contexts/s (no MCP, 2 threads): ${Math.round(raw.perSecond)}`);
-  console.log(`warden RSS per process, MiB (anonymous), server first: idle ${warden.processesIdle}; after the load ${warden.processesAfterLoad}`);
+  console.log(`warden RSS per process, MiB (anonymous), server first, then the tree's PSS: idle ${warden.processesIdle}; after the load ${warden.processesAfterLoad}`);
   console.log(`\nIssue #14 targets (load average ${loadavg().map((l) => round(l, 2)).join(" ")})`);
   console.table(issueTable);
 }
