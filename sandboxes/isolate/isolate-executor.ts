@@ -7,7 +7,7 @@
 import { Buffer } from "node:buffer";
 import { WardenError, type ErrorPayload } from "../../src/errors.js";
 import type { Logger } from "../../src/logger.js";
-import type { ExecuteOutcome, ExecuteRequest, Executor, HostResult, SandboxTool } from "../executor.js";
+import { LOG_THRESHOLDS, type ExecuteOutcome, type ExecuteRequest, type Executor, type HostResult, type SandboxTool } from "../executor.js";
 import type { FromWorker, HostRequest, WireTool } from "./protocol.js";
 import { wireKey, wireToolOf } from "./tool-source.js";
 import { hostRequestFromWire, hostResultToWire } from "./wire-bytes.js";
@@ -170,7 +170,8 @@ export class IsolateExecutor implements Executor {
     const firstTime = !worker.knownTools.has(call.wire.key);
     worker.knownTools.add(call.wire.key);
     mark(call.request.callId, "sent");
-    this.pool.send(worker, { t: "call", id: call.id, key: call.wire.key, ...(firstTime ? { tool: call.wire } : {}), input: call.input, env: call.env });
+    const level = call.request.host.logLevel === undefined ? -1 : LOG_THRESHOLDS.indexOf(call.request.host.logLevel);
+    this.pool.send(worker, { t: "call", id: call.id, key: call.wire.key, ...(firstTime ? { tool: call.wire } : {}), input: call.input, env: call.env, ...(level > 0 ? { level } : {}) });
     // Two or more calls at once filled every isolate: the next one should find another worker already started.
     if (worker.inflight.size > 1 && worker.inflight.size >= this.pool.isolatesPerWorker) this.pool.growIfFull();
   }

@@ -84,6 +84,8 @@ export interface SlotCall {
   id: number;
   input: string;
   env: string;
+  /** ctx.log lines ranked below this (LOG_THRESHOLDS index) are dropped inside the isolate; none when absent. */
+  level?: number;
 }
 
 type Done = Extract<FromWorker, { t: "done" }>;
@@ -165,7 +167,7 @@ export class IsolateSlot {
       if (prepared.error) return { t: "done", id: call.id, ok: false, error: prepared.error, ...(prepared.verdict ? { verdict: true as const } : {}) };
       prepared.binding.id = call.id;
       const t1 = TIMINGS_ON ? performance.now() : 0;
-      const args = [prepared.run!.derefInto(), call.input, call.env, this.tool.limits.outputBytes];
+      const args = [prepared.run!.derefInto(), call.input, call.env, this.tool.limits.outputBytes, call.level ?? 0];
       const result: unknown = await prepared.invoke!.apply(undefined, args, { result: { promise: true } });
       const t2 = TIMINGS_ON ? performance.now() : 0;
       const done = this.checkHeap(call.id, decodeResult(call.id, result));

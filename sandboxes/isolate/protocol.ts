@@ -24,7 +24,8 @@ export interface WireTool {
 export type ToWorker =
   | { t: "prepare"; tool: WireTool }
   /** `tool` is sent only the first time this worker sees the key. */
-  | { t: "call"; id: number; key: string; tool?: WireTool; input: string; env: string }
+  /** `level`: the rank (LOG_THRESHOLDS index) below which ctx.log lines are dropped inside the isolate. */
+  | { t: "call"; id: number; key: string; tool?: WireTool; input: string; env: string; level?: number }
   | { t: "abort"; id: number }
   | { t: "host-result"; id: number; req: number; result: HostResult<unknown> };
 

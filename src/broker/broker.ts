@@ -11,7 +11,7 @@ import { shapeInput } from "./input-shape.js";
 const MAX_NAME_IN_RECORD = 128;
 import type { Effect, RuntimeKind } from "../manifest/schema.js";
 import type { EgressRecord } from "../capabilities/types.js";
-import type { ContentBlock, Executor, ExecuteOutcome, SandboxTool, ToolLogLevel } from "../../sandboxes/executor.js";
+import type { ContentBlock, Executor, ExecuteOutcome, LogThreshold, SandboxTool, ToolLogLevel } from "../../sandboxes/executor.js";
 import type { ServerToolDefinition } from "../policy/pins.js";
 import { driftOf, exposeServerTools } from "./server-tools.js";
 import { Admission } from "./admission.js";
@@ -54,6 +54,8 @@ export interface CallContext {
   signal: AbortSignal;
   /** The MCP session ("stdio" or the HTTP session id): hosted servers with `lifecycle: "session"` live per session. */
   session?: string;
+  /** The client's logging level at the start of the call: `log` drops lines below it anyway. */
+  logLevel?: LogThreshold;
   log?(level: ToolLogLevel, message: string): void;
   progress?(done: number, total?: number): void;
   /** Asks a human (MCP elicitation). Absent ⇒ the client cannot confirm ⇒ E_NOT_CONFIRMED. */
