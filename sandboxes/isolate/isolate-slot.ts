@@ -302,8 +302,11 @@ export class IsolateSlot {
       const known = linked.get(path);
       if (known) return known;
       const cachedData = cache.get(path);
-      const module = isolate.compileModuleSync(modules[path]!, { filename: `tool:///${path}`, ...(cachedData ? { cachedData } : {}) });
-      if (cachedData && (module as { cachedDataRejected?: boolean }).cachedDataRejected) cache.delete(path);
+      // A module whose cache was rejected (or never made) is compiled here once more, producing it again.
+      const module = isolate.compileModuleSync(modules[path]!, { filename: `tool:///${path}`, ...(cachedData ? { cachedData } : { produceCachedData: true }) });
+      const result = module as ivm.Module & ivm.CachedDataResult & { cachedDataRejected?: boolean };
+      if (cachedData && result.cachedDataRejected) cache.delete(path);
+      else if (!cachedData && result.cachedData && !cache.has(path)) cache.set(path, result.cachedData);
       pathOf.set(module, path);
       linked.set(path, module);
       compiled.set(path, Promise.resolve(module));
