@@ -8,10 +8,10 @@ import { Buffer } from "node:buffer";
 import { WardenError, type ErrorPayload } from "../../src/errors.js";
 import type { Logger } from "../../src/logger.js";
 import { LOG_THRESHOLDS, type ExecuteOutcome, type ExecuteRequest, type Executor, type HostResult, type SandboxTool } from "../executor.js";
-import type { FromWorker, HostRequest, WireTool } from "./protocol.js";
+import type { HostRequest, WireTool } from "./protocol.js";
 import { wireKey, wireToolOf } from "./tool-source.js";
 import { hostRequestFromWire, hostResultToWire } from "./wire-bytes.js";
-import { WorkerPool, type WorkerHandle } from "./worker-pool.js";
+import { WorkerPool, type WorkerHandle, type WorkerMessage } from "./worker-pool.js";
 import { attach, mark, TIMINGS_ON } from "./timings.js";
 
 /** A worker that has not torn down an aborted call by then is stuck (e.g. in an uninterruptible native operation); it is killed. */
@@ -253,7 +253,7 @@ export class IsolateExecutor implements Executor {
     this.watchdogs.set(id, watchdog);
   }
 
-  private onMessage(worker: WorkerHandle, message: FromWorker): void {
+  private onMessage(worker: WorkerHandle, message: WorkerMessage): void {
     if (message.t === "ready") return;
     if (message.t === "fault") {
       if (!this.culprits.has(worker)) this.culprits.set(worker, message.id);

@@ -31,10 +31,15 @@ export interface WorkerHandle {
   readonly booted: Promise<void>;
   /** Set when `booted` has resolved (checked on the hot path without an await). */
   isBooted: boolean;
+  /** Messages of this turn not written yet (see send). */
+  outbox: ToWorker[];
 }
 
+/** One message of a worker, batches unpacked. */
+export type WorkerMessage = Exclude<FromWorker, { t: "batch" }>;
+
 export interface WorkerPoolEvents {
-  message(worker: WorkerHandle, message: FromWorker): void;
+  message(worker: WorkerHandle, message: WorkerMessage): void;
   exit(worker: WorkerHandle, inflight: number[]): void;
 }
 
@@ -103,10 +108,19 @@ export class WorkerPool {
     return this.workers.filter((w): w is WorkerHandle => w?.alive === true);
   }
 
+  /** Queued, and written with the other messages for this worker of the same turn in one IPC write (in order). */
   send(worker: WorkerHandle, message: ToWorker): void {
     if (!worker.alive) return;
+    if (worker.outbox.push(message) === 1) queueMicrotask(() => this.flush(worker));
+  }
+
+  private flush(worker: WorkerHandle): void {
+    const batch = worker.outbox;
+    worker.outbox = [];
+    if (!worker.alive || batch.length === 0) return;
     try {
-      worker.child.send(message);
+      const payload: ToWorker = batch.length === 1 ? batch[0]! : { t: "batch", messages: batch };
+      worker.child.send(payload);
     } catch {
       // The channel closed under us; the exit handler ends this worker's calls.
     }
@@ -163,10 +177,15 @@ export class WorkerPool {
       worker.isBooted = true;
       resolveBooted();
     };
-    const worker: WorkerHandle = { child, inflight: new Set(), knownTools: new Set(), lastPicked: 0, alive: true, booted, isBooted: false };
+    const worker: WorkerHandle = { child, inflight: new Set(), knownTools: new Set(), lastPicked: 0, alive: true, booted, isBooted: false, outbox: [] };
     this.workers[index] = worker;
     for (const wake of this.waiters.splice(0)) wake();
-    child.on("message", (message: FromWorker) => (message.t === "ready" ? markBooted() : this.events.message(worker, message)));
+    const receive = (message: FromWorker): void => {
+      if (message.t === "ready") markBooted();
+      else if (message.t === "batch") for (const each of message.messages) receive(each);
+      else this.events.message(worker, message);
+    };
+    child.on("message", receive);
     child.on("error", () => undefined); // "exit" follows and does the work
     child.once("exit", (code, signal) => {
       worker.alive = false;
