@@ -148,11 +148,12 @@ export class IsolateExecutor implements Executor {
 
   /** Sends the call to the least busy live worker; with none (all down, backing off) waits for one within the call's deadline. */
   private async dispatch(call: ActiveCall): Promise<void> {
-    let worker = this.pool.pick();
+    const hasRoom = (w: WorkerHandle) => this.hasRoom(w, call.wire.key);
+    let worker = this.pool.pick(hasRoom);
     while (this.calls.get(call.id) === call && !this.closed && !worker?.isBooted) {
       if (!worker) await this.pool.whenAvailable();
       else await this.waitForBoot(call, worker);
-      worker = this.pool.pick();
+      worker = this.pool.pick(hasRoom);
     }
     if (!worker || this.calls.get(call.id) !== call) {
       if (this.calls.get(call.id) === call) this.settle(call, failure("E_SANDBOX_UNAVAILABLE", "no isolate worker is running; workers keep failing to start"));
@@ -174,6 +175,21 @@ export class IsolateExecutor implements Executor {
     this.pool.send(worker, { t: "call", id: call.id, key: call.wire.key, ...(firstTime ? { tool: call.wire } : {}), input: call.input, env: call.env, ...(level > 0 ? { level } : {}) });
     // Two or more calls at once filled every isolate: the next one should find another worker already started.
     if (worker.inflight.size > 1 && worker.inflight.size >= this.pool.isolatesPerWorker) this.pool.growIfFull();
+  }
+
+  /**
+   * Whether a worker has an isolate for a call of this tool now, as its slotFor decides: one of its
+   * isolatesPerWorker, or, when all of them run OTHER tools' calls, one of the extra isolates it adds so a tool
+   * never waits behind another tool's code (a module top level spinning in every isolate). Only then does a call
+   * wait for a worker to start instead.
+   */
+  private hasRoom(worker: WorkerHandle, key: string): boolean {
+    const size = worker.inflight.size;
+    const slots = this.pool.isolatesPerWorker;
+    if (size < slots) return true;
+    if (size >= slots * 2) return false;
+    for (const id of worker.inflight) if (this.calls.get(id)?.wire.key === key) return false;
+    return true;
   }
 
   /** The call's deadline: E_TIMEOUT once its timeoutMs has passed outside the worker start-up waits. */

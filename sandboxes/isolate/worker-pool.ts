@@ -61,11 +61,12 @@ export class WorkerPool {
   }
 
   /**
-   * Where the next call goes: a booted worker with a free isolate (the fewest calls; ties go to the one picked
-   * longest ago, so idle workers refill in turn). When every one is full, a worker that is still starting (one
-   * is started here if the pool may grow), else the least busy one, where the call waits for an isolate.
+   * Where the next call goes: the booted worker with the fewest calls (ties go to the one picked longest ago, so
+   * idle workers refill in turn), if it has room for the call (`hasRoom`, default: a free isolate). Otherwise a
+   * worker that is still starting (one is started here if the pool may grow), else that least busy one, where
+   * the call waits for an isolate.
    */
-  pick(): WorkerHandle | undefined {
+  pick(hasRoom: (worker: WorkerHandle) => boolean = (w) => w.inflight.size < this.isolatesPerWorker): WorkerHandle | undefined {
     let best: WorkerHandle | undefined;
     let starting: WorkerHandle | undefined;
     for (const w of this.workers) {
@@ -76,7 +77,7 @@ export class WorkerPool {
       }
       if (!best || w.inflight.size < best.inflight.size || (w.inflight.size === best.inflight.size && w.lastPicked < best.lastPicked)) best = w;
     }
-    if (!best || best.inflight.size >= this.isolatesPerWorker) {
+    if (!best || !hasRoom(best)) {
       starting ??= this.grow();
       if (starting || !best) best = starting;
     }

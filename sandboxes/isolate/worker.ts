@@ -235,4 +235,8 @@ process.on("message", receive);
 
 // The broker is gone (or closed us): nobody will read our answers.
 process.on("disconnect", () => process.exit(0));
-send({ t: "ready" });
+// Tests only: a slow start on demand, so what must (or must not) wait for one is pinned without racing a real
+// start (test/sandboxes/isolate/lazy-workers.test.ts).
+const startDelayMs = Number(process.env.WARDEN_TEST_WORKER_START_DELAY_MS) || 0;
+if (startDelayMs > 0) setTimeout(() => send({ t: "ready" }), startDelayMs);
+else send({ t: "ready" });
