@@ -44,8 +44,8 @@ const PHASES: Array<[string, (r: Row, client: number) => number]> = [
 export async function benchBreakdown(buildRoot: string, config: string, tool: string, input: Record<string, unknown>, options: { serialCalls: number; loadSeconds: number }): Promise<BreakdownResult> {
   const file = join(mkdtempSync(join(tmpdir(), "warden-timings-")), "timings.jsonl");
   const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: ["--no-node-snapshot", join(buildRoot, "src", "cli", "main.js"), "serve", "--config", config],
+    command: join(buildRoot, "..", "bin", "warden.js"),
+    args: ["serve", "--config", config],
     env: { ...(process.env as Record<string, string>), WARDEN_LOG_LEVEL: "warn", WARDEN_TIMINGS: "1", WARDEN_TIMINGS_FILE: file },
     stderr: "ignore",
   });

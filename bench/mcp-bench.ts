@@ -1,7 +1,7 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { CallToolResultSchema } from "@modelcontextprotocol/sdk/types.js";
-import { percentile, round, treeRssMb } from "./stats.js";
+import { percentile, round, treeRss, treeRssMb } from "./stats.js";
 
 export interface McpBenchResult {
   name: string;
@@ -11,8 +11,16 @@ export interface McpBenchResult {
   callsPerSecC16: number;
   rssIdleMb: number;
   rssLoadMb: number;
+  /** RSS (anonymous) of each process, the server first, and the tree's PSS: idle, and right after the load. */
+  processesIdle: string;
+  processesAfterLoad: string;
   errors: number;
 }
+
+const describeTree = (pid: number) => {
+  const tree = treeRss(pid);
+  return `${tree.map((p) => `${p.rssMb} (${p.anonMb})`).join(" + ")}; PSS ${round(tree.reduce((sum, p) => sum + p.pssMb, 0), 1)}`;
+};
 
 /** Spawns an MCP server over stdio and measures it with a real SDK client. */
 export async function benchMcpServer(name: string, command: string, args: string[], env: Record<string, string>, tool: string, input: Record<string, unknown>, options: { serialCalls: number; loadSeconds: number }): Promise<McpBenchResult> {
@@ -35,6 +43,7 @@ export async function benchMcpServer(name: string, command: string, args: string
   for (let i = 0; i < 200; i++) await once(); // warm-up
   await new Promise((r) => setTimeout(r, 300));
   const rssIdleMb = treeRssMb(pid);
+  const processesIdle = describeTree(pid);
   const lat: number[] = [];
   for (let i = 0; i < options.serialCalls; i++) {
     const s = performance.now();
@@ -57,6 +66,7 @@ export async function benchMcpServer(name: string, command: string, args: string
   );
   const callsPerSecC16 = done / ((performance.now() - loadStart) / 1000);
   clearInterval(sampler);
+  const processesAfterLoad = describeTree(pid);
   await client.close();
   // A benchmark of refusals measures nothing: fail loudly instead of printing numbers.
   if (errors > 0) throw new Error(`${name}: ${errors} calls failed, first: ${firstError}`);
@@ -68,6 +78,8 @@ export async function benchMcpServer(name: string, command: string, args: string
     callsPerSecC16: Math.round(callsPerSecC16),
     rssIdleMb,
     rssLoadMb,
+    processesIdle,
+    processesAfterLoad,
     errors,
   };
 }

@@ -13,6 +13,14 @@ export function round(n: number, digits = 3): number {
 
 /** RSS in MiB of a process and all its descendants (warden's isolate workers count too). */
 export function treeRssMb(pid: number): number {
+  return round(treeRss(pid).reduce((sum, p) => sum + p.rssMb, 0), 1);
+}
+
+/**
+ * Each process of the tree (the first is `pid`): where the RSS goes, anonymous memory apart from mapped files, and
+ * PSS (shared pages split between the processes that map them: RSS counts the Node binary's pages once per process).
+ */
+export function treeRss(pid: number): Array<{ pid: number; rssMb: number; anonMb: number; pssMb: number }> {
   const children = new Map<number, number[]>();
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
@@ -26,17 +34,24 @@ export function treeRssMb(pid: number): number {
       /* process exited */
     }
   }
-  let total = 0;
+  const out: Array<{ pid: number; rssMb: number; anonMb: number; pssMb: number }> = [];
   const stack = [pid];
   while (stack.length) {
     const p = stack.pop()!;
     try {
-      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, "utf8"));
-      if (m) total += Number(m[1]);
+      const status = readFileSync(`/proc/${p}/status`, "utf8");
+      const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0);
+      let pssKb = 0;
+      try {
+        pssKb = Number(/^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${p}/smaps_rollup`, "utf8"))?.[1] ?? 0);
+      } catch {
+        /* no smaps_rollup (older kernel): PSS unknown */
+      }
+      out.push({ pid: p, rssMb: round(kb("VmRSS") / 1024, 1), anonMb: round(kb("RssAnon") / 1024, 1), pssMb: round(pssKb / 1024, 1) });
     } catch {
       /* gone */
     }
     stack.push(...(children.get(p) ?? []));
   }
-  return round(total / 1024, 1);
+  return out;
 }

@@ -30,6 +30,9 @@ import type { ServerToolDefinition } from "../src/policy/pins.js";
 export type HostResult<T> = { ok: true; value: T } | { ok: false; error: ErrorPayload };
 
 export type ToolLogLevel = "debug" | "info" | "warning" | "error";
+/** The MCP logging levels, least severe first (RFC 5424 order, as the MCP spec lists them). */
+export const LOG_THRESHOLDS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"] as const;
+export type LogThreshold = (typeof LOG_THRESHOLDS)[number];
 
 export interface FetchRequest {
   url: string;
@@ -66,6 +69,11 @@ export interface FsStat {
 
 /** What a sandbox may ask the broker for, on the tool's behalf, during one call. */
 export interface ToolHost {
+  /**
+   * The least severe MCP logging level the client asked for (logging/setLevel) when the call started: lines below
+   * it are dropped by the host anyway, so a sandbox may drop them before they cost an IPC message (#14).
+   */
+  readonly logLevel?: LogThreshold;
   log(level: ToolLogLevel, message: string): void;
   progress(done: number, total?: number): void;
   fetch(request: FetchRequest): Promise<HostResult<FetchResponse>>;

@@ -7,11 +7,11 @@
 import { Buffer } from "node:buffer";
 import { WardenError, type ErrorPayload } from "../../src/errors.js";
 import type { Logger } from "../../src/logger.js";
-import type { ExecuteOutcome, ExecuteRequest, Executor, HostResult, IsolateSandboxTool, SandboxTool } from "../executor.js";
-import type { FromWorker, HostRequest, WireTool } from "./protocol.js";
+import { LOG_THRESHOLDS, type ExecuteOutcome, type ExecuteRequest, type Executor, type HostResult, type IsolateSandboxTool, type SandboxTool } from "../executor.js";
+import type { HostRequest, WireTool } from "./protocol.js";
 import { wireKey, wireToolOf } from "./tool-source.js";
 import { hostRequestFromWire, hostResultToWire } from "./wire-bytes.js";
-import { WorkerPool, type WorkerHandle } from "./worker-pool.js";
+import { WorkerPool, type WorkerHandle, type WorkerMessage } from "./worker-pool.js";
 import { attach, mark, TIMINGS_ON } from "./timings.js";
 
 /** A worker that has not torn down an aborted call by then is stuck (e.g. in an uninterruptible native operation); it is killed. */
@@ -36,7 +36,10 @@ interface ActiveCall {
   input: string;
   env: string;
   resolve(outcome: ExecuteOutcome): void;
-  timer: NodeJS.Timeout;
+  timer: NodeJS.Timeout | undefined;
+  /** What is left of the call's timeoutMs when the timer was (re-)armed at `armedAt` (Date.now()). */
+  budgetMs: number;
+  armedAt: number;
   onAbort(): void;
   /** The worker said the call waits there and has not started: if that worker dies, it is retried on another. */
   queued: boolean;
@@ -123,17 +126,14 @@ export class IsolateExecutor implements Executor {
         env,
         resolve,
         queued: false,
-        timer: setTimeout(
-          () =>
-            call.worker === undefined
-              ? this.settle(call, failure("E_SANDBOX_UNAVAILABLE", "no isolate worker is running; workers keep failing to start"))
-              : this.stop(call, { code: "E_TIMEOUT", message: `${tool.name} ran longer than its timeout of ${tool.limits.timeoutMs} ms` }, true),
-          Math.max(0, tool.limits.timeoutMs - (Date.now() - startedAt)),
-        ),
+        timer: undefined,
+        budgetMs: tool.limits.timeoutMs - (Date.now() - startedAt),
+        armedAt: 0,
         onAbort: () => (call.held ? this.settle(call, { ok: false, error: call.held }) : this.stop(call, abortReason(signal), false)),
       };
       signal.addEventListener("abort", call.onAbort, { once: true });
       this.calls.set(id, call);
+      this.armDeadline(call);
       void this.dispatch(call);
     });
   }
@@ -148,10 +148,12 @@ export class IsolateExecutor implements Executor {
 
   /** Sends the call to the least busy live worker; with none (all down, backing off) waits for one within the call's deadline. */
   private async dispatch(call: ActiveCall): Promise<void> {
-    let worker = this.pool.pick();
-    while (!worker && this.calls.get(call.id) === call && !this.closed) {
-      await this.pool.whenAvailable();
-      worker = this.pool.pick();
+    const hasRoom = (w: WorkerHandle) => this.hasRoom(w, call.wire.key);
+    let worker = this.pool.pick(hasRoom);
+    while (this.calls.get(call.id) === call && !this.closed && !worker?.isBooted) {
+      if (!worker) await this.pool.whenAvailable();
+      else await this.waitForBoot(call, worker);
+      worker = this.pool.pick(hasRoom);
     }
     if (!worker || this.calls.get(call.id) !== call) {
       if (this.calls.get(call.id) === call) this.settle(call, failure("E_SANDBOX_UNAVAILABLE", "no isolate worker is running; workers keep failing to start"));
@@ -169,7 +171,48 @@ export class IsolateExecutor implements Executor {
     const firstTime = !worker.knownTools.has(call.wire.key);
     worker.knownTools.add(call.wire.key);
     mark(call.request.callId, "sent");
-    this.pool.send(worker, { t: "call", id: call.id, key: call.wire.key, ...(firstTime ? { tool: call.wire } : {}), input: call.input, env: call.env });
+    const level = call.request.host.logLevel === undefined ? -1 : LOG_THRESHOLDS.indexOf(call.request.host.logLevel);
+    this.pool.send(worker, { t: "call", id: call.id, key: call.wire.key, ...(firstTime ? { tool: call.wire } : {}), input: call.input, env: call.env, ...(level > 0 ? { level } : {}) });
+    // Two or more calls at once filled every isolate: the next one should find another worker already started.
+    if (worker.inflight.size > 1 && worker.inflight.size >= this.pool.isolatesPerWorker) this.pool.growIfFull();
+  }
+
+  /**
+   * Whether a worker has an isolate for a call of this tool now, as its slotFor decides: one of its
+   * isolatesPerWorker, or, when all of them run OTHER tools' calls, one of the extra isolates it adds so a tool
+   * never waits behind another tool's code (a module top level spinning in every isolate). Only then does a call
+   * wait for a worker to start instead.
+   */
+  private hasRoom(worker: WorkerHandle, key: string): boolean {
+    const size = worker.inflight.size;
+    const slots = this.pool.isolatesPerWorker;
+    if (size < slots) return true;
+    if (size >= slots * 2) return false;
+    for (const id of worker.inflight) if (this.calls.get(id)?.wire.key === key) return false;
+    return true;
+  }
+
+  /** The call's deadline: E_TIMEOUT once its timeoutMs has passed outside the worker start-up waits. */
+  private armDeadline(call: ActiveCall): void {
+    call.armedAt = Date.now();
+    call.timer = setTimeout(
+      () =>
+        call.worker === undefined
+          ? this.settle(call, failure("E_SANDBOX_UNAVAILABLE", "no isolate worker is running; workers keep failing to start"))
+          : this.stop(call, { code: "E_TIMEOUT", message: `${call.request.tool.name} ran longer than its timeout of ${call.request.tool.limits.timeoutMs} ms` }, true),
+      Math.max(0, call.budgetMs),
+    );
+  }
+
+  /**
+   * A worker started on demand (or replacing a crashed one) is loading isolated-vm: the call waits for it with
+   * its deadline paused, because the backend's own start-up never counts against a tool's timeout.
+   */
+  private async waitForBoot(call: ActiveCall, worker: WorkerHandle): Promise<void> {
+    clearTimeout(call.timer);
+    call.budgetMs -= Date.now() - call.armedAt;
+    await worker.booted;
+    if (this.calls.get(call.id) === call) this.armDeadline(call);
   }
 
   /** The tool's hashed module texts, shaped for the workers once per (name, digest, limits, entry). */
@@ -226,7 +269,7 @@ export class IsolateExecutor implements Executor {
     this.watchdogs.set(id, watchdog);
   }
 
-  private onMessage(worker: WorkerHandle, message: FromWorker): void {
+  private onMessage(worker: WorkerHandle, message: WorkerMessage): void {
     if (message.t === "ready") return;
     if (message.t === "fault") {
       if (!this.culprits.has(worker)) this.culprits.set(worker, message.id);

@@ -24,9 +24,12 @@ export interface WireTool {
 export type ToWorker =
   | { t: "prepare"; tool: WireTool }
   /** `tool` is sent only the first time this worker sees the key. */
-  | { t: "call"; id: number; key: string; tool?: WireTool; input: string; env: string }
+  /** `level`: the rank (LOG_THRESHOLDS index) below which ctx.log lines are dropped inside the isolate. */
+  | { t: "call"; id: number; key: string; tool?: WireTool; input: string; env: string; level?: number }
   | { t: "abort"; id: number }
-  | { t: "host-result"; id: number; req: number; result: HostResult<unknown> };
+  | { t: "host-result"; id: number; req: number; result: HostResult<unknown> }
+  /** Messages of one turn of the broker, in order (one IPC write). */
+  | { t: "batch"; messages: ToWorker[] };
 
 export type HostRequest = { op: "fetch"; request: FetchRequest } | { op: "fs"; operation: FsOperation };
 
@@ -45,4 +48,6 @@ export type FromWorker =
   | { t: "fault"; id: number; key: string; message: string }
   | { t: "host"; id: number; req: number; request: HostRequest }
   | { t: "log"; id: number; level: ToolLogLevel; message: string }
+  /** Messages sent in one turn of the worker's thread, in order (one IPC write). */
+  | { t: "batch"; messages: FromWorker[] }
   | { t: "progress"; id: number; done: number; total?: number };

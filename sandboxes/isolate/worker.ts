@@ -18,9 +18,21 @@ type QueuedCall = Extract<ToWorker, { t: "call" }>;
 /** How long a top-level timeout/memory verdict stands before the module is tried again. */
 const TRANSIENT_VERDICT_MS = 60_000;
 
-// With a callback, a send on a channel the broker already closed is dropped instead of crashing the worker.
+/**
+ * Messages to the broker leave in one IPC write per turn of this thread: a call's "done" and the "started" of the
+ * next call, or the "queued" of calls that arrived together, share one pipe write and one wake-up of the broker
+ * (each write woke it separately; #14). Order is kept: the batch is a list, read in order.
+ */
+let outbox: FromWorker[] = [];
+const flush = (): void => {
+  const batch = outbox;
+  outbox = [];
+  // With a callback, a send on a channel the broker already closed is dropped instead of crashing the worker.
+  const payload: FromWorker = batch.length === 1 ? batch[0]! : { t: "batch", messages: batch };
+  if (process.connected) process.send!(payload, undefined, undefined, () => undefined);
+};
 const send = (message: FromWorker): void => {
-  if (process.connected) process.send!(message, undefined, undefined, () => undefined);
+  if (outbox.push(message) === 1) queueMicrotask(flush);
 };
 const bridge = new ToolBridge(send);
 const tools = new Map<string, WireTool>();
@@ -187,7 +199,7 @@ function abort(id: number): void {
   runningOn.get(id)?.abort(id);
 }
 
-process.on("message", (message: ToWorker) => {
+function receive(message: ToWorker): void {
   switch (message.t) {
     case "call":
       if (TIMINGS_ON) arrived.set(message.id, performance.now());
@@ -213,9 +225,18 @@ process.on("message", (message: ToWorker) => {
     case "host-result":
       bridge.hostResult(message.req, message.result);
       return;
+    case "batch":
+      for (const each of message.messages) receive(each);
+      return;
   }
-});
+}
+
+process.on("message", receive);
 
 // The broker is gone (or closed us): nobody will read our answers.
 process.on("disconnect", () => process.exit(0));
-send({ t: "ready" });
+// Tests only: a slow start on demand, so what must (or must not) wait for one is pinned without racing a real
+// start (test/sandboxes/isolate/lazy-workers.test.ts).
+const startDelayMs = Number(process.env.WARDEN_TEST_WORKER_START_DELAY_MS) || 0;
+if (startDelayMs > 0) setTimeout(() => send({ t: "ready" }), startDelayMs);
+else send({ t: "ready" });

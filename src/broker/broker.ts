@@ -10,7 +10,7 @@ import { shapeInput } from "./input-shape.js";
 /** An unknown tool's name is client-chosen: the record keeps a bounded prefix. */
 const MAX_NAME_IN_RECORD = 128;
 import type { Effect, RuntimeKind } from "../manifest/schema.js";
-import type { ContentBlock, Executor, ExecuteOutcome, SandboxTool, ToolLogLevel } from "../../sandboxes/executor.js";
+import type { ContentBlock, Executor, ExecuteOutcome, LogThreshold, SandboxTool, ToolLogLevel } from "../../sandboxes/executor.js";
 import type { ServerToolDefinition } from "../policy/pins.js";
 import { driftOf, exposeServerTools } from "./server-tools.js";
 import { Admission } from "./admission.js";
@@ -25,6 +25,9 @@ import type { Alerter } from "../incident/alerts.js";
 import { QuarantineCounter } from "../incident/quarantine.js";
 import { quarantineActorInConfig, quarantineInConfig } from "../incident/quarantine-config.js";
 import { finish, mark } from "../../sandboxes/isolate/timings.js";
+
+/** The abort reason of every call that has ended: one frozen instance, not a new Error (and stack) per call (#14). */
+const CALL_ENDED = Object.freeze(new WardenError("E_CANCELLED", "the call has ended"));
 
 export interface ConfirmationRequest {
   callId: string;
@@ -50,6 +53,8 @@ export interface CallContext {
   signal: AbortSignal;
   /** The MCP session ("stdio" or the HTTP session id): hosted servers with `lifecycle: "session"` live per session. */
   session?: string;
+  /** The client's logging level at the start of the call: `log` drops lines below it anyway. */
+  logLevel?: LogThreshold;
   log?(level: ToolLogLevel, message: string): void;
   progress?(done: number, total?: number): void;
   /** Asks a human (MCP elicitation). Absent ⇒ the client cannot confirm ⇒ E_NOT_CONFIRMED. */
@@ -506,7 +511,7 @@ export class Broker {
       release();
       // Issue #16: the call is over (answered, timed out or crashed): stop every host request it started
       // (fetches, fs); each aborted fetch records its egress synchronously before the audit record is written.
-      controller.abort(new WardenError("E_CANCELLED", "the call has ended"));
+      controller.abort(CALL_ENDED);
     }
     mark(entry.callId, "execDone");
     if (!outcome.ok && outcome.collateral) this.collateral.add(entry.callId);

@@ -1,4 +1,4 @@
-import type { FsOperation, ToolHost, ToolLogLevel } from "../../sandboxes/executor.js";
+import type { FsOperation, LogThreshold, ToolHost, ToolLogLevel } from "../../sandboxes/executor.js";
 import { createEgressFetch, EgressRecordBound } from "../capabilities/network/index.js";
 import { createVolumeFs } from "../capabilities/filesystem/index.js";
 import { redactText } from "../capabilities/redaction.js";
@@ -7,6 +7,8 @@ import type { CallJournal } from "../journal/index.js";
 import type { RegisteredTool } from "./registry.js";
 
 export interface CallSinks {
+  /** The client's logging level when the call started; lines below it are not delivered (the sandbox may drop them). */
+  logLevel?: LogThreshold;
   log?(level: ToolLogLevel, message: string): void;
   progress?(done: number, total?: number): void;
 }
@@ -52,6 +54,7 @@ export function createToolHost(tool: RegisteredTool, signal: AbortSignal, sinks:
       : null;
 
   const host: ToolHost = {
+    ...(sinks.logLevel !== undefined ? { logLevel: sinks.logLevel } : {}),
     log(level, message) {
       sinks.log?.(level, redactText(message, secretValues));
     },

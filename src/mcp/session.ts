@@ -79,6 +79,7 @@ export function createMcpSession(options: SessionOptions): Server {
         allow: identity.allow,
         signal: controller.signal,
         session: sessionKey(),
+        logLevel: minLevel,
         log: (level, message) => {
           if (LEVELS.indexOf(level) < LEVELS.indexOf(minLevel)) return;
           void extra.sendNotification({ method: "notifications/message", params: { level, logger: name, data: message } }).catch(() => {});

@@ -91,3 +91,22 @@ test("bin/warden.js as an executable: SIGTERM stops the server with exit code 0,
   child.kill("SIGTERM");
   assert.deepEqual(await exited, [0, null]);
 });
+
+// #14: V8 grows a busy process's young generation to 2 × 64 MB and keeps it (measured: 128 MB of a 229 MB
+// broker), and its old space to ~4× the live heap; the launcher and the worker pool bound both.
+test("bin/warden.js as an executable: the server runs with bounded heap growth and its isolate workers with 1 MB semi-spaces (#14)", { skip: process.platform !== "linux" && "reads /proc" }, async () => {
+  const ws = makeWorkspace({ tools: { adder: TEST_TOOLS.adder! } });
+  await approveAll(ws);
+  const transport = new StdioClientTransport({ command: BIN(), args: ["serve", "--config", ws.configPath], env: { ...(process.env as Record<string, string>), WARDEN_LOG_LEVEL: "warn" }, stderr: "pipe" });
+  const client = new Client({ name: "bin-flags-test", version: "1" });
+  await client.connect(transport);
+  try {
+    assert.deepEqual((await client.callTool({ name: "adder", arguments: { a: 1, b: 2 } })).structuredContent, { sum: 3 });
+    assert.match(cmdline(transport.pid!), /--max-semi-space-size=8 --heap-growing-percent=50 /);
+    const workers = descendants(transport.pid!).filter((c) => c.includes("sandboxes/isolate/worker.js"));
+    assert.ok(workers.length > 0, "the isolate call ran in a worker");
+    for (const worker of workers) assert.match(worker, /--max-semi-space-size=1 /);
+  } finally {
+    await client.close();
+  }
+});

@@ -106,6 +106,27 @@ describe("the ctx of an isolate tool", () => {
     assert.deepEqual(host.progressed, [[1, 2], [2, undefined]]);
   });
 
+  test("ctx.log lines below the client's logging level are dropped in the isolate, the others arrive in order (#14)", async () => {
+    const tool = toolInTempDir(`export default async function run(input, ctx) {
+      for (const level of ["debug", "info", "warning", "error", "shout", "__proto__"]) ctx.log(level, level);
+      ctx.progress(1, 1);
+      return "logged";
+    }`);
+    const at = async (logLevel?: "debug" | "notice" | "warning" | "error") => {
+      const host = { ...recordingHost(), ...(logLevel ? { logLevel } : {}) };
+      const outcome = await runTool(executor, tool, {}, { host });
+      assert.deepEqual(outcome.ok && outcome.output, "logged");
+      assert.deepEqual(host.progressed, [[1, 1]], "progress is not a log line: never filtered");
+      return host.logs.map(([level]) => level);
+    };
+    assert.deepEqual(await at(), ["debug", "info", "warning", "error", "info", "info"]);
+    assert.deepEqual(await at("debug"), ["debug", "info", "warning", "error", "info", "info"]);
+    // An unknown level counts as info, as the host delivers it.
+    assert.deepEqual(await at("notice"), ["warning", "error"]);
+    assert.deepEqual(await at("warning"), ["warning", "error"]);
+    assert.deepEqual(await at("error"), ["error"]);
+  });
+
   test("ctx.fs data that is neither text nor bytes reaches the host as text, never as an object", async () => {
     const host = recordingHost();
     const outcome = await runTool(executor, toolInTempDir(`export default async function run(input, ctx) {
