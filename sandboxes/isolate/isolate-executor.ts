@@ -5,7 +5,7 @@
  * is running, and turns the tool's JSON text into the outcome.
  */
 import { Buffer } from "node:buffer";
-import { WardenError, type ErrorPayload } from "../../src/errors.js";
+import { abortPayload, WardenError, type ErrorPayload } from "../../src/errors.js";
 import type { Logger } from "../../src/logger.js";
 import { LOG_THRESHOLDS, type ExecuteOutcome, type ExecuteRequest, type Executor, type HostResult, type IsolateSandboxTool, type SandboxTool } from "../executor.js";
 import type { HostRequest, WireTool } from "./protocol.js";
@@ -13,6 +13,7 @@ import { wireKey, wireToolOf } from "./tool-source.js";
 import { hostRequestFromWire, hostResultToWire } from "./wire-bytes.js";
 import { WorkerPool, type WorkerHandle, type WorkerMessage } from "./worker-pool.js";
 import { attach, mark, TIMINGS_ON } from "./timings.js";
+import { boundedOutput, failure } from "../outcome/index.js";
 
 /** A worker that has not torn down an aborted call by then is stuck (e.g. in an uninterruptible native operation); it is killed. */
 const ABORT_GRACE_MS = 2_000;
@@ -47,7 +48,6 @@ interface ActiveCall {
   held?: ErrorPayload;
 }
 
-const failure = (code: ErrorPayload["code"], message: string): ExecuteOutcome => ({ ok: false, error: { code, message } });
 
 export class IsolateExecutor implements Executor {
   readonly runtime = "isolate" as const;
@@ -381,20 +381,18 @@ function sourceKey(tool: IsolateSandboxTool): string {
 }
 
 function outputOutcome(tool: SandboxTool, json: string): ExecuteOutcome {
+  // The worker sends the output as JSON text: its size is measured on that text before it is parsed.
   const outputBytes = Buffer.byteLength(json, "utf8");
-  if (outputBytes > tool.limits.outputBytes)
-    return failure("E_OUTPUT_TOO_LARGE", `${tool.name} returned ${outputBytes} bytes of JSON; its limit is ${tool.limits.outputBytes}`);
+  if (outputBytes > tool.limits.outputBytes) return boundedOutput(tool.name, undefined, tool.limits.outputBytes, outputBytes);
   try {
-    return { ok: true, output: JSON.parse(json), outputBytes };
+    return boundedOutput(tool.name, JSON.parse(json), tool.limits.outputBytes, outputBytes);
   } catch {
     return failure("E_TOOL_FAILED", `${tool.name} returned text that is not JSON`);
   }
 }
 
 function abortReason(signal: AbortSignal): ErrorPayload {
-  const reason: unknown = signal.reason;
-  if (reason instanceof WardenError) return reason.toPayload();
-  return { code: "E_CANCELLED", message: "the call was cancelled" };
+  return abortPayload(signal.reason);
 }
 
 function toPayload(err: unknown): ErrorPayload {
