@@ -217,9 +217,7 @@ export class ContainerEgress {
     const { docker, serverId } = this.options;
     const name = egressProxyName(serverId);
     // A dead predecessor still holds the fixed address (and the name).
-    await engineCall("remove container", docker.getContainer(name).remove({ force: true })).catch((err: unknown) => {
-      if (!isNotFound(err)) throw err;
-    });
+    await removePredecessor(docker, name);
     let started: StartedContainer | undefined;
     let onReady: () => void = () => {};
     const readyLine = new Promise<void>((resolve) => (onReady = resolve));
@@ -287,9 +285,11 @@ export class ContainerEgress {
       entry.lostAt = now;
     }
     this.options.logger?.error({ reason }, "egress proxy container down; calls bound to it fail closed");
-    if (live.started) this.track(removeContainer(live.started.container));
-    // Hosted servers stay bound for their whole life: give them a proxy again now, not at their next call.
+    // Hosted servers stay bound for their whole life: give them a proxy again now, not at their next call. The
+    // start removes the dead one first (by name: it holds the fixed address); a second removal racing it here
+    // made the engine answer 409 "removal in progress" and the restart was given up (seen under load in CI).
     if (this.entries.size > 0) this.track(this.ensureProxy().catch(() => {}));
+    else if (live.started) this.track(removeContainer(live.started.container));
   }
 
   private track(p: Promise<unknown>): void {
@@ -338,5 +338,21 @@ export class ContainerEgress {
         RestartPolicy: { Name: "no", MaximumRetryCount: 0 },
       },
     };
+  }
+}
+
+/** Removes the proxy container of this name, waiting out a removal already in progress (409); gone (404) is done. */
+async function removePredecessor(docker: Dockerode, name: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await engineCall("remove container", docker.getContainer(name).remove({ force: true }));
+      return;
+    } catch (err) {
+      if (isNotFound(err)) return;
+      const e = err as { statusCode?: number; details?: { status?: number } };
+      const inProgress = e?.statusCode === 409 || e?.details?.status === 409;
+      if (!inProgress || attempt >= 50) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
   }
 }
