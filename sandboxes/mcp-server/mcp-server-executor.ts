@@ -5,7 +5,7 @@
  * against the pin it was approved with before the server sees it.
  */
 import type Dockerode from "dockerode";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import { toWardenError, WardenError } from "../../src/errors.js";
 import type { EgressRecord, NetworkGrant } from "../../src/capabilities/types.js";
@@ -143,7 +143,9 @@ export class McpServerExecutor implements Executor {
     if (request.signal.aborted) return stopped(request.signal, tool);
     const session = tool.lifecycle === "call" ? `call:${request.callId}` : (request.session ?? "default");
     // The image ID is part of the key: after a re-approval of a rebuilt image, no call reaches a server of the old one.
-    const key = `${session}\0${tool.name}\0${tool.digest}\0${tool.imageId ?? ""}`;
+    // So is the policy the call was admitted with (grants, secrets): a server's env and egress binding are fixed
+    // when it starts, so a grant or secret the operator revoked mid-session must not live on in it.
+    const key = `${session}\0${tool.name}\0${tool.digest}\0${tool.imageId ?? ""}\0${policyFingerprint(request)}`;
     let slot: Slot | undefined;
     let server: HostedServer;
     try {
@@ -209,6 +211,11 @@ export class McpServerExecutor implements Executor {
     if (this.closed) throw new WardenError("E_CANCELLED", "the mcp-server backend is shutting down");
     const existing = this.slots.get(key);
     if (existing) return existing;
+    // A server of this session and tool started under other grants, secrets, files or image is superseded:
+    // stopped now, not at its idle timeout (an untrusted server may act on its own between calls, with what it
+    // was given).
+    const unit = `${key.split("\0", 2).join("\0")}\0`;
+    for (const other of [...this.slots.keys()]) if (other !== key && other.startsWith(unit)) void this.drop(other);
     const actor = request.actor ?? "unknown";
     const total = this.options.maxServers ?? DEFAULT_MAX_SERVERS;
     const mine = this.options.maxServersPerIdentity ?? DEFAULT_MAX_SERVERS_PER_IDENTITY;
@@ -373,4 +380,11 @@ async function raceSignal<T>(p: Promise<T>, cancel: AbortSignal, startup: AbortS
       startup.removeEventListener("abort", onStartup);
     });
   });
+}
+
+/** The policy a server is started with (effective network grants, granted secrets), as a key part. */
+function policyFingerprint(request: ExecuteRequest): string {
+  const env = Object.entries(request.env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const grants = [...(request.network ?? [])].map((g) => JSON.stringify(g)).sort();
+  return createHash("sha256").update(JSON.stringify([env, grants])).digest("hex").slice(0, 32);
 }
