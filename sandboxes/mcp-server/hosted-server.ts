@@ -80,7 +80,6 @@ export class HostedServer {
   private captureId: ((id: string | number) => void) | null = null;
   private readonly logSinks = new Set<LogSink>();
   private endReason: WardenError | null = null;
-  private failureClaimed = false;
   private listeners = new Set<(defs: ServerToolDefinition[]) => void>();
 
   /** Resolves once the container ended, its exit was read (OOM ⇒ E_MEMORY) and it was removed. */
@@ -121,7 +120,7 @@ export class HostedServer {
       }
       // The server died while it started (killed, out of memory, exited): that is its crash, not an engine
       // that cannot run containers — the reason as the engine reports it, like a death during a call.
-      const died = !signal.aborted && (server.ended || (err instanceof McpError && err.code === ErrorCode.ConnectionClosed));
+      const died = server.diedUnder(err, signal);
       if (died) await server.verdict(signal);
       const reason = died ? server.failure : err;
       await server.close();
@@ -284,7 +283,7 @@ export class HostedServer {
       // reason — out of memory, a crash, a stop by warden — is known once the engine reports how it ended, so
       // wait for that (bounded) and answer it, never a generic "connection closed" (the contract suite's
       // E_MEMORY and E_SANDBOX_CRASHED cases).
-      if (!hooks.signal.aborted && (this.ended || (err instanceof McpError && err.code === ErrorCode.ConnectionClosed))) {
+      if (this.diedUnder(err, hooks.signal)) {
         // The call's own deadline and cancellation still govern the wait (a slow engine must not stretch them).
         await this.verdict(hooks.signal);
         if (hooks.signal.aborted) throw hooks.signal.reason;
@@ -294,6 +293,14 @@ export class HostedServer {
     } finally {
       this.pending.delete(reject);
     }
+  }
+
+  /**
+   * Whether `err` (a start or a call failing while `signal` was not aborted) is this server dying: it ended,
+   * or the connection closed under the request — the SDK says so before the engine does.
+   */
+  private diedUnder(err: unknown, signal: AbortSignal): boolean {
+    return !signal.aborted && (this.ended || (err instanceof McpError && err.code === ErrorCode.ConnectionClosed));
   }
 
   /**
@@ -310,18 +317,6 @@ export class HostedServer {
     await Promise.race([this.gone, stop]);
     clearTimeout(timer);
     signal.removeEventListener("abort", onAbort);
-  }
-
-  /**
-   * One death of a server is one crash: the first call that reports it is charged, every other call it took
-   * down with it is collateral (SPEC: a failure is charged to the call that caused it; which of the calls
-   * in flight made the server die cannot be told, but counting it once per call would quarantine a tool
-   * for everybody after one crash seen by three calls).
-   */
-  claimFailure(): boolean {
-    if (this.failureClaimed) return false;
-    this.failureClaimed = true;
-    return true;
   }
 
   /** Whether the server answered the tools/call with this JSON-RPC id (even after warden stopped waiting). */

@@ -7,7 +7,7 @@
 import type Dockerode from "dockerode";
 import { createHash, randomBytes } from "node:crypto";
 import type { Logger } from "pino";
-import { toWardenError, WardenError } from "../../src/errors.js";
+import { toWardenError, WardenError, type ErrorPayload } from "../../src/errors.js";
 import type { EgressRecord, NetworkGrant } from "../../src/capabilities/types.js";
 import type { ServerToolDefinition } from "../../src/policy/pins.js";
 import { containerSpec, directLaunch, type EgressAttachment } from "../docker/container-spec.js";
@@ -67,22 +67,22 @@ export interface McpServerExecutorOptions {
 /** Failures that are a server's death (not warden stopping it): counted once per death (quarantine, alerts). */
 const CHARGED_ONCE = new Set(["E_SANDBOX_CRASHED", "E_MEMORY", "E_OUTPUT_TOO_LARGE", "E_TOOL_FAILED", "E_TIMEOUT"]);
 
-function claim(slot: Slot): boolean {
-  if (slot.failureClaimed) return false;
-  slot.failureClaimed = true;
-  return true;
-}
-
-/** The outcome of a call whose server is gone: its reason, charged to the first call that reports it. */
-function serverGone(server: HostedServer): ExecuteOutcome {
-  const error = server.failure.toPayload();
-  const collateral = CHARGED_ONCE.has(error.code) && !server.claimFailure();
+/**
+ * A failure of the slot's server — its start died, or the running server did — as one call's outcome. One death
+ * is one crash: the first call that reports it is charged, every other call it took down is collateral (which
+ * of the calls in flight made the server die cannot be told, but counting it once per call would quarantine a
+ * tool for everybody after one crash seen by three calls). A slot holds one server for its whole life (a dead
+ * one's slot is forgotten), so the slot carries the one flag.
+ */
+function slotFailure(slot: Slot, error: ErrorPayload): ExecuteOutcome {
+  const collateral = CHARGED_ONCE.has(error.code) && slot.failureCharged === true;
+  if (CHARGED_ONCE.has(error.code)) slot.failureCharged = true;
   return { ok: false, error, ...(collateral ? { collateral: true as const } : {}) };
 }
 
 interface Slot {
-  /** A failed start was charged to one of the calls waiting on it. */
-  failureClaimed?: boolean;
+  /** The death of this slot's server (or of its start) was charged to a call already. */
+  failureCharged?: boolean;
   server: Promise<HostedServer>;
   inFlight: Set<string>;
   actor: string;
@@ -145,32 +145,32 @@ export class McpServerExecutor implements Executor {
     // The image ID is part of the key: after a re-approval of a rebuilt image, no call reaches a server of the old one.
     // So is the policy the call was admitted with (grants, secrets): a server's env and egress binding are fixed
     // when it starts, so a grant or secret the operator revoked mid-session must not live on in it.
-    const key = `${session}\0${tool.name}\0${tool.digest}\0${tool.imageId ?? ""}\0${policyFingerprint(request)}`;
+    const unit = `${session}\0${tool.name}\0`;
+    const key = `${unit}${tool.digest}\0${tool.imageId ?? ""}\0${policyFingerprint(request)}`;
     let slot: Slot | undefined;
     let server: HostedServer;
     try {
-      slot = this.slotFor(key, request);
+      slot = this.slotFor(unit, key, request);
       server = await raceSignal(slot.server, request.signal, AbortSignal.timeout(STARTUP_BUDGET_MS), tool);
       if (server.ended) {
         // Stopped (crash, flood, cancel) but not yet forgotten: this call gets a new server.
         if (this.slots.get(key) === slot) this.slots.delete(key);
-        slot = this.slotFor(key, request);
+        slot = this.slotFor(unit, key, request);
         server = await raceSignal(slot.server, request.signal, AbortSignal.timeout(STARTUP_BUDGET_MS), tool);
       }
     } catch (err) {
       if (tool.lifecycle === "call") void this.drop(key);
       else this.idleLater(key);
       const error = toWardenError(err, "E_SANDBOX_UNAVAILABLE").toPayload();
-      // A start that died fails every call waiting on it: one death, charged once (the first), the rest collateral.
-      const collateral = slot !== undefined && CHARGED_ONCE.has(error.code) && !claim(slot);
-      return { ok: false, error, ...(collateral ? { collateral: true as const } : {}) };
+      // A start that died fails every call waiting on it.
+      return slot ? slotFailure(slot, error) : { ok: false, error };
     }
     // The server may have been stopped while this call waited for its start (close(), session end): its reason.
-    if (server.ended) return serverGone(server);
+    if (server.ended) return slotFailure(slot, server.failure.toPayload());
     slot.inFlight.add(request.callId);
     if (slot.idle) clearTimeout(slot.idle);
     try {
-      return await this.callOn(server, request, remote.name, remote.sha256);
+      return await this.callOn(slot, server, request, remote.name, remote.sha256);
     } finally {
       slot.inFlight.delete(request.callId);
       if (tool.lifecycle === "call") void this.drop(key);
@@ -206,7 +206,8 @@ export class McpServerExecutor implements Executor {
     return this.gateway;
   }
 
-  private slotFor(key: string, request: ServerRequest): Slot {
+  /** `unit`: the key's session-and-tool prefix, shared by every server of that tool in that session. */
+  private slotFor(unit: string, key: string, request: ServerRequest): Slot {
     // A call that raced close() (its server stopped by it) must not start a server nobody will stop.
     if (this.closed) throw new WardenError("E_CANCELLED", "the mcp-server backend is shutting down");
     const existing = this.slots.get(key);
@@ -214,7 +215,6 @@ export class McpServerExecutor implements Executor {
     // A server of this session and tool started under other grants, secrets, files or image is superseded:
     // stopped now, not at its idle timeout (an untrusted server may act on its own between calls, with what it
     // was given).
-    const unit = `${key.split("\0", 2).join("\0")}\0`;
     for (const other of [...this.slots.keys()]) if (other !== key && other.startsWith(unit)) void this.drop(other);
     const actor = request.actor ?? "unknown";
     const total = this.options.maxServers ?? DEFAULT_MAX_SERVERS;
@@ -305,7 +305,7 @@ export class McpServerExecutor implements Executor {
     void server.gone.then(() => egress.unbind(ip)).catch((err: unknown) => this.options.logger?.warn({ err: toWardenError(err).message }, "egress unbind of a stopped server failed"));
   }
 
-  private async callOn(server: HostedServer, request: ServerRequest, name: string, pinned: string): Promise<ExecuteOutcome> {
+  private async callOn(slot: Slot, server: HostedServer, request: ServerRequest, name: string, pinned: string): Promise<ExecuteOutcome> {
     const { tool } = request;
     // The rug-pull check, per call and per container: the server must still list this tool exactly as approved.
     const live = server.live.get(name);
@@ -353,7 +353,7 @@ export class McpServerExecutor implements Executor {
         }, CANCEL_GRACE_MS).unref();
         return stopped(controller.signal, tool);
       }
-      if (server.ended) return serverGone(server);
+      if (server.ended) return slotFailure(slot, server.failure.toPayload());
       return { ok: false, error: toWardenError(err, "E_TOOL_FAILED").toPayload() };
     } finally {
       clearTimeout(deadline);
