@@ -65,7 +65,7 @@ export async function runCall(sandbox: StartedSandbox, request: ExecuteRequest, 
   sandbox.collector.onProgress = (done, total) => {
     if (!early && !stop) request.host.progress(done, total);
   };
-  const onAbort = (): void => halt(cancellation(signal.reason));
+  const onAbort = (): void => halt(abortPayload(signal.reason));
   if (signal.aborted) onAbort();
   else signal.addEventListener("abort", onAbort, { once: true });
 
@@ -111,10 +111,6 @@ function writeInput(sandbox: StartedSandbox, request: ExecuteRequest): void {
   sandbox.stdio.on("error", () => {});
   // The empty line releases the gate (gate.ts): only now does the tool's command start.
   sandbox.stdio.end(GATE_RELEASE + line);
-}
-
-function cancellation(reason: unknown): Stop {
-  return abortPayload(reason);
 }
 
 /** The container ended on its own: exit status, OOM flag, then the result it wrote. */

@@ -13,7 +13,7 @@ import { wireKey, wireToolOf } from "./tool-source.js";
 import { hostRequestFromWire, hostResultToWire } from "./wire-bytes.js";
 import { WorkerPool, type WorkerHandle, type WorkerMessage } from "./worker-pool.js";
 import { attach, mark, TIMINGS_ON } from "./timings.js";
-import { boundedOutput, failure } from "../outcome/index.js";
+import { boundedOutput, failure, stoppedOutcome } from "../outcome/index.js";
 
 /** A worker that has not torn down an aborted call by then is stuck (e.g. in an uninterruptible native operation); it is killed. */
 const ABORT_GRACE_MS = 2_000;
@@ -98,7 +98,7 @@ export class IsolateExecutor implements Executor {
 
   async execute(request: ExecuteRequest): Promise<ExecuteOutcome> {
     const { tool, signal } = request;
-    if (signal.aborted) return { ok: false, error: abortReason(signal) };
+    if (signal.aborted) return stoppedOutcome(signal);
     if (this.closed) return failure("E_SANDBOX_UNAVAILABLE", "the isolate executor is closed");
     if (tool.runtime !== "isolate") return failure("E_SANDBOX_UNAVAILABLE", `${tool.name} is a ${tool.runtime} tool, not an isolate tool`);
     const startedAt = Date.now();
@@ -129,7 +129,7 @@ export class IsolateExecutor implements Executor {
         timer: undefined,
         budgetMs: tool.limits.timeoutMs - (Date.now() - startedAt),
         armedAt: 0,
-        onAbort: () => (call.held ? this.settle(call, { ok: false, error: call.held }) : this.stop(call, abortReason(signal), false)),
+        onAbort: () => (call.held ? this.settle(call, { ok: false, error: call.held }) : this.stop(call, abortPayload(signal.reason), false)),
       };
       signal.addEventListener("abort", call.onAbort, { once: true });
       this.calls.set(id, call);
@@ -389,10 +389,6 @@ function outputOutcome(tool: SandboxTool, json: string): ExecuteOutcome {
   } catch {
     return failure("E_TOOL_FAILED", `${tool.name} returned text that is not JSON`);
   }
-}
-
-function abortReason(signal: AbortSignal): ErrorPayload {
-  return abortPayload(signal.reason);
 }
 
 function toPayload(err: unknown): ErrorPayload {

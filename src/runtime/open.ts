@@ -39,7 +39,11 @@ export async function openRuntime(configPath: string, logger: Logger, hooks: Ope
   const lock = await readLock(lockFile);
   const runtimes = [...new Set([...registry.tools.values()].map((t) => t.sandbox.runtime))];
   const executors: Partial<Record<RuntimeKind, Executor>> = {};
-  let shared: DockerShared | null = null;
+  // Made on first use by a Docker backend (the closure below); closed with the executors.
+  const bundle: { shared?: DockerShared } = {};
+  const closeShared = async (): Promise<void> => {
+    await bundle.shared?.close().catch(() => {});
+  };
   const closeExecutors = () => Promise.all(Object.values(executors).map((e) => e.close().catch(() => {})));
   try {
     if (runtimes.some((r) => BACKENDS[r].docker)) {
@@ -49,11 +53,11 @@ export async function openRuntime(configPath: string, logger: Logger, hooks: Ope
       await checkContainerRuntime(loaded.config.container.runtime, { docker: defaultDocker(), logger, ...(hooks.engineRuntimes ? { engineRuntimes: hooks.engineRuntimes } : {}) });
     }
     // One Docker bundle per server, shared by every Docker backend: one network, proxy and firewall rule set.
-    const docker = async (): Promise<DockerShared> => (shared ??= (await import("../../sandboxes/docker/index.js")).createDockerShared(logger, loaded.config.container.egress));
+    const docker = async (): Promise<DockerShared> => (bundle.shared ??= (await import("../../sandboxes/docker/index.js")).createDockerShared(logger, loaded.config.container.egress));
     for (const runtime of runtimes) executors[runtime] = await BACKENDS[runtime].open({ loaded, logger, docker });
   } catch (err) {
     await closeExecutors();
-    await (shared as DockerShared | null)?.close().catch(() => {});
+    await closeShared();
     throw err;
   }
   // Alerts redact the secrets in force when they are raised: the registry's until the broker (which reloads it) exists.
@@ -75,7 +79,7 @@ export async function openRuntime(configPath: string, logger: Logger, hooks: Ope
   const checkpoints = loaded.config.audit.checkpoint
     ? await startCheckpointer({ log: audit, config: loaded.config.audit.checkpoint, logger, alerter }).catch(async (err: unknown) => {
         await Promise.all([audit.close(), closeExecutors()]);
-        await (shared as DockerShared | null)?.close().catch(() => {});
+        await closeShared();
         throw err;
       })
     : null;
@@ -95,7 +99,7 @@ export async function openRuntime(configPath: string, logger: Logger, hooks: Ope
       runtime.live?.close();
       if (journalPrune) clearInterval(journalPrune);
       await closeExecutors();
-      await (shared as DockerShared | null)?.close().catch(() => {});
+      await closeShared();
       await audit.close();
       await checkpoints?.close(); // after the log: the final checkpoint signs its last record
       await alerter.drain();
