@@ -4,19 +4,13 @@
  * server container, as each container tool is — and the call names the server's tool (`remote`), pinned
  * at a probe the way `warden approve` pins it.
  */
-import { join } from "node:path";
 import { LABEL } from "../../sandboxes/docker/index.js";
-import { buildToolImage } from "../../sandboxes/docker/images.js";
 import type { ExecuteOutcome, Executor, McpServerSandboxTool } from "../../sandboxes/executor.js";
-import { createMcpServerExecutor, probeServer } from "../../sandboxes/mcp-server/index.js";
-import { LIMIT_DEFAULTS } from "../../src/manifest/schema.js";
-import { pinOf } from "../../src/policy/pins.js";
-import { repoRoot } from "../helpers/paths.js";
-import { containerBackendAvailable, docker } from "../sandboxes/container/fixture.js";
+import { createMcpServerExecutor } from "../../sandboxes/mcp-server/index.js";
+import { docker } from "../sandboxes/container/fixture.js";
+import { CONTRACT_SERVER_DIR, CONTRACT_SERVER_IMAGE, contractServerPins, serverUnit } from "../sandboxes/mcp-server/fixture.js";
 import { runExecutorContract, type ContractToolKind } from "./suite.js";
 
-const IMAGE = "warden-test/contract-server:1";
-const FOLDER = join(repoRoot(), "test", "fixtures", "mcp-servers", "contract");
 const serverIds = new WeakMap<Executor, string>();
 let seq = 0;
 /** The server's tools as a probe read them: name → sha256 of the canonical definition (the pin). */
@@ -29,33 +23,20 @@ const LIMITS: Partial<Record<ContractToolKind, { timeoutMs?: number; memoryMb?: 
 };
 
 function unit(kind: ContractToolKind): McpServerSandboxTool {
-  return {
-    name: `contract_${kind.replace(/-/g, "_")}`,
-    version: "1.0.0",
+  return serverUnit(`contract_${kind.replace(/-/g, "_")}`, {
     digest: `sha256:contract-server-${kind}`,
-    runtime: "mcp-server",
-    dir: FOLDER,
-    image: IMAGE,
-    command: ["python3", "-u", "/app/server.py"],
+    dir: CONTRACT_SERVER_DIR,
+    image: CONTRACT_SERVER_IMAGE,
     owner: "tests@example.invalid",
-    lifecycle: "session",
-    limits: { ...LIMIT_DEFAULTS, timeoutMs: 20_000, memoryMb: 64, outputBytes: 4096, ...LIMITS[kind] },
-    network: false,
-    volumes: [],
-  };
+    limits: { timeoutMs: 20_000, memoryMb: 64, outputBytes: 4096, ...LIMITS[kind] },
+  });
 }
 
-let image: Promise<true | string> | undefined;
-function available(): Promise<true | string> {
-  image ??= (async () => {
-    const base = await containerBackendAvailable();
-    if (base !== true) return base;
-    await buildToolImage(docker, FOLDER, IMAGE, () => {});
-    const probe = await probeServer(unit("echo"), {}, { docker });
-    pins = new Map(probe.definitions.map((d) => [d.name, pinOf(d).sha256]));
-    return true as const;
-  })().catch((err: unknown) => `contract server image or probe failed: ${(err as Error).message}`);
-  return image;
+async function available(): Promise<true | string> {
+  const found = await contractServerPins();
+  if (typeof found === "string") return found;
+  pins = found;
+  return true;
 }
 
 runExecutorContract({

@@ -6,35 +6,14 @@
  * contract server image.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { LABEL } from "../../../sandboxes/docker/index.js";
-import { buildToolImage } from "../../../sandboxes/docker/images.js";
-import type { McpServerSandboxTool } from "../../../sandboxes/executor.js";
-import { createMcpServerExecutor, probeServer } from "../../../sandboxes/mcp-server/index.js";
-import { LIMIT_DEFAULTS } from "../../../src/manifest/schema.js";
-import { pinOf } from "../../../src/policy/pins.js";
+import { createMcpServerExecutor } from "../../../sandboxes/mcp-server/index.js";
 import { createFakeHost } from "../../contract/suite.js";
-import { repoRoot } from "../../helpers/paths.js";
-import { containerBackendAvailable, docker } from "../container/fixture.js";
-import { requireReady } from "./fixture.js";
+import { docker } from "../container/fixture.js";
+import { CONTRACT_SERVER_DIR, CONTRACT_SERVER_IMAGE, contractServerPins, requireReady, serverUnit } from "./fixture.js";
 
-const IMAGE = "warden-test/contract-server:1";
-const FOLDER = join(repoRoot(), "test", "fixtures", "mcp-servers", "contract");
-
-const unit: McpServerSandboxTool = {
-  name: "close_race",
-  version: "1.0.0",
-  digest: "sha256:close-race",
-  runtime: "mcp-server",
-  dir: FOLDER,
-  image: IMAGE,
-  command: ["python3", "-u", "/app/server.py"],
-  lifecycle: "session",
-  limits: { ...LIMIT_DEFAULTS, timeoutMs: 20_000, memoryMb: 64, outputBytes: 4096 },
-  network: false,
-  volumes: [],
-};
+const unit = serverUnit("close_race", { dir: CONTRACT_SERVER_DIR, image: CONTRACT_SERVER_IMAGE, limits: { timeoutMs: 20_000, outputBytes: 4096 } });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -42,14 +21,7 @@ describe("close() while a call's server starts", () => {
   let pins: Map<string, string> | undefined;
   let ready: Promise<true | string>;
   before(() => {
-    ready = (async () => {
-      const base = await containerBackendAvailable();
-      if (base !== true) return base;
-      await buildToolImage(docker, FOLDER, IMAGE, () => {});
-      const probe = await probeServer(unit, {}, { docker });
-      pins = new Map(probe.definitions.map((d) => [d.name, pinOf(d).sha256]));
-      return true as const;
-    })().catch((err: unknown) => `contract server image or probe failed: ${(err as Error).message}`);
+    ready = contractServerPins().then((p) => (typeof p === "string" ? p : ((pins = p), true as const)));
   });
 
   test("the call ends E_CANCELLED and no container of the executor is left", async (t) => {

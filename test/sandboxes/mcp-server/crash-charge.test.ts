@@ -11,27 +11,14 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { ExecuteOutcome, McpServerSandboxTool } from "../../../sandboxes/executor.js";
+import type { ExecuteOutcome } from "../../../sandboxes/executor.js";
 import { createMcpServerExecutor, probeServer } from "../../../sandboxes/mcp-server/index.js";
-import { LIMIT_DEFAULTS } from "../../../src/manifest/schema.js";
 import { pinOf } from "../../../src/policy/pins.js";
 import { createFakeHost } from "../../contract/suite.js";
 import { docker } from "../container/fixture.js";
-import { PYFIXTURE_IMAGE, requireServerBackend } from "./fixture.js";
+import { requireServerBackend, serverUnit } from "./fixture.js";
 
-const unit = (name: string, command: string[]): McpServerSandboxTool => ({
-  name,
-  version: "1.0.0",
-  digest: `sha256:${name}`,
-  runtime: "mcp-server",
-  dir: "/nonexistent",
-  image: PYFIXTURE_IMAGE,
-  command,
-  lifecycle: "session",
-  limits: { ...LIMIT_DEFAULTS, timeoutMs: 15_000, memoryMb: 64, outputBytes: 65536 },
-  network: false,
-  volumes: [],
-});
+const unit = (name: string, command: string[]) => serverUnit(name, { command });
 
 /** The crash events the broker would count for these outcomes (E_SANDBOX_CRASHED not marked collateral). */
 const charged = (outcomes: ExecuteOutcome[]) => outcomes.filter((o) => !o.ok && o.error.code === "E_SANDBOX_CRASHED" && !o.collateral).length;

@@ -8,7 +8,11 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
 import { buildToolImage } from "../../../sandboxes/docker/images.js";
+import type { McpServerSandboxTool } from "../../../sandboxes/executor.js";
+import { probeServer } from "../../../sandboxes/mcp-server/index.js";
 import { runCli } from "../../../src/cli/main.js";
+import { LIMIT_DEFAULTS, type Limits } from "../../../src/manifest/schema.js";
+import { pinOf } from "../../../src/policy/pins.js";
 import { containerBackendAvailable, docker } from "../container/fixture.js";
 import { repoRoot } from "../../helpers/paths.js";
 import { makeWorkspace, type Workspace } from "../../helpers/workspace.js";
@@ -105,4 +109,47 @@ export async function approveFixture(configPath: string, env: Record<string, str
 export async function fixtureContainers(owner: string): Promise<number> {
   const list = await docker.listContainers({ all: true, filters: { label: ["warden.tool=fixture", `warden.owner=${owner}`] } });
   return list.length;
+}
+
+/**
+ * A hosted-server unit for tests that drive the mcp-server executor directly (no registry): the fixture
+ * server by default, one container per session.
+ */
+export function serverUnit(name: string, overrides: Partial<Omit<McpServerSandboxTool, "limits">> & { limits?: Partial<Limits> } = {}): McpServerSandboxTool {
+  const { limits, ...rest } = overrides;
+  return {
+    name,
+    version: "1.0.0",
+    digest: `sha256:${name}`,
+    runtime: "mcp-server",
+    dir: "/nonexistent",
+    image: PYFIXTURE_IMAGE,
+    command: ["python3", "-u", "/app/server.py"],
+    lifecycle: "session",
+    network: false,
+    volumes: [],
+    ...rest,
+    limits: { ...LIMIT_DEFAULTS, timeoutMs: 15_000, memoryMb: 64, outputBytes: 65536, ...limits },
+  };
+}
+
+/** The MCP server whose tools are the executor contract's kinds (test/fixtures/mcp-servers/contract). */
+export const CONTRACT_SERVER_IMAGE = "warden-test/contract-server:1";
+export const CONTRACT_SERVER_DIR = join(repoRoot(), "test", "fixtures", "mcp-servers", "contract");
+
+let contractPins: Promise<Map<string, string> | string> | undefined;
+
+/**
+ * The contract server's image, built once per process, and its tools' pins (name → sha256 of the canonical
+ * definition) read by a probe, as `warden approve` pins them; or why not (no engine, a failed build).
+ */
+export function contractServerPins(): Promise<Map<string, string> | string> {
+  contractPins ??= (async () => {
+    const base = await containerBackendAvailable();
+    if (base !== true) return base;
+    await buildToolImage(docker, CONTRACT_SERVER_DIR, CONTRACT_SERVER_IMAGE, () => {});
+    const probe = await probeServer(serverUnit("contract_probe", { image: CONTRACT_SERVER_IMAGE, dir: CONTRACT_SERVER_DIR }), {}, { docker });
+    return new Map(probe.definitions.map((d) => [d.name, pinOf(d).sha256]));
+  })().catch((err: unknown) => `contract server image or probe failed: ${(err as Error).message}`);
+  return contractPins;
 }

@@ -8,40 +8,21 @@
  * cancellation. Real Docker, the contract server image.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type Dockerode from "dockerode";
 import { LABEL } from "../../../sandboxes/docker/index.js";
-import { buildToolImage } from "../../../sandboxes/docker/images.js";
-import type { ExecuteOutcome, McpServerSandboxTool } from "../../../sandboxes/executor.js";
-import { CANCEL_GRACE_MS, createMcpServerExecutor, probeServer, type McpServerExecutor } from "../../../sandboxes/mcp-server/index.js";
+import type { ExecuteOutcome } from "../../../sandboxes/executor.js";
+import { CANCEL_GRACE_MS, createMcpServerExecutor, type McpServerExecutor } from "../../../sandboxes/mcp-server/index.js";
 import { WardenError } from "../../../src/errors.js";
-import { LIMIT_DEFAULTS } from "../../../src/manifest/schema.js";
-import { pinOf } from "../../../src/policy/pins.js";
 import { createFakeHost } from "../../contract/suite.js";
-import { repoRoot } from "../../helpers/paths.js";
-import { containerBackendAvailable, docker } from "../container/fixture.js";
-import { requireReady } from "./fixture.js";
+import { docker } from "../container/fixture.js";
+import { CONTRACT_SERVER_DIR, CONTRACT_SERVER_IMAGE, contractServerPins, requireReady, serverUnit } from "./fixture.js";
 
-const IMAGE = "warden-test/contract-server:1";
-const FOLDER = join(repoRoot(), "test", "fixtures", "mcp-servers", "contract");
 const TIMEOUT_MS = 2000;
 /** The engine's answer to the inspect after the server's exit comes this late (a loaded engine). */
 const SLOW_INSPECT_MS = 8000;
 
-const unit: McpServerSandboxTool = {
-  name: "gone_wait",
-  version: "1.0.0",
-  digest: "sha256:gone-wait",
-  runtime: "mcp-server",
-  dir: FOLDER,
-  image: IMAGE,
-  command: ["python3", "-u", "/app/server.py"],
-  lifecycle: "session",
-  limits: { ...LIMIT_DEFAULTS, timeoutMs: TIMEOUT_MS, memoryMb: 64, outputBytes: 4096 },
-  network: false,
-  volumes: [],
-};
+const unit = serverUnit("gone_wait", { dir: CONTRACT_SERVER_DIR, image: CONTRACT_SERVER_IMAGE, limits: { timeoutMs: TIMEOUT_MS, outputBytes: 4096 } });
 
 /** The real engine, except that every container's inspect after its first (the one at start) answers late. */
 function slowAfterExit(real: Dockerode): Dockerode {
@@ -64,14 +45,7 @@ describe("a call whose hosted server died waits for the engine's verdict", () =>
   const executors: McpServerExecutor[] = [];
 
   before(() => {
-    ready = (async () => {
-      const base = await containerBackendAvailable();
-      if (base !== true) return base;
-      await buildToolImage(docker, FOLDER, IMAGE, () => {});
-      const probe = await probeServer(unit, {}, { docker });
-      pins = new Map(probe.definitions.map((d) => [d.name, pinOf(d).sha256]));
-      return true as const;
-    })().catch((err: unknown) => `contract server image or probe failed: ${(err as Error).message}`);
+    ready = contractServerPins().then((p) => (typeof p === "string" ? p : ((pins = p), true as const)));
   });
   after(async () => {
     await Promise.all(executors.map((e) => e.close()));

@@ -6,28 +6,15 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { ExecuteRequest, McpServerSandboxTool } from "../../../sandboxes/executor.js";
+import type { ExecuteRequest } from "../../../sandboxes/executor.js";
 import { createMcpServerExecutor, probeServer } from "../../../sandboxes/mcp-server/index.js";
-import { LIMIT_DEFAULTS } from "../../../src/manifest/schema.js";
 import { pinOf } from "../../../src/policy/pins.js";
 import { createFakeHost } from "../../contract/suite.js";
 import { waitFor } from "../../helpers/wait.js";
 import { docker } from "../container/fixture.js";
-import { PYFIXTURE_IMAGE, requireServerBackend } from "./fixture.js";
+import { requireServerBackend, serverUnit } from "./fixture.js";
 
-const unit: McpServerSandboxTool = {
-  name: "policy_fixture",
-  version: "1.0.0",
-  digest: "sha256:policy-fixture",
-  runtime: "mcp-server",
-  dir: "/nonexistent",
-  image: PYFIXTURE_IMAGE,
-  command: ["python3", "-u", "/app/server.py"],
-  lifecycle: "session",
-  limits: { ...LIMIT_DEFAULTS, timeoutMs: 15_000, memoryMb: 64, outputBytes: 65536 },
-  network: false,
-  volumes: [],
-};
+const unit = serverUnit("policy_fixture");
 
 describe("a session's hosted server and the policy it was started with", () => {
   test("a changed secret or grant gets a new server with the policy in force; the old one is stopped", async (t) => {

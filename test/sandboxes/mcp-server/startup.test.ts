@@ -5,26 +5,12 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { McpServerSandboxTool } from "../../../sandboxes/executor.js";
 import { createMcpServerExecutor } from "../../../sandboxes/mcp-server/index.js";
-import { LIMIT_DEFAULTS } from "../../../src/manifest/schema.js";
 import { docker } from "../container/fixture.js";
 import { createFakeHost } from "../../contract/suite.js";
-import { PYFIXTURE_IMAGE, requireServerBackend } from "./fixture.js";
+import { requireServerBackend, serverUnit } from "./fixture.js";
 
-const unit = (command: string[], memoryMb = 64): McpServerSandboxTool => ({
-  name: "dies_at_start",
-  version: "1.0.0",
-  digest: "sha256:dies-at-start",
-  runtime: "mcp-server",
-  dir: "/nonexistent",
-  image: PYFIXTURE_IMAGE,
-  command,
-  lifecycle: "call",
-  limits: { ...LIMIT_DEFAULTS, timeoutMs: 20_000, memoryMb, outputBytes: 4096 },
-  network: false,
-  volumes: [],
-});
+const unit = (command: string[], memoryMb = 64) => serverUnit("dies_at_start", { command, lifecycle: "call", limits: { timeoutMs: 20_000, memoryMb, outputBytes: 4096 } });
 
 describe("a hosted server that dies during its start-up", () => {
   for (const [what, command, memoryMb, code] of [
