@@ -9,19 +9,18 @@ import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { Broker, loadRegistry, type CallContext, type ConfirmationAnswer } from "../../src/broker/index.js";
+import { loadRegistry, type Broker, type CallContext, type ConfirmationAnswer } from "../../src/broker/index.js";
 import { loadConfigFile } from "../../src/config/load.js";
-import { createLogger } from "../../src/logger.js";
 import { lockPathFor, readLock } from "../../src/policy/lock.js";
-import { approveAll, isolateManifest, makeWorkspace } from "../helpers/workspace.js";
-import { FakeExecutor, MemoryAudit } from "../helpers/fake-broker.js";
+import { approveAll, isolateManifest } from "../helpers/workspace.js";
+import { fakeBroker } from "../helpers/fake-broker.js";
 
 
 const SECRET = "broker-test-secret-123";
 
 async function setUp(config: Record<string, unknown> = {}) {
-  const ws = makeWorkspace({
-    tools: {
+  return fakeBroker(
+    {
       echo: {
         manifest: isolateManifest("echo", {
           inputSchema: { type: "object", properties: { n: { type: "number" } }, additionalProperties: false },
@@ -32,17 +31,9 @@ async function setUp(config: Record<string, unknown> = {}) {
       },
       eraser: { manifest: isolateManifest("eraser", { effect: "destructive" }), files: { "index.js": "export default async function run() { return {}; }\n" } },
     },
-    config: { secrets: { BROKER_SECRET: { env: "WARDEN_BROKER_SECRET" } }, ...config },
-  });
-  await approveAll(ws);
-  const env = { ...process.env, WARDEN_BROKER_SECRET: SECRET };
-  const loaded = await loadConfigFile(ws.configPath);
-  const registry = await loadRegistry(loaded, env);
-  const lock = await readLock(lockPathFor(loaded.file));
-  const executor = new FakeExecutor();
-  const audit = new MemoryAudit();
-  const broker = new Broker({ config: loaded.config, registry, lock, executors: { isolate: executor }, audit, logger: createLogger({ level: "silent" }) });
-  return { ws, env, loaded, broker, executor, audit };
+    { secrets: { BROKER_SECRET: { env: "WARDEN_BROKER_SECRET" } }, ...config },
+    { ...process.env, WARDEN_BROKER_SECRET: SECRET },
+  );
 }
 
 const ctx = (extra: Partial<CallContext> = {}): CallContext => ({ actor: "tester", signal: new AbortController().signal, ...extra });
@@ -253,21 +244,16 @@ describe("broker pipeline with a fake executor", () => {
   });
 
   test("policy reaches the backend with the call: the effective network grants on the request, egress seen by the backend recorded through the host", async () => {
-    const ws = makeWorkspace({
-      tools: {
+    const { broker, executor, audit } = await fakeBroker(
+      {
         netter: {
           manifest: isolateManifest("netter", { capabilities: { network: { allow: ["https://api.example.com", "https://other.example.com"] } } }),
           files: { "index.js": "export default async function run() { return {}; }\n" },
         },
       },
       // Only one of the two declared hosts is granted: the request carries the intersection, not the manifest.
-      config: { grants: { netter: { network: [{ host: "https://api.example.com" }] } } },
-    });
-    await approveAll(ws);
-    const loaded = await loadConfigFile(ws.configPath);
-    const executor = new FakeExecutor();
-    const audit = new MemoryAudit();
-    const broker = new Broker({ config: loaded.config, registry: await loadRegistry(loaded), lock: await readLock(lockPathFor(loaded.file)), executors: { isolate: executor }, audit, logger: createLogger({ level: "silent" }) });
+      { grants: { netter: { network: [{ host: "https://api.example.com" }] } } },
+    );
     executor.next = async (req) => {
       // What a container egress proxy reports: one allowed exchange and one refused.
       req.host.recordEgress({ host: "api.example.com", port: 443, method: "CONNECT", status: 200, bytes: 10 });

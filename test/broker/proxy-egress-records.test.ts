@@ -13,15 +13,11 @@ import assert from "node:assert/strict";
 import { createServer, request, type Server } from "node:http";
 import { after, before, describe, test } from "node:test";
 import { EgressProxy } from "../../sandboxes/docker/egress-proxy.js";
-import { Broker, loadRegistry } from "../../src/broker/index.js";
 import { createToolHost } from "../../src/broker/tool-host.js";
 import type { RegisteredTool } from "../../src/broker/registry.js";
 import { authorizeEgress, EGRESS_RECORDS_MAX } from "../../src/capabilities/network/index.js";
-import { loadConfigFile } from "../../src/config/load.js";
-import { createLogger } from "../../src/logger.js";
-import { lockPathFor, readLock } from "../../src/policy/lock.js";
-import { FakeExecutor, MemoryAudit } from "../helpers/fake-broker.js";
-import { approveAll, isolateManifest, makeWorkspace } from "../helpers/workspace.js";
+import { fakeBroker } from "../helpers/fake-broker.js";
+import { isolateManifest } from "../helpers/workspace.js";
 
 const EXTRA = 5;
 
@@ -70,14 +66,7 @@ describe("egress through the container proxy, as the call's audit record keeps i
   });
 
   test("a tool that fails after many allowed exchanges fails E_TOOL_FAILED, not E_CAPABILITY_DENIED", async () => {
-    const ws = makeWorkspace({
-      tools: { netter: { manifest: isolateManifest("netter"), files: { "index.js": "export default async function run() { return {}; }\n" } } },
-    });
-    await approveAll(ws);
-    const loaded = await loadConfigFile(ws.configPath);
-    const executor = new FakeExecutor();
-    const audit = new MemoryAudit();
-    const broker = new Broker({ config: loaded.config, registry: await loadRegistry(loaded), lock: await readLock(lockPathFor(loaded.file)), executors: { isolate: executor }, audit, logger: createLogger({ level: "silent" }) });
+    const { broker, executor } = await fakeBroker({ netter: { manifest: isolateManifest("netter"), files: { "index.js": "export default async function run() { return {}; }\n" } } });
     // What the container backend does around a call (container-executor.ts runBound): bind its address with the
     // call's grants and host, run, unbind. The tool's exchanges are all allowed; then it exits with an error.
     executor.next = async (req) => {
