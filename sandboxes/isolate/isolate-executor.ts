@@ -381,11 +381,11 @@ function sourceKey(tool: IsolateSandboxTool): string {
 }
 
 function outputOutcome(tool: SandboxTool, json: string): ExecuteOutcome {
-  // The worker sends the output as JSON text: its size is measured on that text before it is parsed.
+  // The worker sends the output as JSON text: its size is measured on that text, and an oversized one is never parsed.
   const outputBytes = Buffer.byteLength(json, "utf8");
   if (outputBytes > tool.limits.outputBytes) return boundedOutput(tool.name, undefined, tool.limits.outputBytes, outputBytes);
   try {
-    return boundedOutput(tool.name, JSON.parse(json), tool.limits.outputBytes, outputBytes);
+    return { ok: true, output: JSON.parse(json), outputBytes };
   } catch {
     return failure("E_TOOL_FAILED", `${tool.name} returned text that is not JSON`);
   }
