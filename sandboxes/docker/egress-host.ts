@@ -35,9 +35,7 @@ export class HostEgress {
       this.setup = this.create().catch(async (err: unknown) => {
         // Half a setup (proxy up, firewall refused) must not linger: the next networked call retries cleanly.
         this.setup = undefined;
-        await this.proxy.close();
-        if (this.firewall) await removeFirewall(this.firewall).catch(() => {});
-        this.firewall = undefined;
+        await this.stopProxy();
         throw err;
       });
     }
@@ -59,13 +57,18 @@ export class HostEgress {
   async close(): Promise<void> {
     const setup = this.setup;
     this.setup = undefined;
-    await this.proxy.close();
-    if (this.firewall) await removeFirewall(this.firewall).catch(() => {});
-    this.firewall = undefined;
+    await this.stopProxy();
     if (setup) {
       const network = this.options.docker.getNetwork(egressNetworkName(this.options.serverId));
       await engineCall("remove network", network.remove()).catch(() => {});
     }
+  }
+
+  /** The proxy stops listening and its firewall rules go (a failed setup, or close). */
+  private async stopProxy(): Promise<void> {
+    await this.proxy.close();
+    if (this.firewall) await removeFirewall(this.firewall).catch(() => {});
+    this.firewall = undefined;
   }
 
   private async create(): Promise<EgressAttachment> {
